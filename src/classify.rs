@@ -1,0 +1,209 @@
+//! Classifying one message: normalize, detect the locale, match, and report
+//! the result with its evidence in terms of what the customer wrote.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::matcher::{Candidate, Evidence, IntentIndex, MatchOutcome, PatternKind};
+use crate::rules::{Channel, RuleSet};
+use crate::text::{Locale, Normalized, normalize};
+
+/// One message, matched against a rule set.
+#[derive(Debug, Clone)]
+pub struct Classification {
+    normalized: Normalized,
+    /// The locale the message is read in (detected, or the rule set's
+    /// default when the message has no letters).
+    pub locale: Locale,
+    /// Candidates, vetoes and extracted details.
+    pub outcome: MatchOutcome,
+}
+
+/// Classifies `text` with `rules`.
+#[must_use]
+pub fn classify(rules: &RuleSet, text: &str) -> Classification {
+    let normalized = normalize(text);
+    let locale = normalized
+        .detected_locale()
+        .unwrap_or_else(|| rules.default_locale());
+    let outcome = rules.matcher().find(&normalized, locale);
+    Classification {
+        normalized,
+        locale,
+        outcome,
+    }
+}
+
+impl Classification {
+    /// The matched intent, if any.
+    #[must_use]
+    pub fn intent(&self) -> Option<IntentIndex> {
+        self.outcome.best().map(|c| c.intent)
+    }
+
+    /// The locale answers should be written in: the message's, when the rule
+    /// set answers in it, else the rule set's default.
+    #[must_use]
+    pub fn answer_locale(&self, rules: &RuleSet) -> Locale {
+        if rules.locales().contains(&self.locale) {
+            self.locale
+        } else {
+            rules.default_locale()
+        }
+    }
+
+    /// The extracted details, as the customer wrote them (width-folded by
+    /// NFKC, case kept: `ＡＢ－１２３` → `AB-123`). The first value found
+    /// for a name wins.
+    #[must_use]
+    pub fn details(&self, original: &str) -> BTreeMap<String, String> {
+        let mut details = BTreeMap::new();
+        for (name, span) in &self.outcome.details {
+            details
+                .entry(name.to_string())
+                .or_insert_with(|| self.original_text(original, span.clone()).nfkc().collect());
+        }
+        details
+    }
+
+    fn original_text<'a>(&self, original: &'a str, span: std::ops::Range<usize>) -> &'a str {
+        original
+            .get(self.normalized.original_range(span))
+            .unwrap_or_default()
+            .trim()
+    }
+
+    /// The report `classify` prints: intent, score, locale, details,
+    /// evidence, and the chat answer.
+    #[must_use]
+    pub fn report<'a>(&'a self, rules: &'a RuleSet, original: &'a str) -> Report<'a> {
+        let top = self.outcome.candidates.first();
+        let best = self.outcome.best();
+        let details = self.details(original);
+        let answer = best.and_then(|c| {
+            rules
+                .render_answer(c.intent, self.answer_locale(rules), Channel::Chat, &details)
+                .ok()
+        });
+        let mut evidence: Vec<EvidenceReport<'a>> = top
+            .into_iter()
+            .flat_map(|c| c.evidence.iter().map(move |e| (c.intent, e)))
+            .chain(self.outcome.vetoes.iter().map(|v| (v.intent, &v.evidence)))
+            .map(|(intent, e)| self.evidence_report(rules, original, intent, e))
+            .collect();
+        evidence.sort_by_key(|e| e.start);
+        Report {
+            text: original,
+            intent: best.map(|c| rules.intent(c.intent).id.as_str()),
+            score: round(top.map_or(0.0, |c| c.score)),
+            locale: self.locale,
+            ambiguous: self.outcome.runner_up().is_some(),
+            runner_up: self
+                .outcome
+                .runner_up()
+                .map(|c| CandidateReport::new(rules, c)),
+            details,
+            evidence,
+            answer,
+        }
+    }
+
+    fn evidence_report<'a>(
+        &self,
+        rules: &'a RuleSet,
+        original: &'a str,
+        intent: IntentIndex,
+        evidence: &Evidence,
+    ) -> EvidenceReport<'a> {
+        let pattern = &rules.matcher().patterns()[evidence.pattern as usize];
+        let range = self.normalized.original_range(evidence.span.clone());
+        EvidenceReport {
+            intent: rules.intent(intent).id.as_str(),
+            kind: evidence.kind,
+            pattern: pattern.text.to_string(),
+            text: original
+                .get(range.clone())
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            start: char_offset(original, range.start),
+            end: char_offset(original, range.end),
+            weight: round(evidence.weight),
+            source: pattern.location.to_string(),
+        }
+    }
+}
+
+/// The JSON form of a classification (one line of `madoguchi classify`).
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    /// The message as given.
+    pub text: &'a str,
+    /// The matched intent, or `null` (fallback).
+    pub intent: Option<&'a str>,
+    /// The best candidate's score, 0 to 1 (also when below the threshold).
+    pub score: f64,
+    /// The message's locale.
+    pub locale: Locale,
+    /// Whether the runner-up is too close to call.
+    pub ambiguous: bool,
+    /// The runner-up, when too close to call.
+    pub runner_up: Option<CandidateReport<'a>>,
+    /// Extracted details.
+    pub details: BTreeMap<String, String>,
+    /// What matched, in message order: the top candidate's patterns and the
+    /// `not` words that vetoed other intents.
+    pub evidence: Vec<EvidenceReport<'a>>,
+    /// The chat answer of the matched intent.
+    pub answer: Option<String>,
+}
+
+/// An intent and its score.
+#[derive(Debug, Serialize)]
+pub struct CandidateReport<'a> {
+    /// The intent id.
+    pub intent: &'a str,
+    /// 0 to 1.
+    pub score: f64,
+}
+
+impl<'a> CandidateReport<'a> {
+    fn new(rules: &'a RuleSet, candidate: &Candidate) -> Self {
+        CandidateReport {
+            intent: rules.intent(candidate.intent).id.as_str(),
+            score: round(candidate.score),
+        }
+    }
+}
+
+/// One pattern that matched.
+#[derive(Debug, Serialize)]
+pub struct EvidenceReport<'a> {
+    /// The intent it counted for (or, for `not`, against).
+    pub intent: &'a str,
+    /// `any`, `all`, `regex` or `not`.
+    pub kind: PatternKind,
+    /// The pattern as written in the rules.
+    pub pattern: String,
+    /// What the customer wrote there.
+    pub text: String,
+    /// Start, in characters of the message.
+    pub start: usize,
+    /// End (exclusive), in characters of the message.
+    pub end: usize,
+    /// What it added to the evidence.
+    pub weight: f64,
+    /// Where the pattern is written: `path:line:column`.
+    pub source: String,
+}
+
+fn char_offset(text: &str, byte: usize) -> usize {
+    text.get(..byte).map_or(0, |prefix| prefix.chars().count())
+}
+
+/// Scores are reported to three decimals: more is noise to a reader.
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,123 @@
+//! The `madoguchi` command line.
+
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use madoguchi::classify::classify;
+use madoguchi::rules::{LoadError, RuleSet};
+
+/// madoguchi (窓口): a rule-based support chatbot for Japanese and English.
+#[derive(Debug, Parser)]
+#[command(name = "madoguchi", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a rule set: exit 0 with a summary when it is valid, 1 with every
+    /// problem as `path:line:column: message` otherwise.
+    Check {
+        /// The rule set: a YAML file or a folder of them.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+    /// Classify messages read from standard input, one per line, printing
+    /// one JSON object per line.
+    Classify {
+        /// The rule set: a YAML file or a folder of them.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { rules } => check(&rules),
+        Command::Classify { rules } => run_classify(&rules),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("madoguchi: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let loaded = match RuleSet::load(path) {
+        Ok(loaded) => loaded,
+        Err(err) => return Ok(report_load_error(&err)),
+    };
+    let rules = &loaded.rules;
+    let mut warnings = loaded.warnings.clone();
+    warnings.extend(rules.lint_patterns());
+    let mut stderr = io::stderr().lock();
+    for warning in &warnings {
+        writeln!(stderr, "{warning}")?;
+    }
+    let locales: Vec<&str> = rules.locales().iter().map(|l| l.as_str()).collect();
+    let examples: usize = rules.intents().iter().map(|i| i.examples.len()).sum();
+    println!(
+        "{}: ok: {} intents, {} patterns, {} examples, locales {}; {} warning{}",
+        path.display(),
+        rules.intents().len(),
+        rules.matcher().patterns().len(),
+        examples,
+        locales.join(", "),
+        warnings.len(),
+        if warnings.len() == 1 { "" } else { "s" },
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report_load_error(err: &LoadError) -> ExitCode {
+    let mut stderr = io::stderr().lock();
+    for diagnostic in &err.diagnostics {
+        // Nothing better to do if stderr itself is gone.
+        let _ = writeln!(stderr, "{diagnostic}");
+    }
+    let errors = err.errors().count();
+    let _ = writeln!(
+        stderr,
+        "{errors} error{} in the rule set",
+        if errors == 1 { "" } else { "s" }
+    );
+    ExitCode::FAILURE
+}
+
+fn run_classify(path: &Path) -> anyhow::Result<ExitCode> {
+    let loaded = match RuleSet::load(path) {
+        Ok(loaded) => loaded,
+        Err(err) => return Ok(report_load_error(&err)),
+    };
+    let rules = &loaded.rules;
+    let stdin = io::stdin().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut input = stdin;
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading standard input")?
+            == 0
+        {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\n', '\r']);
+        let result = classify(rules, text);
+        serde_json::to_writer(&mut out, &result.report(rules, text))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush().context("writing standard output")?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,292 @@
+//! Collecting patterns and compiling them into a [`Matcher`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::{RegexBuilder, RegexSetBuilder};
+
+use super::{
+    Boundaries, IntentIndex, IntentShape, KeywordTarget, Matcher, MatchingSettings, PatternInfo,
+    PatternKind, RegexTarget, Role, is_word_char,
+};
+use crate::rules::SourceLocation;
+use crate::text::{Locale, normalize};
+
+/// Regexes are compiled with generous limits: a rule set may hold thousands.
+const REGEX_SIZE_LIMIT: usize = 256 * 1024 * 1024;
+
+/// Collects the patterns of a rule set; every `add_*` validates its pattern
+/// and says what is wrong with it.
+#[derive(Debug, Default)]
+pub(crate) struct MatcherBuilder {
+    keyword_ids: HashMap<String, u32>,
+    keyword_texts: Vec<String>,
+    keyword_targets: Vec<Vec<KeywordTarget>>,
+    regex_sources: Vec<String>,
+    regexes: Vec<RegexTarget>,
+    intents: Vec<IntentShape>,
+    patterns: Vec<PatternInfo>,
+}
+
+/// The matcher could not be compiled as a whole (patterns are checked one by
+/// one before, so this means a size limit was reached).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The keyword automaton could not be built.
+    #[error("the keywords do not fit in one automaton: {0}")]
+    Keywords(#[from] aho_corasick::BuildError),
+    /// The regex set could not be built.
+    #[error("the regular expressions do not fit in one set: {0}")]
+    Regexes(#[from] regex::Error),
+}
+
+/// A pattern the builder refused, with the reason.
+pub(crate) type PatternError = String;
+
+impl MatcherBuilder {
+    /// Registers an intent; patterns then refer to it by the returned index.
+    pub fn add_intent(&mut self, priority: i32) -> IntentIndex {
+        let index = u32::try_from(self.intents.len()).expect("fewer than 2^32 intents");
+        self.intents.push(IntentShape {
+            group_sizes: Vec::new(),
+            priority_factor: 1.1f64.powi(priority),
+            priority,
+        });
+        index
+    }
+
+    /// Adds a keyword of the intent's `any` list.
+    pub fn add_any(
+        &mut self,
+        intent: IntentIndex,
+        locale: Option<Locale>,
+        text: &str,
+        location: SourceLocation,
+    ) -> Result<(), PatternError> {
+        self.add_keyword(intent, Role::Any, PatternKind::Any, locale, text, location)
+    }
+
+    /// Adds a word that vetoes the intent.
+    pub fn add_not(
+        &mut self,
+        intent: IntentIndex,
+        locale: Option<Locale>,
+        text: &str,
+        location: SourceLocation,
+    ) -> Result<(), PatternError> {
+        self.add_keyword(intent, Role::Not, PatternKind::Not, locale, text, location)
+    }
+
+    /// Adds an all-of group; every word must appear for the group to count.
+    pub fn add_group(
+        &mut self,
+        intent: IntentIndex,
+        locale: Option<Locale>,
+        words: &[(&str, SourceLocation)],
+    ) -> Result<(), Vec<(SourceLocation, PatternError)>> {
+        let shape = &self.intents[intent as usize];
+        let group = u16::try_from(shape.group_sizes.len())
+            .map_err(|_| vec![(words[0].1.clone(), "too many all-of groups".to_owned())])?;
+        let size = u8::try_from(words.len()).map_err(|_| {
+            vec![(
+                words[0].1.clone(),
+                "an all-of group holds at most 255 words".to_owned(),
+            )]
+        })?;
+        let mut errors = Vec::new();
+        for (member, (text, location)) in (0u8..).zip(words) {
+            let role = Role::AllMember { group, member };
+            if let Err(e) = self.add_keyword(
+                intent,
+                role,
+                PatternKind::All,
+                locale,
+                text,
+                location.clone(),
+            ) {
+                errors.push((location.clone(), e));
+            }
+        }
+        if errors.is_empty() {
+            self.intents[intent as usize].group_sizes.push(size);
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn add_keyword(
+        &mut self,
+        intent: IntentIndex,
+        role: Role,
+        kind: PatternKind,
+        locale: Option<Locale>,
+        text: &str,
+        location: SourceLocation,
+    ) -> Result<(), PatternError> {
+        let (word, prefix) = match text.trim().strip_suffix('*') {
+            Some(stem) => (stem, true),
+            None => (text, false),
+        };
+        let normalized = normalize(word).as_str().to_owned();
+        if normalized.is_empty() {
+            return Err(format!("`{text}` is empty once normalized"));
+        }
+        if prefix && !normalized.chars().next_back().is_some_and(is_word_char) {
+            return Err(format!(
+                "`{text}`: a trailing `*` continues a Latin word; Japanese keywords match anywhere already"
+            ));
+        }
+        let pattern = self.push_pattern(Some(intent), kind, text, locale, location);
+        let id = self.keyword_id(normalized);
+        self.keyword_targets[id as usize].push(KeywordTarget {
+            pattern,
+            intent,
+            role,
+            locale,
+            weight: keyword_weight(&self.keyword_texts[id as usize]),
+            prefix,
+        });
+        Ok(())
+    }
+
+    /// Adds a regular expression of an intent (counts as evidence), or with
+    /// `intent: None` a rule-set-wide detail extractor named `detail`.
+    pub fn add_regex(
+        &mut self,
+        intent: Option<IntentIndex>,
+        detail: Option<&str>,
+        locale: Option<Locale>,
+        source: &str,
+        location: SourceLocation,
+    ) -> Result<Vec<String>, PatternError> {
+        let regex = RegexBuilder::new(source)
+            .case_insensitive(true)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| format!("invalid regex `{source}`: {}", regex_reason(&e)))?;
+        if regex.is_match("") {
+            return Err(format!(
+                "regex `{source}` matches the empty text, so it would match every message"
+            ));
+        }
+        let kind = if intent.is_some() {
+            PatternKind::Regex
+        } else {
+            PatternKind::Detail
+        };
+        let captures = regex.capture_names().flatten().map(str::to_owned).collect();
+        let pattern = self.push_pattern(intent, kind, source, locale, location);
+        self.regex_sources.push(source.to_owned());
+        self.regexes.push(RegexTarget {
+            pattern,
+            intent,
+            locale,
+            regex,
+            detail: detail.map(Arc::from),
+        });
+        Ok(captures)
+    }
+
+    fn push_pattern(
+        &mut self,
+        intent: Option<IntentIndex>,
+        kind: PatternKind,
+        text: &str,
+        locale: Option<Locale>,
+        location: SourceLocation,
+    ) -> u32 {
+        let index = u32::try_from(self.patterns.len()).expect("fewer than 2^32 patterns");
+        self.patterns.push(PatternInfo {
+            intent,
+            kind,
+            text: Arc::from(text),
+            locale,
+            location,
+        });
+        index
+    }
+
+    fn keyword_id(&mut self, normalized: String) -> u32 {
+        if let Some(&id) = self.keyword_ids.get(&normalized) {
+            return id;
+        }
+        let id = u32::try_from(self.keyword_texts.len()).expect("fewer than 2^32 keywords");
+        self.keyword_ids.insert(normalized.clone(), id);
+        self.keyword_texts.push(normalized);
+        self.keyword_targets.push(Vec::new());
+        id
+    }
+
+    /// Compiles the automaton and the regex set.
+    pub fn build(self, settings: MatchingSettings) -> Result<Matcher, BuildError> {
+        let keywords = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&self.keyword_texts)?;
+        let keyword_bounds = self
+            .keyword_texts
+            .iter()
+            .map(|k| Boundaries {
+                start: k.chars().next().is_some_and(is_word_char),
+                end: k.chars().next_back().is_some_and(is_word_char),
+            })
+            .collect();
+        let mut targets = Vec::new();
+        let mut keyword_targets = Vec::with_capacity(self.keyword_targets.len());
+        for group in self.keyword_targets {
+            let start = u32::try_from(targets.len()).expect("fewer than 2^32 targets");
+            targets.extend(group);
+            let end = u32::try_from(targets.len()).expect("fewer than 2^32 targets");
+            keyword_targets.push(start..end);
+        }
+        let regex_set = RegexSetBuilder::new(&self.regex_sources)
+            .case_insensitive(true)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()?;
+        Ok(Matcher {
+            keywords,
+            keyword_targets,
+            keyword_bounds,
+            targets,
+            regex_set,
+            regexes: self.regexes,
+            intents: self.intents,
+            patterns: self.patterns,
+            settings,
+        })
+    }
+}
+
+/// How specific a keyword is: longer keywords are stronger evidence. A
+/// Japanese character counts as much as three Latin letters (`返品` ≈
+/// `refund`); the weight grows with the square root of the length, from 0.5
+/// to 2, so a long phrase counts more than a short word but cannot drown
+/// every other signal.
+pub(crate) fn keyword_weight(normalized: &str) -> f64 {
+    let units: f64 = normalized
+        .chars()
+        .map(|c| {
+            if crate::text::is_japanese(c) {
+                1.0
+            } else if c.is_alphanumeric() {
+                1.0 / 3.0
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    (units / 2.0).sqrt().clamp(0.5, 2.0)
+}
+
+/// The last line of the regex crate's message says what is wrong; the lines
+/// before draw a caret under the pattern, which does not fit on one line.
+fn regex_reason(err: &regex::Error) -> String {
+    let text = err.to_string();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map_or(text.clone(), |l| {
+            l.trim().trim_start_matches("error: ").to_owned()
+        })
+}

@@ -1,0 +1,231 @@
+//! Matching a normalized message against every intent at once.
+//!
+//! All keywords of all intents live in one Aho-Corasick automaton and all
+//! regular expressions in one `RegexSet`, so the cost of a message grows with
+//! its length, not with the number of rules. Overlapping search
+//! (`MatchKind::Standard`) is used on purpose: with leftmost-longest
+//! matching, `返品` inside another intent's `返品送料` would be hidden and
+//! that intent would lose evidence it should have.
+
+mod build;
+mod score;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexSet};
+
+pub(crate) use build::MatcherBuilder;
+pub use score::{Candidate, Evidence, MatchOutcome, Veto};
+
+use crate::rules::SourceLocation;
+use crate::text::{Locale, Normalized};
+
+/// An index into the rule set's intents.
+pub type IntentIndex = u32;
+
+/// What a pattern does for its intent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PatternKind {
+    /// A keyword of the intent's `any` list.
+    Any,
+    /// A word of one of the intent's `all` groups.
+    All,
+    /// A word that vetoes the intent.
+    Not,
+    /// A regular expression of the intent.
+    Regex,
+    /// A rule-set-wide detail extractor.
+    Detail,
+}
+
+/// A pattern as its author wrote it, for evidence and lint messages.
+#[derive(Debug, Clone)]
+pub struct PatternInfo {
+    /// The intent the pattern belongs to (`None` for detail extractors).
+    pub intent: Option<IntentIndex>,
+    /// Its role.
+    pub kind: PatternKind,
+    /// The pattern text as written in the rule file.
+    pub text: Arc<str>,
+    /// The locale it is restricted to, if any.
+    pub locale: Option<Locale>,
+    /// Where it is written.
+    pub location: SourceLocation,
+}
+
+/// Scoring thresholds of a rule set.
+#[derive(Debug, Clone, Copy)]
+pub struct MatchingSettings {
+    /// Below this score a message matches no intent.
+    pub min_score: f64,
+    /// A runner-up within this distance of the best score is too close to
+    /// call.
+    pub ambiguity_margin: f64,
+}
+
+impl Default for MatchingSettings {
+    fn default() -> Self {
+        MatchingSettings {
+            min_score: 0.5,
+            ambiguity_margin: 0.05,
+        }
+    }
+}
+
+/// Which intents an Aho-Corasick pattern counts for, and how.
+#[derive(Debug, Clone, Copy)]
+struct KeywordTarget {
+    pattern: u32,
+    intent: IntentIndex,
+    role: Role,
+    locale: Option<Locale>,
+    weight: f64,
+    /// Written with a trailing `*`: the word may go on (`cancel*` matches
+    /// `cancelled`).
+    prefix: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Any,
+    AllMember { group: u16, member: u8 },
+    Not,
+}
+
+/// Word-boundary requirements of one Aho-Corasick pattern: Latin words
+/// match whole words (so `ship` does not fire inside `relationship`);
+/// Japanese has no spaces, so Japanese keywords match anywhere.
+#[derive(Debug, Clone, Copy)]
+struct Boundaries {
+    start: bool,
+    end: bool,
+}
+
+#[derive(Debug)]
+struct RegexTarget {
+    pattern: u32,
+    intent: Option<IntentIndex>,
+    locale: Option<Locale>,
+    regex: Regex,
+    /// For detail extractors: the detail name.
+    detail: Option<Arc<str>>,
+}
+
+/// The shape of an intent that scoring needs.
+#[derive(Debug, Clone)]
+struct IntentShape {
+    group_sizes: Vec<u8>,
+    /// `1.1^priority`: evidence is scaled by 10% per priority step.
+    priority_factor: f64,
+    priority: i32,
+}
+
+/// Every pattern of a rule set, compiled for matching.
+#[derive(Debug)]
+pub struct Matcher {
+    keywords: AhoCorasick,
+    /// For each automaton pattern, the range of `targets` it feeds.
+    keyword_targets: Vec<Range<u32>>,
+    keyword_bounds: Vec<Boundaries>,
+    targets: Vec<KeywordTarget>,
+    regex_set: RegexSet,
+    regexes: Vec<RegexTarget>,
+    intents: Vec<IntentShape>,
+    patterns: Vec<PatternInfo>,
+    settings: MatchingSettings,
+}
+
+impl Matcher {
+    /// Every pattern, by index (as referenced from [`Evidence`]).
+    #[must_use]
+    pub fn patterns(&self) -> &[PatternInfo] {
+        &self.patterns
+    }
+
+    /// The scoring thresholds.
+    #[must_use]
+    pub fn settings(&self) -> MatchingSettings {
+        self.settings
+    }
+
+    /// Matches `text` (already normalized) read as `locale`.
+    #[must_use]
+    pub fn find(&self, text: &Normalized, locale: Locale) -> MatchOutcome {
+        let mut hits = Vec::new();
+        self.find_keywords(text.as_str(), locale, &mut hits);
+        let details = self.find_regexes(text.as_str(), locale, &mut hits);
+        score::score(self, hits, details)
+    }
+
+    fn find_keywords(&self, text: &str, locale: Locale, hits: &mut Vec<score::Hit>) {
+        for found in self.keywords.find_overlapping_iter(text) {
+            let id = found.pattern().as_usize();
+            let span = found.range();
+            let bounds = self.keyword_bounds[id];
+            if bounds.start && !word_boundary_before(text, span.start) {
+                continue;
+            }
+            let whole_word = !bounds.end || word_boundary_after(text, span.end);
+            let range = &self.keyword_targets[id];
+            for target in &self.targets[range.start as usize..range.end as usize] {
+                if target.locale.is_some_and(|l| l != locale) || !(whole_word || target.prefix) {
+                    continue;
+                }
+                hits.push(score::Hit::keyword(target, span.clone()));
+            }
+        }
+    }
+
+    /// Runs the regexes that the set says match, for their spans and
+    /// captures; returns the extracted details.
+    fn find_regexes(
+        &self,
+        text: &str,
+        locale: Locale,
+        hits: &mut Vec<score::Hit>,
+    ) -> Vec<(Arc<str>, Range<usize>)> {
+        let mut details = Vec::new();
+        if self.regexes.is_empty() {
+            return details;
+        }
+        for index in self.regex_set.matches(text).iter() {
+            let target = &self.regexes[index];
+            if target.locale.is_some_and(|l| l != locale) {
+                continue;
+            }
+            let Some(captures) = target.regex.captures(text) else {
+                continue;
+            };
+            let whole = captures.get(0).map_or(0..0, |m| m.range());
+            if let Some(intent) = target.intent {
+                hits.push(score::Hit::regex(target.pattern, intent, whole.clone()));
+            }
+            for (name, group) in target.regex.capture_names().zip(captures.iter()) {
+                if let (Some(name), Some(group)) = (name, group) {
+                    details.push((Arc::from(name), group.range()));
+                }
+            }
+            if let Some(name) = &target.detail
+                && target.regex.capture_names().flatten().all(|n| n != &**name)
+            {
+                details.push((Arc::clone(name), whole));
+            }
+        }
+        details
+    }
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !crate::text::is_japanese(c)
+}
+
+fn word_boundary_before(text: &str, at: usize) -> bool {
+    !text[..at].chars().next_back().is_some_and(is_word_char)
+}
+
+fn word_boundary_after(text: &str, at: usize) -> bool {
+    !text[at..].chars().next().is_some_and(is_word_char)
+}

@@ -1,0 +1,235 @@
+//! From raw pattern hits to scored candidates with their evidence.
+//!
+//! An intent's evidence adds up: each `any` keyword once (a keyword inside a
+//! longer keyword of the same intent does not count twice), each complete
+//! all-of group with the weights of all its words, each regex 1. The sum is
+//! scaled by the intent's priority and mapped to a score between 0 and 1 by
+//! `1 − e^(−evidence)`, so one solid keyword gives about 0.6, two about 0.85,
+//! and more evidence keeps raising the score without ever reaching 1.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::{IntentIndex, KeywordTarget, Matcher, PatternKind, Role};
+
+/// The evidence a regex gives its intent.
+const REGEX_WEIGHT: f64 = 1.0;
+
+/// One pattern found in the message.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pattern: u32,
+    intent: IntentIndex,
+    role: HitRole,
+    weight: f64,
+    span: Range<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HitRole {
+    Keyword(Role),
+    Regex,
+}
+
+impl Hit {
+    pub(crate) fn keyword(target: &KeywordTarget, span: Range<usize>) -> Self {
+        Hit {
+            pattern: target.pattern,
+            intent: target.intent,
+            role: HitRole::Keyword(target.role),
+            weight: target.weight,
+            span,
+        }
+    }
+
+    pub(crate) fn regex(pattern: u32, intent: IntentIndex, span: Range<usize>) -> Self {
+        Hit {
+            pattern,
+            intent,
+            role: HitRole::Regex,
+            weight: REGEX_WEIGHT,
+            span,
+        }
+    }
+
+    fn evidence(&self) -> Evidence {
+        let kind = match self.role {
+            HitRole::Keyword(Role::Any) => PatternKind::Any,
+            HitRole::Keyword(Role::AllMember { .. }) => PatternKind::All,
+            HitRole::Keyword(Role::Not) => PatternKind::Not,
+            HitRole::Regex => PatternKind::Regex,
+        };
+        Evidence {
+            pattern: self.pattern,
+            kind,
+            span: self.span.clone(),
+            weight: self.weight,
+        }
+    }
+}
+
+/// One pattern that counted for (or against) an intent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// Index into [`Matcher::patterns`].
+    pub pattern: u32,
+    /// The pattern's role.
+    pub kind: PatternKind,
+    /// Where it matched, in bytes of the normalized text.
+    pub span: Range<usize>,
+    /// What it added to the evidence sum.
+    pub weight: f64,
+}
+
+/// An intent the message may be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// The intent.
+    pub intent: IntentIndex,
+    /// 0 to 1.
+    pub score: f64,
+    /// Why, in message order.
+    pub evidence: Vec<Evidence>,
+}
+
+/// An intent ruled out by one of its `not` words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Veto {
+    /// The intent.
+    pub intent: IntentIndex,
+    /// The word that vetoed it.
+    pub evidence: Evidence,
+}
+
+/// Everything one message matched.
+#[derive(Debug, Clone)]
+pub struct MatchOutcome {
+    /// Intents with evidence, best first (score, then priority, then the
+    /// order of declaration).
+    pub candidates: Vec<Candidate>,
+    /// Intents vetoed by a `not` word.
+    pub vetoes: Vec<Veto>,
+    /// Extracted details: name and span in the normalized text, in the order
+    /// of the rule set's regexes.
+    pub details: Vec<(Arc<str>, Range<usize>)>,
+    min_score: f64,
+    ambiguity_margin: f64,
+}
+
+impl MatchOutcome {
+    /// The matched intent, if its score reaches the rule set's minimum.
+    #[must_use]
+    pub fn best(&self) -> Option<&Candidate> {
+        self.candidates
+            .first()
+            .filter(|c| c.score >= self.min_score)
+    }
+
+    /// The second candidate, when it is too close to the best to call.
+    #[must_use]
+    pub fn runner_up(&self) -> Option<&Candidate> {
+        let best = self.best()?;
+        self.candidates
+            .get(1)
+            .filter(|c| c.score >= self.min_score && best.score - c.score <= self.ambiguity_margin)
+    }
+}
+
+pub(crate) fn score(
+    matcher: &Matcher,
+    mut hits: Vec<Hit>,
+    details: Vec<(Arc<str>, Range<usize>)>,
+) -> MatchOutcome {
+    // Sorting by pattern keeps the words of one all-of group together, since
+    // they are registered one after another.
+    hits.sort_unstable_by_key(|h| (h.intent, h.pattern, h.span.start));
+    hits.dedup_by_key(|h| (h.intent, h.pattern));
+
+    let mut candidates = Vec::new();
+    let mut vetoes = Vec::new();
+    for chunk in hits.chunk_by(|a, b| a.intent == b.intent) {
+        let intent = chunk[0].intent;
+        if let Some(veto) = chunk.iter().find(|h| h.role == HitRole::Keyword(Role::Not)) {
+            vetoes.push(Veto {
+                intent,
+                evidence: veto.evidence(),
+            });
+            continue;
+        }
+        let shape = &matcher.intents[intent as usize];
+        let mut evidence = Vec::new();
+        collect_keywords(chunk, &mut evidence);
+        collect_groups(chunk, &shape.group_sizes, &mut evidence);
+        evidence.extend(
+            chunk
+                .iter()
+                .filter(|h| h.role == HitRole::Regex)
+                .map(Hit::evidence),
+        );
+        if evidence.is_empty() {
+            continue;
+        }
+        evidence.sort_by_key(|e| e.span.start);
+        let sum: f64 = evidence.iter().map(|e| e.weight).sum();
+        candidates.push(Candidate {
+            intent,
+            score: 1.0 - (-sum * shape.priority_factor).exp(),
+            evidence,
+        });
+    }
+    candidates.sort_by(|a, b| {
+        let priority = |c: &Candidate| matcher.intents[c.intent as usize].priority;
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| priority(b).cmp(&priority(a)))
+            .then_with(|| a.intent.cmp(&b.intent))
+    });
+    let settings = matcher.settings;
+    MatchOutcome {
+        candidates,
+        vetoes,
+        details,
+        min_score: settings.min_score,
+        ambiguity_margin: settings.ambiguity_margin,
+    }
+}
+
+/// `any` keywords, skipping one found inside a longer keyword of the same
+/// intent (`パスワード` inside `パスワードを忘れ` is one piece of evidence).
+fn collect_keywords(chunk: &[Hit], evidence: &mut Vec<Evidence>) {
+    let any = HitRole::Keyword(Role::Any);
+    for hit in chunk.iter().filter(|h| h.role == any) {
+        let inside_longer = chunk.iter().any(|other| {
+            other.role == any
+                && other.span.len() > hit.span.len()
+                && other.span.start <= hit.span.start
+                && hit.span.end <= other.span.end
+        });
+        if !inside_longer {
+            evidence.push(hit.evidence());
+        }
+    }
+}
+
+/// Complete all-of groups: every word of the group was found.
+fn collect_groups(chunk: &[Hit], group_sizes: &[u8], evidence: &mut Vec<Evidence>) {
+    let group_of = |h: &Hit| match h.role {
+        HitRole::Keyword(Role::AllMember { group, .. }) => Some(group),
+        _ => None,
+    };
+    let members: Vec<&Hit> = chunk.iter().filter(|h| group_of(h).is_some()).collect();
+    for run in members.chunk_by(|a, b| group_of(a) == group_of(b)) {
+        let group = group_of(run[0]).map_or(0, usize::from);
+        let mut seen: Vec<u8> = run
+            .iter()
+            .filter_map(|h| match h.role {
+                HitRole::Keyword(Role::AllMember { member, .. }) => Some(member),
+                _ => None,
+            })
+            .collect();
+        seen.dedup();
+        if seen.len() == usize::from(group_sizes[group]) {
+            evidence.extend(run.iter().map(|h| h.evidence()));
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Answer templates: compiled once when the rule set loads, rendered per
+//! message with the shop's values and the details found in the conversation.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+
+use minijinja::{Environment, Value};
+use serde::{Deserialize, Serialize};
+
+use super::diagnostic::SourceLocation;
+use crate::text::Locale;
+
+/// Where a customer writes from; answers can differ per channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// The website chat widget: short answers.
+    Chat,
+    /// The support inbox: fuller answers.
+    Email,
+}
+
+impl Channel {
+    /// The name used in rule files and JSON.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Chat => "chat",
+            Channel::Email => "email",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error for a channel name madoguchi does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown channel `{0}` (expected `chat` or `email`)")]
+pub struct UnknownChannel(pub String);
+
+impl FromStr for Channel {
+    type Err = UnknownChannel;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "chat" => Ok(Channel::Chat),
+            "email" => Ok(Channel::Email),
+            other => Err(UnknownChannel(other.to_owned())),
+        }
+    }
+}
+
+/// An answer could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The intent has no answer in this locale.
+    #[error("intent `{intent}` has no answer in `{locale}`")]
+    NoAnswer {
+        /// The intent id.
+        intent: String,
+        /// The locale asked for.
+        locale: Locale,
+    },
+    /// The template failed at run time.
+    #[error("answer of `{intent}` failed to render: {source}")]
+    Template {
+        /// The intent id.
+        intent: String,
+        /// What the template engine said.
+        #[source]
+        source: minijinja::Error,
+    },
+}
+
+/// What an answer template may refer to, besides `locale` and `channel`.
+pub(crate) struct TemplateScope<'a> {
+    pub shop_keys: &'a BTreeSet<String>,
+    pub detail_names: &'a BTreeSet<String>,
+}
+
+/// The compiled answer templates of a rule set.
+pub struct Answers {
+    env: Environment<'static>,
+    /// Per intent, per locale index, per channel: the template name.
+    names: Vec<[[Option<String>; 2]; 2]>,
+    /// Per locale index: the shop's values.
+    shop: [Value; 2],
+}
+
+impl fmt::Debug for Answers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answers")
+            .field("intents", &self.names.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Answers {
+    pub(crate) fn new(shop: &[BTreeMap<String, String>; 2]) -> Self {
+        let mut env = Environment::new();
+        // Answers are plain text: no HTML escaping, and a missing detail
+        // renders as nothing rather than failing the reply (`check` rejects
+        // names that can never be defined).
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        Answers {
+            env,
+            names: Vec::new(),
+            shop: [map_value(&shop[0]), map_value(&shop[1])],
+        }
+    }
+
+    /// Compiles one answer template; returns the problem and its place
+    /// otherwise.
+    pub(crate) fn add(
+        &mut self,
+        intent: usize,
+        intent_id: &str,
+        locale: Locale,
+        channel: Channel,
+        source: &str,
+        location: &SourceLocation,
+        scope: &TemplateScope<'_>,
+    ) -> Result<(), Vec<(SourceLocation, String)>> {
+        if self.names.len() <= intent {
+            self.names.resize_with(intent + 1, Default::default);
+        }
+        let name = format!("{intent_id}/{locale}/{channel}");
+        if let Err(err) = self.env.add_template_owned(name.clone(), source.to_owned()) {
+            let line = err.line().unwrap_or(1).max(1) as u64;
+            let detail = err
+                .detail()
+                .map_or_else(|| err.kind().to_string(), str::to_owned);
+            return Err(vec![(
+                location.down(line - 1, if line == 1 { location.column } else { 1 }),
+                format!("template syntax error: {detail}"),
+            )]);
+        }
+        let template = self
+            .env
+            .get_template(&name)
+            .map_err(|e| vec![(location.clone(), e.to_string())])?;
+        let problems: Vec<_> = template
+            .undeclared_variables(true)
+            .into_iter()
+            .filter_map(|var| undefined_reason(&var, scope))
+            .map(|reason| (location.clone(), reason))
+            .collect();
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        self.names[intent][locale.index()][channel as usize] = Some(name);
+        Ok(())
+    }
+
+    /// Renders the answer of `intent` for `locale` and `channel`; e-mail falls
+    /// back to the chat text when the intent has no e-mail text.
+    pub(crate) fn render(
+        &self,
+        intent: usize,
+        intent_id: &str,
+        locale: Locale,
+        channel: Channel,
+        details: &BTreeMap<String, String>,
+    ) -> Result<String, RenderError> {
+        let per_channel = &self.names[intent][locale.index()];
+        let name = per_channel[channel as usize]
+            .as_ref()
+            .or(per_channel[Channel::Chat as usize].as_ref())
+            .ok_or_else(|| RenderError::NoAnswer {
+                intent: intent_id.to_owned(),
+                locale,
+            })?;
+        let template_error = |source| RenderError::Template {
+            intent: intent_id.to_owned(),
+            source,
+        };
+        let template = self.env.get_template(name).map_err(template_error)?;
+        let context = minijinja::context! {
+            shop => &self.shop[locale.index()],
+            details => map_value(details),
+            locale => locale.as_str(),
+            channel => channel.as_str(),
+        };
+        template
+            .render(context)
+            .map(|text| text.trim_end().to_owned())
+            .map_err(template_error)
+    }
+}
+
+/// Why a variable an answer uses can never be defined, or `None` if it can.
+fn undefined_reason(var: &str, scope: &TemplateScope<'_>) -> Option<String> {
+    let (root, key) = var.split_once('.').map_or((var, None), |(r, k)| {
+        (r, Some(k.split('.').next().unwrap_or(k)))
+    });
+    match (root, key) {
+        ("locale" | "channel", _) | ("shop" | "details", None) => None,
+        ("shop", Some(key)) if scope.shop_keys.contains(key) => None,
+        ("details", Some(key)) if scope.detail_names.contains(key) => None,
+        ("shop", Some(key)) => Some(format!(
+            "`shop.{key}` is not defined: declare `{key}` under `shop:` ({})",
+            known("shop.", scope.shop_keys)
+        )),
+        ("details", Some(key)) => Some(format!(
+            "`details.{key}` is never extracted: no `details:` entry or regex capture is named `{key}` ({})",
+            known("details.", scope.detail_names)
+        )),
+        _ => Some(format!(
+            "`{var}` is not defined: answers can use `shop.*`, `details.*`, `locale` and `channel`"
+        )),
+    }
+}
+
+fn known(prefix: &str, names: &BTreeSet<String>) -> String {
+    if names.is_empty() {
+        return "none is declared".to_owned();
+    }
+    let list: Vec<String> = names.iter().map(|n| format!("{prefix}{n}")).collect();
+    format!("known: {}", list.join(", "))
+}
+
+fn map_value(map: &BTreeMap<String, String>) -> Value {
+    Value::from_pairs(map.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}

@@ -1,0 +1,414 @@
+//! From parsed rule files to a [`RuleSet`]: every check, every problem.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde_saphyr::Spanned;
+
+use super::answers::{Answers, Channel, TemplateScope};
+use super::diagnostic::{Diagnostic, Diagnostics, LoadError, Severity, SourceLocation};
+use super::globals::Globals;
+use super::intent::{Example, Intent, IntentId};
+use super::schema::{AnswerSpec, IntentSpec, PatternBlock, Words};
+use super::source::{ParsedFile, builtin_rule_files};
+use super::{Loaded, RuleSet, lint};
+use crate::matcher::{IntentIndex, MatcherBuilder};
+use crate::text::Locale;
+
+const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -10..=10;
+
+/// Checks and compiles parsed rule files (the built-in intents are added
+/// unless the rule set declares an intent with the same id).
+pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
+    let user_files = files.len();
+    let declared: HashSet<String> = files
+        .iter()
+        .flat_map(|f| f.rules.intents.iter().map(|i| i.id.value.clone()))
+        .collect();
+    files.extend(builtin_rule_files());
+
+    let mut d = Diagnostics::default();
+    let globals = Globals::collect(&files, &mut d);
+    let mut compiler = Compiler {
+        builder: MatcherBuilder::default(),
+        detail_names: BTreeSet::new(),
+        intents: Vec::new(),
+        by_id: BTreeMap::new(),
+        d,
+    };
+    compiler.add_detail_extractors(&globals);
+    let mut accepted = Vec::new();
+    for (n, file) in files.iter().enumerate() {
+        let builtin = n >= user_files;
+        for spec in &file.rules.intents {
+            if builtin && declared.contains(&spec.id.value) {
+                continue;
+            }
+            if let Some(index) = compiler.add_intent(file, spec) {
+                accepted.push((index, file, spec, builtin));
+            }
+        }
+    }
+    let answers = compiler.compile_answers(&globals, &accepted);
+    let Compiler {
+        builder,
+        detail_names,
+        intents,
+        by_id,
+        mut d,
+    } = compiler;
+    let matcher = match builder.build(globals.matching) {
+        Ok(matcher) => Some(matcher),
+        Err(err) => {
+            let location = files.first().map_or_else(
+                || SourceLocation::new(&"<rules>".into(), 1, 1),
+                |f| SourceLocation::new(&f.path, 1, 1),
+            );
+            d.error(location, err.to_string());
+            None
+        }
+    };
+    let (Some(matcher), false) = (matcher, d.has_errors()) else {
+        return Err(LoadError {
+            diagnostics: sorted(d.into_vec()),
+        });
+    };
+    let rules = RuleSet {
+        locales: globals.locales,
+        intents,
+        by_id,
+        detail_names,
+        matcher,
+        answers,
+    };
+    lint::examples(&rules, &mut d);
+    let diagnostics = sorted(d.into_vec());
+    if diagnostics.iter().any(|x| x.severity == Severity::Error) {
+        return Err(LoadError { diagnostics });
+    }
+    Ok(Loaded {
+        rules,
+        warnings: diagnostics,
+    })
+}
+
+fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diagnostics.sort_by(|a, b| {
+        (&a.location.path, a.location.line, a.location.column).cmp(&(
+            &b.location.path,
+            b.location.line,
+            b.location.column,
+        ))
+    });
+    diagnostics
+}
+
+struct Compiler {
+    builder: MatcherBuilder,
+    detail_names: BTreeSet<String>,
+    intents: Vec<Intent>,
+    by_id: BTreeMap<IntentId, IntentIndex>,
+    d: Diagnostics,
+}
+
+impl Compiler {
+    fn add_detail_extractors(&mut self, globals: &Globals) {
+        for (name, (regex, location)) in &globals.details {
+            match self
+                .builder
+                .add_regex(None, Some(name), None, regex, location.clone())
+            {
+                Ok(captures) => {
+                    self.detail_names.insert(name.clone());
+                    self.detail_names.extend(captures);
+                }
+                Err(message) => self.d.error(location.clone(), message),
+            }
+        }
+    }
+
+    /// Checks one intent and registers its patterns; `None` when its id is
+    /// unusable (other problems are reported but the intent is kept, so that
+    /// later checks still run).
+    fn add_intent(&mut self, file: &ParsedFile, spec: &IntentSpec) -> Option<IntentIndex> {
+        let id_location = file.at_value(&spec.id);
+        let id = match IntentId::parse(&spec.id.value) {
+            Ok(id) => id,
+            Err(err) => {
+                self.d.error(id_location, err.to_string());
+                return None;
+            }
+        };
+        if let Some(&first) = self.by_id.get(&id) {
+            let first = &self.intents[first as usize].location;
+            self.d.error(
+                id_location,
+                format!("duplicate intent id `{id}` (first declared at {first})"),
+            );
+            return None;
+        }
+        let priority = self.priority(file, spec);
+        let index = self.builder.add_intent(priority);
+        self.add_patterns(file, spec, index, &id, &id_location);
+        let intent = Intent {
+            examples: examples(file, spec),
+            tags: spec.tags.iter().map(|t| t.value.clone()).collect(),
+            priority,
+            id: id.clone(),
+            location: id_location,
+        };
+        self.by_id.insert(id, index);
+        self.intents.push(intent);
+        Some(index)
+    }
+
+    fn priority(&mut self, file: &ParsedFile, spec: &IntentSpec) -> i32 {
+        let Some(priority) = &spec.priority else {
+            return 0;
+        };
+        if PRIORITY_RANGE.contains(&priority.value) {
+            priority.value
+        } else {
+            self.d.error(
+                file.at_value(priority),
+                format!(
+                    "priority must be between -10 and 10, not {}",
+                    priority.value
+                ),
+            );
+            0
+        }
+    }
+
+    fn add_patterns(
+        &mut self,
+        file: &ParsedFile,
+        spec: &IntentSpec,
+        index: IntentIndex,
+        id: &IntentId,
+        id_location: &SourceLocation,
+    ) {
+        let Some(patterns) = &spec.patterns else {
+            self.d.error(
+                id_location.clone(),
+                format!("intent `{id}` has no `match:` patterns"),
+            );
+            return;
+        };
+        let location = file.at_value(patterns);
+        let mut positive = 0;
+        for (locale, block) in patterns.value.blocks() {
+            positive += self.add_block(file, index, locale, block);
+        }
+        if positive == 0 {
+            self.d.error(
+                location,
+                format!(
+                    "intent `{id}` has nothing to match: give it `any`, `all` or `regex` patterns"
+                ),
+            );
+        }
+    }
+
+    /// Registers the patterns of one locale block; returns how many can make
+    /// the intent match (not counting `not` words).
+    fn add_block(
+        &mut self,
+        file: &ParsedFile,
+        intent: IntentIndex,
+        locale: Option<Locale>,
+        block: PatternBlock<'_>,
+    ) -> usize {
+        let mut positive = 0;
+        for word in self.words(file, block.any, "any") {
+            positive += 1;
+            if let Err(m) = self
+                .builder
+                .add_any(intent, locale, &word.value, file.at_value(word))
+            {
+                self.d.error(file.at_value(word), m);
+            }
+        }
+        for word in self.words(file, block.not, "not") {
+            if let Err(m) = self
+                .builder
+                .add_not(intent, locale, &word.value, file.at_value(word))
+            {
+                self.d.error(file.at_value(word), m);
+            }
+        }
+        for source in self.words(file, block.regex, "regex") {
+            positive += 1;
+            match self.builder.add_regex(
+                Some(intent),
+                None,
+                locale,
+                &source.value,
+                file.at_value(source),
+            ) {
+                Ok(captures) => self.detail_names.extend(captures),
+                Err(m) => self.d.error(file.at_value(source), m),
+            }
+        }
+        if let Some(groups) = block.all {
+            if groups.value.is_empty() {
+                self.d.error(
+                    file.at_value(groups),
+                    "empty `all` list: give it groups of words, or remove it",
+                );
+            }
+            for group in &groups.value {
+                positive += 1;
+                self.add_group(file, intent, locale, group);
+            }
+        }
+        positive
+    }
+
+    fn add_group(
+        &mut self,
+        file: &ParsedFile,
+        intent: IntentIndex,
+        locale: Option<Locale>,
+        group: &Words,
+    ) {
+        if group.value.len() < 2 {
+            self.d.error(
+                file.at_value(group),
+                "an all-of group needs at least two words; put a single word under `any`",
+            );
+            return;
+        }
+        let words: Vec<(&str, SourceLocation)> = group
+            .value
+            .iter()
+            .map(|w| (w.value.as_str(), file.at_value(w)))
+            .collect();
+        if let Err(problems) = self.builder.add_group(intent, locale, &words) {
+            for (location, message) in problems {
+                self.d.error(location, message);
+            }
+        }
+    }
+
+    /// The words of a pattern list; an empty list is an error.
+    fn words<'a>(
+        &mut self,
+        file: &ParsedFile,
+        list: Option<&'a Words>,
+        name: &str,
+    ) -> &'a [Spanned<String>] {
+        let Some(list) = list else { return &[] };
+        if list.value.is_empty() {
+            self.d.error(
+                file.at_value(list),
+                format!("empty `{name}` list: give it at least one pattern, or remove it"),
+            );
+        }
+        &list.value
+    }
+
+    fn compile_answers(
+        &mut self,
+        globals: &Globals,
+        accepted: &[(IntentIndex, &ParsedFile, &IntentSpec, bool)],
+    ) -> Answers {
+        let mut answers = Answers::new(&globals.shop);
+        let scope = TemplateScope {
+            shop_keys: &globals.shop_keys,
+            detail_names: &self.detail_names,
+        };
+        let mut problems = Vec::new();
+        for &(index, file, spec, builtin) in accepted {
+            let id = &spec.id.value;
+            let Some(answer) = &spec.answer else {
+                problems.push(Diagnostic::error(
+                    file.at_value(&spec.id),
+                    format!("intent `{id}` has no `answer`"),
+                ));
+                continue;
+            };
+            for locale in Locale::ALL {
+                let Some(text) = answer.value.get(locale) else {
+                    continue;
+                };
+                if !globals.locales.contains(&locale) {
+                    if !builtin {
+                        problems.push(Diagnostic::warning(
+                            file.at_value(text),
+                            format!("answer in `{locale}` is never used: the rule set's `locales` do not include it"),
+                        ));
+                    }
+                    continue;
+                }
+                for (channel, source, location) in channel_templates(file, text) {
+                    if source.trim().is_empty() {
+                        problems.push(Diagnostic::error(location, "empty answer"));
+                        continue;
+                    }
+                    let added = answers.add(
+                        index as usize,
+                        id,
+                        locale,
+                        channel,
+                        source,
+                        &location,
+                        &scope,
+                    );
+                    if let Err(found) = added {
+                        problems.extend(found.into_iter().map(|(l, m)| Diagnostic::error(l, m)));
+                    }
+                }
+            }
+            for &locale in &globals.locales {
+                if answer.value.get(locale).is_none() {
+                    let declared: Vec<&str> = globals.locales.iter().map(|l| l.as_str()).collect();
+                    problems.push(Diagnostic::error(
+                        file.at_value(answer),
+                        format!(
+                            "intent `{id}` has no answer in `{locale}` (the rule set's locales are {})",
+                            declared.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        for problem in problems {
+            self.d.push(problem);
+        }
+        answers
+    }
+}
+
+/// The templates of one locale's answer, per channel, with their places.
+fn channel_templates<'a>(
+    file: &ParsedFile,
+    answer: &'a Spanned<AnswerSpec>,
+) -> Vec<(Channel, &'a str, SourceLocation)> {
+    match &answer.value {
+        AnswerSpec::Same(text) => vec![(Channel::Chat, text.as_str(), file.at_value(answer))],
+        AnswerSpec::PerChannel { chat, email } => {
+            let mut out = vec![(Channel::Chat, chat.value.as_str(), file.at_value(chat))];
+            if let Some(email) = email {
+                out.push((Channel::Email, email.value.as_str(), file.at_value(email)));
+            }
+            out
+        }
+    }
+}
+
+fn examples(file: &ParsedFile, spec: &IntentSpec) -> Vec<Example> {
+    let Some(examples) = &spec.examples else {
+        return Vec::new();
+    };
+    Locale::ALL
+        .into_iter()
+        .filter_map(|locale| examples.value.get(locale).map(|list| (locale, list)))
+        .flat_map(|(locale, list)| {
+            list.value.iter().map(move |text| Example {
+                text: text.value.clone(),
+                locale,
+                location: file.at_value(text),
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,144 @@
+//! Checks that need the compiled rule set: examples that do not match their
+//! intent, examples that collide with another intent, and patterns that
+//! cannot win.
+
+use std::collections::HashMap;
+
+use super::RuleSet;
+use super::diagnostic::{Diagnostic, Diagnostics};
+use crate::classify::classify;
+use crate::matcher::{IntentIndex, PatternKind};
+use crate::text::normalize;
+
+/// Every example must match its intent. One that matches no intent is an
+/// error (the intent's patterns do not cover it); one that matches another
+/// intent better, or too closely to call, is a collision and a warning.
+pub(crate) fn examples(rules: &RuleSet, d: &mut Diagnostics) {
+    for (index, intent) in (0..).zip(rules.intents()) {
+        for example in &intent.examples {
+            let result = classify(rules, &example.text);
+            let own = result
+                .outcome
+                .candidates
+                .iter()
+                .find(|c| c.intent == index)
+                .map_or(0.0, |c| c.score);
+            let id = &intent.id;
+            match result.outcome.best() {
+                None => d.error(
+                    example.location.clone(),
+                    format!(
+                        "example `{}` of `{id}` matches no intent (its score for `{id}` is {own:.2}, below {:.2}): add a pattern that covers it",
+                        example.text,
+                        rules.matcher().settings().min_score
+                    ),
+                ),
+                Some(best) if best.intent != index => d.warning(
+                    example.location.clone(),
+                    format!(
+                        "example `{}` of `{id}` matches `{}` better ({:.2} against {own:.2})",
+                        example.text,
+                        rules.intent(best.intent).id,
+                        best.score
+                    ),
+                ),
+                Some(best) => {
+                    if let Some(other) = result.outcome.runner_up() {
+                        d.warning(
+                            example.location.clone(),
+                            format!(
+                                "example `{}` of `{id}` is too close to call against `{}` ({:.2} against {:.2})",
+                                example.text,
+                                rules.intent(other.intent).id,
+                                best.score,
+                                other.score
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Patterns that cannot do their job: a keyword that contains one of its
+/// own intent's `not` words (it always vetoes itself), a keyword that on its
+/// own goes to another intent (shadowed), and the same keyword twice in one
+/// intent.
+pub(crate) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    let mut seen: HashMap<
+        (
+            IntentIndex,
+            PatternKind,
+            Option<crate::text::Locale>,
+            String,
+        ),
+        usize,
+    > = HashMap::new();
+    for (n, pattern) in rules.matcher().patterns().iter().enumerate() {
+        let Some(intent) = pattern.intent else {
+            continue;
+        };
+        if !matches!(pattern.kind, PatternKind::Any | PatternKind::Not) {
+            continue;
+        }
+        let word = pattern.text.trim().trim_end_matches('*');
+        let key = (
+            intent,
+            pattern.kind,
+            pattern.locale,
+            normalize(word).as_str().to_owned(),
+        );
+        if let Some(&first) = seen.get(&key) {
+            let first = &rules.matcher().patterns()[first].location;
+            found.push(Diagnostic::warning(
+                pattern.location.clone(),
+                format!("`{}` is listed twice (first at {first})", pattern.text),
+            ));
+            continue;
+        }
+        seen.insert(key, n);
+        if pattern.kind == PatternKind::Any {
+            found.extend(shadowed(rules, intent, pattern));
+        }
+    }
+    found
+}
+
+fn shadowed(
+    rules: &RuleSet,
+    intent: IntentIndex,
+    pattern: &crate::matcher::PatternInfo,
+) -> Option<Diagnostic> {
+    let word = pattern.text.trim().trim_end_matches('*');
+    let result = classify(rules, word);
+    let id = &rules.intent(intent).id;
+    if let Some(veto) = result.outcome.vetoes.iter().find(|v| v.intent == intent) {
+        let not = &rules.matcher().patterns()[veto.evidence.pattern as usize];
+        return Some(Diagnostic::warning(
+            pattern.location.clone(),
+            format!(
+                "`{}` can never match `{id}`: it contains `{}`, which vetoes `{id}`",
+                pattern.text, not.text
+            ),
+        ));
+    }
+    if pattern.locale.is_some_and(|l| l != result.locale) {
+        // A locale-restricted word read on its own in another locale (an
+        // English product name in the `ja:` block) says nothing here.
+        return None;
+    }
+    let best = result.outcome.candidates.first()?;
+    (best.intent != intent).then(|| {
+        Diagnostic::warning(
+            pattern.location.clone(),
+            format!(
+                "`{}` never wins for `{id}` on its own: a message of just these words goes to `{}` ({:.2})",
+                pattern.text,
+                rules.intent(best.intent).id,
+                best.score
+            ),
+        )
+    })
+}

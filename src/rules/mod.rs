@@ -1,0 +1,141 @@
+//! Rule sets: the YAML format, loading with precise errors, and the compiled
+//! runtime form.
+//!
+//! A rule set is read in two steps. [`schema`] mirrors the YAML with the
+//! position of every value; `compile` checks everything (and reports every
+//! problem, each as `path:line:column: message`) while building a
+//! [`RuleSet`], which cannot be invalid: its automaton, regexes and templates
+//! are compiled, its ids unique, its answers complete.
+
+mod answers;
+mod compile;
+mod diagnostic;
+mod globals;
+mod intent;
+mod lint;
+pub mod schema;
+mod source;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+pub use answers::{Answers, Channel, RenderError, UnknownChannel};
+pub use diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
+pub use intent::{Example, Intent, IntentId, InvalidIntentId};
+
+use crate::matcher::{IntentIndex, Matcher};
+use crate::text::Locale;
+
+/// A compiled, valid rule set.
+#[derive(Debug)]
+pub struct RuleSet {
+    locales: Vec<Locale>,
+    intents: Vec<Intent>,
+    by_id: BTreeMap<IntentId, IntentIndex>,
+    detail_names: BTreeSet<String>,
+    matcher: Matcher,
+    answers: Answers,
+}
+
+/// A rule set that loaded, with the warnings found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The rule set.
+    pub rules: RuleSet,
+    /// Problems that do not stop the rule set from working.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl RuleSet {
+    /// Loads a rule set from a file or a folder of `.yaml` files, checks it,
+    /// and compiles it. Every problem is reported, not just the first.
+    ///
+    /// # Errors
+    /// A [`LoadError`] listing every problem as `path:line:column: message`.
+    pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+        let files =
+            source::read_rule_files(path).map_err(|diagnostics| LoadError { diagnostics })?;
+        compile::compile(files)
+    }
+
+    /// Loads a rule set from YAML text; `path` names it in messages.
+    ///
+    /// # Errors
+    /// A [`LoadError`] listing every problem.
+    pub fn from_yaml(path: &str, yaml: &str) -> Result<Loaded, LoadError> {
+        let file = source::parse(&Arc::from(path), yaml).map_err(|d| LoadError {
+            diagnostics: vec![d],
+        })?;
+        compile::compile(vec![file])
+    }
+
+    /// The locales answers are written in; the first is the default.
+    #[must_use]
+    pub fn locales(&self) -> &[Locale] {
+        &self.locales
+    }
+
+    /// The locale for a message in which none can be detected.
+    #[must_use]
+    pub fn default_locale(&self) -> Locale {
+        self.locales[0]
+    }
+
+    /// Every intent, in declaration order (built-in intents last).
+    #[must_use]
+    pub fn intents(&self) -> &[Intent] {
+        &self.intents
+    }
+
+    /// The intent at `index`.
+    #[must_use]
+    pub fn intent(&self, index: IntentIndex) -> &Intent {
+        &self.intents[index as usize]
+    }
+
+    /// The index of the intent with this id.
+    #[must_use]
+    pub fn intent_index(&self, id: &str) -> Option<IntentIndex> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The names details can have (from `details:` and regex captures).
+    #[must_use]
+    pub fn detail_names(&self) -> &BTreeSet<String> {
+        &self.detail_names
+    }
+
+    /// The compiled patterns.
+    #[must_use]
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// Warnings about patterns that cannot do their job: shadowed by another
+    /// intent, vetoed by their own intent, or listed twice. Not part of
+    /// [`RuleSet::load`], since it classifies every keyword; `check` runs it.
+    #[must_use]
+    pub fn lint_patterns(&self) -> Vec<Diagnostic> {
+        lint::patterns(self)
+    }
+
+    /// Renders the answer of an intent.
+    ///
+    /// # Errors
+    /// [`RenderError`] when the template fails at run time.
+    pub fn render_answer(
+        &self,
+        intent: IntentIndex,
+        locale: Locale,
+        channel: Channel,
+        details: &BTreeMap<String, String>,
+    ) -> Result<String, RenderError> {
+        let id = self.intent(intent).id.as_str();
+        self.answers
+            .render(intent as usize, id, locale, channel, details)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,262 @@
+//! The serde form of a rule file: mirrors the YAML, keeps every position.
+//!
+//! Nothing here is validated beyond its YAML shape; `compile` turns these
+//! structures into a [`RuleSet`](super::RuleSet) and reports every problem.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A list of strings, each with its position.
+pub type Words = Spanned<Vec<Spanned<String>>>;
+
+/// One YAML file of a rule set. Every key is optional, so a rule set can keep
+/// its shop values in one file and its intents in many.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// The locales every answer must be written in; the first is the default.
+    pub locales: Option<Words>,
+    /// The shop's values (name, contact, hours), available to answers as
+    /// `{{ shop.NAME }}`.
+    pub shop: Option<Spanned<BTreeMap<String, Spanned<ShopValue>>>>,
+    /// Rule-set-wide detail extractors: name → regex, run on every message.
+    pub details: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// Scoring thresholds.
+    pub matching: Option<Spanned<MatchingSpec>>,
+    /// The intents of this file.
+    #[serde(default)]
+    pub intents: Vec<IntentSpec>,
+}
+
+/// Scoring thresholds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingSpec {
+    /// Below this score (0–1) a message matches no intent.
+    pub min_score: Option<Spanned<f64>>,
+    /// A runner-up within this distance of the best score makes the match
+    /// ambiguous.
+    pub ambiguity_margin: Option<Spanned<f64>>,
+}
+
+/// An intent as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentSpec {
+    /// The intent id (`cancel_order`).
+    pub id: Spanned<String>,
+    /// −10 to 10; each step scales the evidence by 10%.
+    pub priority: Option<Spanned<i32>>,
+    /// Labels for routing and reporting (`billing`, `shipping`).
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+    /// What makes a message this intent.
+    #[serde(rename = "match")]
+    pub patterns: Option<Spanned<MatchSpec>>,
+    /// The answer per locale.
+    pub answer: Option<Spanned<PerLocale<Spanned<AnswerSpec>>>>,
+    /// Phrasings the intent must match, per locale.
+    pub examples: Option<Spanned<PerLocale<Words>>>,
+}
+
+/// Patterns that apply in every locale, plus per-locale blocks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    /// Any of these keywords.
+    pub any: Option<Words>,
+    /// Groups whose words must all appear.
+    pub all: Option<Spanned<Vec<Words>>>,
+    /// Words that veto the intent.
+    pub not: Option<Words>,
+    /// Regular expressions; named captures become details.
+    pub regex: Option<Words>,
+    /// Patterns that count only in Japanese messages.
+    pub ja: Option<Spanned<LocalePatterns>>,
+    /// Patterns that count only in English messages.
+    pub en: Option<Spanned<LocalePatterns>>,
+}
+
+/// The patterns of one locale block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalePatterns {
+    /// Any of these keywords.
+    pub any: Option<Words>,
+    /// Groups whose words must all appear.
+    pub all: Option<Spanned<Vec<Words>>>,
+    /// Words that veto the intent.
+    pub not: Option<Words>,
+    /// Regular expressions; named captures become details.
+    pub regex: Option<Words>,
+}
+
+/// A borrowed view of one block of patterns: the locale-neutral one at the
+/// top of `match:`, or a `ja:`/`en:` block.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PatternBlock<'a> {
+    /// Any of these keywords.
+    pub any: Option<&'a Words>,
+    /// Groups whose words must all appear.
+    pub all: Option<&'a Spanned<Vec<Words>>>,
+    /// Words that veto the intent.
+    pub not: Option<&'a Words>,
+    /// Regular expressions.
+    pub regex: Option<&'a Words>,
+}
+
+impl<'a> From<&'a LocalePatterns> for PatternBlock<'a> {
+    fn from(p: &'a LocalePatterns) -> Self {
+        PatternBlock {
+            any: p.any.as_ref(),
+            all: p.all.as_ref(),
+            not: p.not.as_ref(),
+            regex: p.regex.as_ref(),
+        }
+    }
+}
+
+impl MatchSpec {
+    /// The locale-neutral patterns, then each locale's block.
+    #[must_use]
+    pub fn blocks(&self) -> [(Option<crate::text::Locale>, PatternBlock<'_>); 3] {
+        use crate::text::Locale;
+        let common = PatternBlock {
+            any: self.any.as_ref(),
+            all: self.all.as_ref(),
+            not: self.not.as_ref(),
+            regex: self.regex.as_ref(),
+        };
+        [
+            (None, common),
+            (Some(Locale::Ja), block(self.ja.as_ref())),
+            (Some(Locale::En), block(self.en.as_ref())),
+        ]
+    }
+}
+
+fn block(patterns: Option<&Spanned<LocalePatterns>>) -> PatternBlock<'_> {
+    patterns
+        .map(|b| PatternBlock::from(&b.value))
+        .unwrap_or_default()
+}
+
+/// A value per supported locale.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerLocale<T> {
+    /// Japanese.
+    pub ja: Option<T>,
+    /// English.
+    pub en: Option<T>,
+}
+
+impl<T> PerLocale<T> {
+    /// The value for `locale`.
+    pub fn get(&self, locale: crate::text::Locale) -> Option<&T> {
+        match locale {
+            crate::text::Locale::Ja => self.ja.as_ref(),
+            crate::text::Locale::En => self.en.as_ref(),
+        }
+    }
+}
+
+/// An answer in one locale: one text for every channel, or a short chat text
+/// and a fuller e-mail text.
+#[derive(Debug)]
+pub enum AnswerSpec {
+    /// The same template on every channel; its position is the enclosing
+    /// `Spanned`'s.
+    Same(String),
+    /// Per channel; e-mail falls back to chat when missing.
+    PerChannel {
+        /// The chat template.
+        chat: Spanned<String>,
+        /// The e-mail template.
+        email: Option<Spanned<String>>,
+    },
+}
+
+impl<'de> Deserialize<'de> for AnswerSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AnswerVisitor)
+    }
+}
+
+struct AnswerVisitor;
+
+impl<'de> Visitor<'de> for AnswerVisitor {
+    type Value = AnswerSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an answer text, or `chat:` and `email:` texts")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(AnswerSpec::Same(v.to_owned()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut chat = None;
+        let mut email = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "chat" if chat.is_none() => chat = Some(map.next_value()?),
+                "email" if email.is_none() => email = Some(map.next_value()?),
+                "chat" | "email" => return Err(de::Error::duplicate_field("chat or email")),
+                other => return Err(de::Error::unknown_field(other, &["chat", "email"])),
+            }
+        }
+        let chat = chat.ok_or_else(|| de::Error::missing_field("chat"))?;
+        Ok(AnswerSpec::PerChannel { chat, email })
+    }
+}
+
+/// A shop value: one text for every locale, or one per locale.
+#[derive(Debug)]
+pub enum ShopValue {
+    /// The same in every locale (an e-mail address, a phone number).
+    Same(String),
+    /// Per locale (the shop's name, its opening hours).
+    PerLocale(PerLocale<String>),
+}
+
+impl<'de> Deserialize<'de> for ShopValue {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ShopValueVisitor)
+    }
+}
+
+struct ShopValueVisitor;
+
+impl<'de> Visitor<'de> for ShopValueVisitor {
+    type Value = ShopValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a text, or `ja:` and `en:` texts")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(ShopValue::Same(v.to_owned()))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(ShopValue::Same(v.to_string()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(ShopValue::Same(v.to_string()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(ShopValue::Same(v.to_string()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        PerLocale::deserialize(de::value::MapAccessDeserializer::new(map)).map(ShopValue::PerLocale)
+    }
+}

@@ -1,0 +1,160 @@
+//! Reading a rule set from disk: one file or a folder of `.yaml` files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::diagnostic::{Diagnostic, SourceLocation};
+use super::schema::RuleFile;
+
+/// One parsed rule file with its path.
+#[derive(Debug)]
+pub(crate) struct ParsedFile {
+    pub path: Arc<str>,
+    pub rules: RuleFile,
+}
+
+impl ParsedFile {
+    /// The position of a YAML node in this file.
+    pub fn at(&self, location: &Location) -> SourceLocation {
+        at(&self.path, location)
+    }
+
+    /// The position of a spanned value in this file.
+    pub fn at_value<T>(&self, spanned: &Spanned<T>) -> SourceLocation {
+        self.at(&spanned.referenced)
+    }
+}
+
+pub(crate) fn at(path: &Arc<str>, location: &Location) -> SourceLocation {
+    SourceLocation::new(path, location.line(), location.column())
+}
+
+/// The built-in rules every rule set starts from (the "I want a human"
+/// intent); a rule set overrides one by declaring an intent with its id.
+const BUILTIN: &[(&str, &str)] = &[("<builtin>/human.yaml", include_str!("builtin/human.yaml"))];
+
+/// Reads and parses every rule file under `root` (a file, or a folder read
+/// recursively in name order). Parse errors of all files are returned
+/// together.
+pub(crate) fn read_rule_files(root: &Path) -> Result<Vec<ParsedFile>, Vec<Diagnostic>> {
+    let paths = rule_paths(root).map_err(|d| vec![d])?;
+    let mut files = Vec::with_capacity(paths.len());
+    let mut problems = Vec::new();
+    for path in paths {
+        let display: Arc<str> = path.display().to_string().into();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => match parse(&display, &text) {
+                Ok(file) => files.push(file),
+                Err(diagnostic) => problems.push(diagnostic),
+            },
+            Err(err) => problems.push(Diagnostic::error(
+                SourceLocation::new(&display, 1, 1),
+                format!("cannot read rule file: {err}"),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(files)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The built-in rule files, parsed.
+pub(crate) fn builtin_rule_files() -> Vec<ParsedFile> {
+    BUILTIN
+        .iter()
+        .map(|(path, text)| {
+            // The built-in files are part of the crate and tested; a failure
+            // here is a bug in the binary, not in the user's rules.
+            parse(&Arc::from(*path), text)
+                .unwrap_or_else(|d| panic!("built-in rules are invalid: {d}"))
+        })
+        .collect()
+}
+
+/// Parses one rule file from text.
+pub(crate) fn parse(path: &Arc<str>, text: &str) -> Result<ParsedFile, Diagnostic> {
+    match serde_saphyr::from_str_with_options::<Option<RuleFile>>(text, yaml_options()) {
+        Ok(rules) => Ok(ParsedFile {
+            path: Arc::clone(path),
+            rules: rules.unwrap_or_default(),
+        }),
+        Err(err) => Err(yaml_diagnostic(path, &err)),
+    }
+}
+
+/// YAML options for rule files. The parser's default budgets protect a
+/// service from hostile documents; rule files are written by the shop and a
+/// 10,000-intent rule set needs far more nodes, so the budgets are raised
+/// here deliberately (and still bound memory).
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        with_snippet: false,
+        // `no`, `off` and `y` stay text: they are keywords, not booleans.
+        strict_booleans: true,
+        budget: serde_saphyr::budget! {
+            max_events: 50_000_000,
+            max_nodes: 20_000_000,
+            max_total_scalar_bytes: 512 * 1024 * 1024,
+        },
+    }
+}
+
+fn yaml_diagnostic(path: &Arc<str>, err: &serde_saphyr::Error) -> Diagnostic {
+    let text = err.without_snippet().to_string();
+    match err.location() {
+        Some(location) => {
+            // The parser appends the position in words; ours is in front.
+            let suffix = format!(" at line {}, column {}", location.line(), location.column());
+            let message = text.strip_suffix(&suffix).unwrap_or(&text);
+            Diagnostic::error(at(path, &location), message.to_owned())
+        }
+        None => Diagnostic::error(SourceLocation::new(path, 1, 1), text),
+    }
+}
+
+fn rule_paths(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let root_display: Arc<str> = root.display().to_string().into();
+    let cannot = |err: std::io::Error| {
+        Diagnostic::error(
+            SourceLocation::new(&root_display, 1, 1),
+            format!("cannot read rules: {err}"),
+        )
+    };
+    let metadata = std::fs::metadata(root).map_err(cannot)?;
+    if metadata.is_file() {
+        return Ok(vec![root.to_path_buf()]);
+    }
+    let mut paths = Vec::new();
+    collect_yaml(root, &mut paths).map_err(cannot)?;
+    if paths.is_empty() {
+        return Err(Diagnostic::error(
+            SourceLocation::new(&root_display, 1, 1),
+            "no rule files (*.yaml, *.yml) in this folder",
+        ));
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn collect_yaml(dir: &Path, paths: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            collect_yaml(&path, paths)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            paths.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! One pass from what a customer typed to the form rules are matched in.
+//!
+//! The steps, per character:
+//! 1. Unicode NFKC (full-width `Ａ１` → `A1`, half-width `ｶﾞ` → `ガ`),
+//! 2. lower case,
+//! 3. hiragana → katakana, small kana → full-size kana, iteration marks
+//!    (`ゝ`, `ヽ`, `々`) spelled out,
+//! 4. long-vowel marks and their look-alikes (`ｰ`, `〜`, `−`, `—`, …) after a
+//!    kana become `ー`, repeated ones collapse, and a word-final `ー` is dropped
+//!    so that `ユーザー` and the JIS spelling `ユーザ` meet,
+//! 5. Japanese punctuation and brackets become ASCII or a space; runs of
+//!    white space become one space, and a space between two Japanese
+//!    characters disappears (`パスワード を 忘れた` → `パスワードを忘レタ`).
+//!
+//! The kana folds are fixed offsets and small tables applied inside the same
+//! loop as NFKC; a string-to-string kana converter would cost an allocation
+//! per message and would also turn romaji into kana, which we must not do.
+
+use std::ops::Range;
+
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::canonical_combining_class;
+
+use super::locale::{Locale, ScriptCounts};
+
+/// A message in normalized form, with a map back to the original text.
+#[derive(Debug, Clone, Default)]
+pub struct Normalized {
+    text: String,
+    /// For every byte of `text`, the byte offset in the original message of
+    /// the character it came from; one extra entry holds the original length.
+    origins: Vec<u32>,
+    scripts: ScriptCounts,
+}
+
+impl Normalized {
+    /// The normalized text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The locale the text is written in, or `None` when it has no letters.
+    #[must_use]
+    pub fn detected_locale(&self) -> Option<Locale> {
+        self.scripts.locale()
+    }
+
+    /// The byte range of the original message that produced `range` of the
+    /// normalized text.
+    ///
+    /// # Panics
+    /// When `range` does not lie within the normalized text.
+    #[must_use]
+    pub fn original_range(&self, range: Range<usize>) -> Range<usize> {
+        let start = self.origins[range.start] as usize;
+        let last = self.origins[range.end.max(range.start + 1) - 1];
+        // The first origin past the last character of the range: skips the
+        // other output characters of a character that NFKC expanded.
+        let end = self.origins[range.end..]
+            .iter()
+            .find(|&&o| o > last)
+            .copied()
+            .unwrap_or(last) as usize;
+        start..end
+    }
+}
+
+/// Normalizes `input` for matching. See the module documentation for the
+/// steps; patterns and messages both go through this function.
+#[must_use]
+pub fn normalize(input: &str) -> Normalized {
+    let mut writer = Writer::with_capacity(input.len());
+    for (start, segment) in Segments::new(input) {
+        let origin = u32::try_from(start).unwrap_or(u32::MAX);
+        if let [byte] = segment.as_bytes()
+            && byte.is_ascii()
+        {
+            writer.push(char::from(byte.to_ascii_lowercase()), origin);
+            continue;
+        }
+        for c in segment.nfkc() {
+            for lower in c.to_lowercase() {
+                writer.push(lower, origin);
+            }
+        }
+    }
+    writer.finish(input.len())
+}
+
+/// Splits text into pieces that NFKC can normalize independently: a
+/// character and the combining marks that follow it. Half-width voicing
+/// marks (`ﾞ`, `ﾟ`) are not combining by class but decompose to combining
+/// marks, so they stay with the kana before them (`ｶﾞ` → `ガ`).
+struct Segments<'a> {
+    rest: &'a str,
+    offset: usize,
+}
+
+impl<'a> Segments<'a> {
+    fn new(input: &'a str) -> Self {
+        Segments {
+            rest: input,
+            offset: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut chars = self.rest.char_indices();
+        let (_, first) = chars.next()?;
+        let mut len = first.len_utf8();
+        if !first.is_ascii() || self.rest.as_bytes().get(len).is_some_and(|b| !b.is_ascii()) {
+            for (i, c) in chars {
+                if !joins_previous(c) {
+                    break;
+                }
+                len = i + c.len_utf8();
+            }
+        }
+        let (segment, rest) = self.rest.split_at(len);
+        let start = self.offset;
+        self.rest = rest;
+        self.offset += len;
+        Some((start, segment))
+    }
+}
+
+fn joins_previous(c: char) -> bool {
+    !c.is_ascii() && (matches!(c, '\u{FF9E}' | '\u{FF9F}') || canonical_combining_class(c) != 0)
+}
+
+/// Accumulates normalized output one character at a time.
+struct Writer {
+    text: String,
+    origins: Vec<u32>,
+    scripts: ScriptCounts,
+    pending_space: Option<u32>,
+}
+
+const LONG_VOWEL: char = 'ー';
+
+impl Writer {
+    fn with_capacity(len: usize) -> Self {
+        Writer {
+            text: String::with_capacity(len + len / 2),
+            origins: Vec::with_capacity(len + len / 2 + 1),
+            scripts: ScriptCounts::default(),
+            pending_space: None,
+        }
+    }
+
+    fn last(&self) -> Option<char> {
+        self.text.chars().next_back()
+    }
+
+    fn push(&mut self, c: char, origin: u32) {
+        let c = fold_kana(c);
+        match c {
+            c if c.is_whitespace() || is_separator(c) => {
+                if !self.text.is_empty() && self.pending_space.is_none() {
+                    self.pending_space = Some(origin);
+                }
+            }
+            'ヽ' | 'ヾ' | '々' => self.push_iteration(c, origin),
+            c if is_long_vowel_like(c) => self.push_long_vowel_like(c, origin),
+            c => self.emit(fold_punctuation(c), origin),
+        }
+    }
+
+    /// Writes `c`, first settling a pending space and a word-final `ー`.
+    fn emit(&mut self, c: char, origin: u32) {
+        if !is_katakana(c) {
+            self.drop_final_long_vowel();
+        }
+        if let Some(space_origin) = self.pending_space.take() {
+            let joins_japanese = self.last().is_some_and(is_japanese) && is_japanese(c);
+            if !joins_japanese {
+                self.write(' ', space_origin);
+            }
+        }
+        if is_japanese(c) {
+            self.scripts.japanese += 1;
+        } else if c.is_alphabetic() {
+            self.scripts.latin += 1;
+        }
+        self.write(c, origin);
+    }
+
+    fn write(&mut self, c: char, origin: u32) {
+        self.text.push(c);
+        self.origins
+            .extend(std::iter::repeat_n(origin, c.len_utf8()));
+    }
+
+    /// A long-vowel look-alike lengthens the kana before it; elsewhere it is
+    /// a hyphen (`03−1234`) or a tilde (`10時〜18時`).
+    fn push_long_vowel_like(&mut self, c: char, origin: u32) {
+        let after_kana = self.pending_space.is_none() && self.last().is_some_and(is_kana);
+        if after_kana {
+            if self.last() != Some(LONG_VOWEL) {
+                self.write(LONG_VOWEL, origin);
+            }
+        } else if matches!(c, '〜' | '~' | '〰') {
+            self.emit('~', origin);
+        } else if c == LONG_VOWEL {
+            self.emit(LONG_VOWEL, origin);
+        } else {
+            self.emit('-', origin);
+        }
+    }
+
+    /// `ヽ`/`ヾ` repeat the kana before them (plain or voiced), `々` the kanji.
+    fn push_iteration(&mut self, mark: char, origin: u32) {
+        let repeated = match (mark, self.last()) {
+            ('ヽ', Some(prev)) if is_kana(prev) => prev,
+            ('ヾ', Some(prev)) if is_kana(prev) => voiced(prev),
+            ('々', Some(prev)) if is_kanji(prev) => prev,
+            _ => mark,
+        };
+        self.emit(repeated, origin);
+    }
+
+    fn drop_final_long_vowel(&mut self) {
+        if self.text.ends_with(LONG_VOWEL) {
+            let len = self.text.len() - LONG_VOWEL.len_utf8();
+            let before = self.text[..len].chars().next_back();
+            // A lone `ー` (as a dash in "Aー1") is kept; only a lengthened
+            // word loses it.
+            if before.is_some_and(is_kana) {
+                self.text.truncate(len);
+                self.origins.truncate(len);
+            }
+        }
+    }
+
+    fn finish(mut self, input_len: usize) -> Normalized {
+        self.drop_final_long_vowel();
+        self.origins
+            .push(u32::try_from(input_len).unwrap_or(u32::MAX));
+        Normalized {
+            text: self.text,
+            origins: self.origins,
+            scripts: self.scripts,
+        }
+    }
+}
+
+/// Hiragana to katakana (a fixed offset in Unicode) and small kana to full
+/// size, so `きゃんせる`, `キャンセル` and `キヤンセル` meet.
+fn fold_kana(c: char) -> char {
+    let c = match c {
+        '\u{3041}'..='\u{3096}' | '\u{309D}' | '\u{309E}' => {
+            char::from_u32(c as u32 + 0x60).unwrap_or(c)
+        }
+        _ => c,
+    };
+    match c {
+        'ァ' => 'ア',
+        'ィ' => 'イ',
+        'ゥ' => 'ウ',
+        'ェ' => 'エ',
+        'ォ' => 'オ',
+        'ッ' => 'ツ',
+        'ャ' => 'ヤ',
+        'ュ' => 'ユ',
+        'ョ' => 'ヨ',
+        'ヮ' => 'ワ',
+        'ヵ' => 'カ',
+        'ヶ' => 'ケ',
+        _ => c,
+    }
+}
+
+/// The voiced form of a katakana (`カ` → `ガ`), for `ヾ`: the canonical
+/// composition with the combining voicing mark, where one exists.
+fn voiced(c: char) -> char {
+    unicode_normalization::char::compose(c, '\u{3099}').unwrap_or(c)
+}
+
+fn is_long_vowel_like(c: char) -> bool {
+    matches!(
+        c,
+        'ー' | '-' | '~' | '〜' | '〰' | '\u{2010}'
+            ..='\u{2015}' | '\u{2212}' | '\u{2500}' | '\u{2501}' | '\u{FF70}'
+    )
+}
+
+/// Characters that only separate words: Japanese brackets and middle dots.
+fn is_separator(c: char) -> bool {
+    matches!(
+        c,
+        '・' | '「'
+            | '」'
+            | '『'
+            | '』'
+            | '【'
+            | '】'
+            | '〈'
+            | '〉'
+            | '《'
+            | '》'
+            | '〔'
+            | '〕'
+            | '〖'
+            | '〗'
+    )
+}
+
+/// Japanese sentence punctuation and typographic quotes to their ASCII
+/// counterparts, so one rule (or one regex) covers both.
+fn fold_punctuation(c: char) -> char {
+    match c {
+        '、' | '，' => ',',
+        '。' | '．' => '.',
+        '\u{2018}' | '\u{2019}' | '\u{2032}' => '\'',
+        '\u{201C}' | '\u{201D}' | '\u{2033}' => '"',
+        _ => c,
+    }
+}
+
+fn is_kana(c: char) -> bool {
+    matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー')
+}
+
+fn is_katakana(c: char) -> bool {
+    matches!(c, '\u{30A0}'..='\u{30FF}')
+}
+
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '々')
+}
+
+/// Characters that make a text Japanese and need no spaces between them.
+pub(crate) fn is_japanese(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30FF}') || is_kanji(c)
+}
+
+#[cfg(test)]
+mod tests;
