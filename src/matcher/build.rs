@@ -161,7 +161,8 @@ impl MatcherBuilder {
         source: &str,
         location: SourceLocation,
     ) -> Result<Vec<String>, PatternError> {
-        let regex = RegexBuilder::new(source)
+        let compiled = ascii_word_boundaries(source);
+        let regex = RegexBuilder::new(&compiled)
             .case_insensitive(true)
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
@@ -178,7 +179,7 @@ impl MatcherBuilder {
         };
         let captures = regex.capture_names().flatten().map(str::to_owned).collect();
         let pattern = self.push_pattern(intent, kind, source, locale, location);
-        self.regex_sources.push(source.to_owned());
+        self.regex_sources.push(compiled);
         self.regexes.push(RegexTarget {
             pattern,
             intent,
@@ -277,6 +278,35 @@ pub(crate) fn keyword_weight(normalized: &str) -> f64 {
         })
         .sum();
     (units / 2.0).sqrt().clamp(0.5, 2.0)
+}
+
+/// Rewrites `\b` and `\B` as ASCII word boundaries. Japanese has no
+/// spaces, and to Unicode `\b` a kanji is a word character, so `\b\d{4}`
+/// would never match in `注文1234`; what authors mean by `\b` is the edge of
+/// a run of Latin letters and digits, which is the ASCII boundary (digits
+/// and letters are ASCII already, after NFKC).
+fn ascii_word_boundaries(source: &str) -> String {
+    let mut out = String::with_capacity(source.len() + 16);
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(b @ ('b' | 'B')) => {
+                out.push_str("(?-u:\\");
+                out.push(b);
+                out.push(')');
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 /// The last line of the regex crate's message says what is wrong; the lines

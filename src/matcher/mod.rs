@@ -191,7 +191,7 @@ impl Matcher {
         if self.regexes.is_empty() {
             return details;
         }
-        for index in self.regex_set.matches(text).iter() {
+        for index in &self.regex_set.matches(text) {
             let target = &self.regexes[index];
             if target.locale.is_some_and(|l| l != locale) {
                 continue;
@@ -229,3 +229,6 @@ fn word_boundary_before(text: &str, at: usize) -> bool {
 fn word_boundary_after(text: &str, at: usize) -> bool {
     !text[at..].chars().next().is_some_and(is_word_char)
 }
+
+#[cfg(test)]
+mod tests;

@@ -77,6 +77,15 @@ pub enum RenderError {
     },
 }
 
+/// Which answer a template is: intent, locale, channel.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AnswerKey<'a> {
+    pub intent: usize,
+    pub intent_id: &'a str,
+    pub locale: Locale,
+    pub channel: Channel,
+}
+
 /// What an answer template may refer to, besides `locale` and `channel`.
 pub(crate) struct TemplateScope<'a> {
     pub shop_keys: &'a BTreeSet<String>,
@@ -118,14 +127,17 @@ impl Answers {
     /// otherwise.
     pub(crate) fn add(
         &mut self,
-        intent: usize,
-        intent_id: &str,
-        locale: Locale,
-        channel: Channel,
+        key: AnswerKey<'_>,
         source: &str,
         location: &SourceLocation,
         scope: &TemplateScope<'_>,
     ) -> Result<(), Vec<(SourceLocation, String)>> {
+        let AnswerKey {
+            intent,
+            intent_id,
+            locale,
+            channel,
+        } = key;
         if self.names.len() <= intent {
             self.names.resize_with(intent + 1, Default::default);
         }

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_saphyr::Spanned;
 
-use super::answers::{Answers, Channel, TemplateScope};
+use super::answers::{AnswerKey, Answers, Channel, TemplateScope};
 use super::diagnostic::{Diagnostic, Diagnostics, LoadError, Severity, SourceLocation};
 use super::globals::Globals;
 use super::intent::{Example, Intent, IntentId};
@@ -345,15 +345,13 @@ impl Compiler {
                         problems.push(Diagnostic::error(location, "empty answer"));
                         continue;
                     }
-                    let added = answers.add(
-                        index as usize,
-                        id,
+                    let key = AnswerKey {
+                        intent: index as usize,
+                        intent_id: id,
                         locale,
                         channel,
-                        source,
-                        &location,
-                        &scope,
-                    );
+                    };
+                    let added = answers.add(key, source, &location, &scope);
                     if let Err(found) = added {
                         problems.extend(found.into_iter().map(|(l, m)| Diagnostic::error(l, m)));
                     }
