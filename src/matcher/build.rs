@@ -177,7 +177,11 @@ impl MatcherBuilder {
         } else {
             PatternKind::Detail
         };
-        let captures = regex.capture_names().flatten().map(str::to_owned).collect();
+        let names: Vec<Option<Arc<str>>> = regex.capture_names().map(|n| n.map(Arc::from)).collect();
+        let captures = names.iter().flatten().map(|n| n.to_string()).collect();
+        let whole_match_detail = detail
+            .filter(|d| !names.iter().flatten().any(|n| &**n == *d))
+            .map(Arc::from);
         let pattern = self.push_pattern(intent, kind, source, locale, location);
         self.regex_sources.push(compiled);
         self.regexes.push(RegexTarget {
@@ -185,7 +189,8 @@ impl MatcherBuilder {
             intent,
             locale,
             regex,
-            detail: detail.map(Arc::from),
+            captures: names,
+            whole_match_detail,
         });
         Ok(captures)
     }

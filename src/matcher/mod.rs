@@ -110,8 +110,11 @@ struct RegexTarget {
     intent: Option<IntentIndex>,
     locale: Option<Locale>,
     regex: Regex,
-    /// For detail extractors: the detail name.
-    detail: Option<Arc<str>>,
+    /// The names of the capture groups, by group index.
+    captures: Vec<Option<Arc<str>>>,
+    /// For detail extractors without a capture of their name: the detail
+    /// name, taken from the whole match.
+    whole_match_detail: Option<Arc<str>>,
 }
 
 /// The shape of an intent that scoring needs.
@@ -203,14 +206,12 @@ impl Matcher {
             if let Some(intent) = target.intent {
                 hits.push(score::Hit::regex(target.pattern, intent, whole.clone()));
             }
-            for (name, group) in target.regex.capture_names().zip(captures.iter()) {
+            for (name, group) in target.captures.iter().zip(captures.iter()) {
                 if let (Some(name), Some(group)) = (name, group) {
-                    details.push((Arc::from(name), group.range()));
+                    details.push((Arc::clone(name), group.range()));
                 }
             }
-            if let Some(name) = &target.detail
-                && target.regex.capture_names().flatten().all(|n| n != &**name)
-            {
+            if let Some(name) = &target.whole_match_detail {
                 details.push((Arc::clone(name), whole));
             }
         }

@@ -211,25 +211,35 @@ fn collect_keywords(chunk: &[Hit], evidence: &mut Vec<Evidence>) {
     }
 }
 
-/// Complete all-of groups: every word of the group was found.
+/// Complete all-of groups: every word of the group was found. The words of
+/// one group are registered one after another, so in a chunk sorted by
+/// pattern their hits are next to each other.
 fn collect_groups(chunk: &[Hit], group_sizes: &[u8], evidence: &mut Vec<Evidence>) {
-    let group_of = |h: &Hit| match h.role {
-        HitRole::Keyword(Role::AllMember { group, .. }) => Some(group),
+    let member_of = |h: &Hit| match h.role {
+        HitRole::Keyword(Role::AllMember { group, member }) => Some((group, member)),
         _ => None,
     };
-    let members: Vec<&Hit> = chunk.iter().filter(|h| group_of(h).is_some()).collect();
-    for run in members.chunk_by(|a, b| group_of(a) == group_of(b)) {
-        let group = group_of(run[0]).map_or(0, usize::from);
-        let mut seen: Vec<u8> = run
-            .iter()
-            .filter_map(|h| match h.role {
-                HitRole::Keyword(Role::AllMember { member, .. }) => Some(member),
-                _ => None,
-            })
-            .collect();
-        seen.dedup();
-        if seen.len() == usize::from(group_sizes[group]) {
-            evidence.extend(run.iter().map(|h| h.evidence()));
+    let mut at = 0;
+    while at < chunk.len() {
+        let Some((group, _)) = member_of(&chunk[at]) else {
+            at += 1;
+            continue;
+        };
+        let start = at;
+        let mut distinct = 0;
+        let mut previous = None;
+        while let Some((g, member)) = chunk.get(at).and_then(member_of) {
+            if g != group {
+                break;
+            }
+            if previous != Some(member) {
+                distinct += 1;
+                previous = Some(member);
+            }
+            at += 1;
+        }
+        if distinct == usize::from(group_sizes[usize::from(group)]) {
+            evidence.extend(chunk[start..at].iter().map(Hit::evidence));
         }
     }
 }

@@ -43,9 +43,8 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
             if builtin && declared.contains(&spec.id.value) {
                 continue;
             }
-            if let Some(index) = compiler.add_intent(file, spec) {
-                accepted.push((index, file, spec, builtin));
-            }
+            let index = compiler.add_intent(file, spec);
+            accepted.push((index, file, spec, builtin));
         }
     }
     let answers = compiler.compile_answers(&globals, &accepted);
@@ -126,39 +125,34 @@ impl Compiler {
         }
     }
 
-    /// Checks one intent and registers its patterns; `None` when its id is
-    /// unusable (other problems are reported but the intent is kept, so that
-    /// later checks still run).
-    fn add_intent(&mut self, file: &ParsedFile, spec: &IntentSpec) -> Option<IntentIndex> {
+    /// Checks one intent and registers its patterns. An intent with a bad or
+    /// duplicate id is still checked (so that every problem is reported) but
+    /// cannot be looked up by id; the rule set fails to load anyway.
+    fn add_intent(&mut self, file: &ParsedFile, spec: &IntentSpec) -> IntentIndex {
         let id_location = file.at_value(&spec.id);
-        let id = match IntentId::parse(&spec.id.value) {
-            Ok(id) => id,
-            Err(err) => {
-                self.d.error(id_location, err.to_string());
-                return None;
-            }
-        };
-        if let Some(&first) = self.by_id.get(&id) {
+        let id = IntentId::parse(&spec.id.value).unwrap_or_else(|err| {
+            self.d.error(id_location.clone(), err.to_string());
+            IntentId::placeholder(&spec.id.value)
+        });
+        let duplicate = self.by_id.get(&id).map(|&first| {
             let first = &self.intents[first as usize].location;
-            self.d.error(
-                id_location,
-                format!("duplicate intent id `{id}` (first declared at {first})"),
-            );
-            return None;
+            format!("duplicate intent id `{id}` (first declared at {first})")
+        });
+        if let Some(message) = duplicate {
+            self.d.error(id_location.clone(), message);
         }
         let priority = self.priority(file, spec);
         let index = self.builder.add_intent(priority);
         self.add_patterns(file, spec, index, &id, &id_location);
-        let intent = Intent {
+        self.by_id.entry(id.clone()).or_insert(index);
+        self.intents.push(Intent {
             examples: examples(file, spec),
             tags: spec.tags.iter().map(|t| t.value.clone()).collect(),
             priority,
-            id: id.clone(),
+            id,
             location: id_location,
-        };
-        self.by_id.insert(id, index);
-        self.intents.push(intent);
-        Some(index)
+        });
+        index
     }
 
     fn priority(&mut self, file: &ParsedFile, spec: &IntentSpec) -> i32 {
@@ -209,8 +203,9 @@ impl Compiler {
         }
     }
 
-    /// Registers the patterns of one locale block; returns how many can make
-    /// the intent match (not counting `not` words).
+    /// Registers the patterns of one locale block; returns how many pattern
+    /// lists can make the intent match (`not` lists cannot). An empty list
+    /// counts: it has an error of its own.
     fn add_block(
         &mut self,
         file: &ParsedFile,
@@ -218,9 +213,11 @@ impl Compiler {
         locale: Option<Locale>,
         block: PatternBlock<'_>,
     ) -> usize {
-        let mut positive = 0;
+        let positive = [block.any.is_some(), block.all.is_some(), block.regex.is_some()]
+            .into_iter()
+            .filter(|&declared| declared)
+            .count();
         for word in self.words(file, block.any, "any") {
-            positive += 1;
             if let Err(m) = self
                 .builder
                 .add_any(intent, locale, &word.value, file.at_value(word))
@@ -237,7 +234,6 @@ impl Compiler {
             }
         }
         for source in self.words(file, block.regex, "regex") {
-            positive += 1;
             match self.builder.add_regex(
                 Some(intent),
                 None,
@@ -257,7 +253,6 @@ impl Compiler {
                 );
             }
             for group in &groups.value {
-                positive += 1;
                 self.add_group(file, intent, locale, group);
             }
         }

@@ -40,6 +40,12 @@ impl IntentId {
         }
     }
 
+    /// An id kept only to go on checking a rule set that already failed
+    /// (so that its other problems are reported too).
+    pub(crate) fn placeholder(id: &str) -> Self {
+        IntentId(id.to_owned())
+    }
+
     /// The id as text.
     #[must_use]
     pub fn as_str(&self) -> &str {

@@ -127,7 +127,16 @@ intents:
     let found = problems(yaml);
     assert_has(&found, "t.yaml:6:12: empty `any` list");
     assert_has(&found, "t.yaml:8:14: empty `not` list");
-    assert_has(&found, "intent `a` has nothing to match");
+    assert_eq!(found.len(), 2, "{found:?}");
+}
+
+#[test]
+fn an_intent_with_only_not_words_has_nothing_to_match() {
+    let yaml = "locales: [en]\nintents:\n  - id: a\n    match:\n      not: [refund]\n    answer: { en: ok }\n";
+    assert_eq!(
+        problems(yaml),
+        ["t.yaml:5:7: intent `a` has nothing to match: give it `any`, `all` or `regex` patterns"]
+    );
 }
 
 #[test]
@@ -262,7 +271,7 @@ intents:
         .iter()
         .map(|p| p.split(':').nth(1).unwrap_or(""))
         .collect();
-    assert!(found.len() >= 4, "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
     let mut sorted = lines.clone();
     sorted.sort_by_key(|l| l.parse::<u32>().unwrap_or(0));
     assert_eq!(lines, sorted);

@@ -71,66 +71,71 @@ impl Normalized {
 #[must_use]
 pub fn normalize(input: &str) -> Normalized {
     let mut writer = Writer::with_capacity(input.len());
-    for (start, segment) in Segments::new(input) {
-        let origin = u32::try_from(start).unwrap_or(u32::MAX);
-        if let [byte] = segment.as_bytes()
-            && byte.is_ascii()
-        {
-            writer.push(char::from(byte.to_ascii_lowercase()), origin);
+    let bytes = input.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        // Fast path: an ASCII character not followed by a combining mark
+        // (which would be non-ASCII) is already in NFKC.
+        let byte = bytes[at];
+        if byte.is_ascii() && bytes.get(at + 1).is_none_or(u8::is_ascii) {
+            writer.push_ascii(char::from(byte.to_ascii_lowercase()), origin(at));
+            at += 1;
             continue;
         }
-        for c in segment.nfkc() {
-            for lower in c.to_lowercase() {
-                writer.push(lower, origin);
+        let segment = segment_at(&input[at..]);
+        let mut chars = segment.chars();
+        match (chars.next(), chars.next()) {
+            (Some(c), None) if is_nfkc_stable(c) => writer.push(c, origin(at)),
+            _ => {
+                for c in segment.nfkc() {
+                    for lower in c.to_lowercase() {
+                        writer.push(lower, origin(at));
+                    }
+                }
             }
         }
+        at += segment.len();
     }
     writer.finish(input.len())
 }
 
-/// Splits text into pieces that NFKC can normalize independently: a
-/// character and the combining marks that follow it. Half-width voicing
-/// marks (`ﾞ`, `ﾟ`) are not combining by class but decompose to combining
-/// marks, so they stay with the kana before them (`ｶﾞ` → `ガ`).
-struct Segments<'a> {
-    rest: &'a str,
-    offset: usize,
+fn origin(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
-impl<'a> Segments<'a> {
-    fn new(input: &'a str) -> Self {
-        Segments {
-            rest: input,
-            offset: 0,
-        }
-    }
+/// Kana and kanji that NFKC leaves alone and that have no upper case: the
+/// bulk of Japanese text skips the normalizer's tables.
+fn is_nfkc_stable(c: char) -> bool {
+    matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | 'ー' | '\u{4E00}'..='\u{9FFF}')
 }
 
-impl<'a> Iterator for Segments<'a> {
-    type Item = (usize, &'a str);
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let mut chars = self.rest.char_indices();
-        let (_, first) = chars.next()?;
-        let mut len = first.len_utf8();
-        if !first.is_ascii() || self.rest.as_bytes().get(len).is_some_and(|b| !b.is_ascii()) {
-            for (i, c) in chars {
-                if !joins_previous(c) {
-                    break;
-                }
-                len = i + c.len_utf8();
-            }
+/// The piece of text that NFKC must see at once: a character and the
+/// combining marks that follow it. Half-width voicing marks (`ﾞ`, `ﾟ`) are
+/// not combining by class but decompose to combining marks, so they stay
+/// with the kana before them (`ｶﾞ` → `ガ`).
+fn segment_at(text: &str) -> &str {
+    let mut chars = text.char_indices();
+    let Some((_, first)) = chars.next() else {
+        return text;
+    };
+    let mut len = first.len_utf8();
+    for (i, c) in chars {
+        if !joins_previous(c) {
+            break;
         }
-        let (segment, rest) = self.rest.split_at(len);
-        let start = self.offset;
-        self.rest = rest;
-        self.offset += len;
-        Some((start, segment))
+        len = i + c.len_utf8();
     }
+    &text[..len]
 }
 
 fn joins_previous(c: char) -> bool {
-    !c.is_ascii() && (matches!(c, '\u{FF9E}' | '\u{FF9F}') || canonical_combining_class(c) != 0)
+    match c {
+        '\u{3099}' | '\u{309A}' | '\u{FF9E}' | '\u{FF9F}' => true,
+        // No combining marks below U+0300, among kana or among kanji: the
+        // common characters skip the table look-up.
+        '\0'..='\u{2FF}' | '\u{3040}'..='\u{30FF}' | '\u{4E00}'..='\u{9FFF}' => false,
+        _ => canonical_combining_class(c) != 0,
+    }
 }
 
 /// Accumulates normalized output one character at a time.
@@ -139,6 +144,8 @@ struct Writer {
     origins: Vec<u32>,
     scripts: ScriptCounts,
     pending_space: Option<u32>,
+    /// The last character written, kept to avoid decoding it again.
+    last: Option<char>,
 }
 
 const LONG_VOWEL: char = 'ー';
@@ -150,11 +157,33 @@ impl Writer {
             origins: Vec::with_capacity(len + len / 2 + 1),
             scripts: ScriptCounts::default(),
             pending_space: None,
+            last: None,
         }
     }
 
     fn last(&self) -> Option<char> {
-        self.text.chars().next_back()
+        self.last
+    }
+
+    /// An ASCII character: the common case, with the fewest checks.
+    fn push_ascii(&mut self, c: char, origin: u32) {
+        match c {
+            ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c' => {
+                if !self.text.is_empty() && self.pending_space.is_none() {
+                    self.pending_space = Some(origin);
+                }
+            }
+            '-' | '~' => self.push_long_vowel_like(c, origin),
+            c if self.pending_space.is_none() && self.last != Some(LONG_VOWEL) => {
+                if c.is_ascii_alphabetic() {
+                    self.scripts.latin += 1;
+                }
+                self.last = Some(c);
+                self.text.push(c);
+                self.origins.push(origin);
+            }
+            c => self.emit(c, origin),
+        }
     }
 
     fn push(&mut self, c: char, origin: u32) {
@@ -191,6 +220,7 @@ impl Writer {
     }
 
     fn write(&mut self, c: char, origin: u32) {
+        self.last = Some(c);
         self.text.push(c);
         self.origins
             .extend(std::iter::repeat_n(origin, c.len_utf8()));
@@ -225,15 +255,17 @@ impl Writer {
     }
 
     fn drop_final_long_vowel(&mut self) {
-        if self.text.ends_with(LONG_VOWEL) {
-            let len = self.text.len() - LONG_VOWEL.len_utf8();
-            let before = self.text[..len].chars().next_back();
-            // A lone `ー` (as a dash in "Aー1") is kept; only a lengthened
-            // word loses it.
-            if before.is_some_and(is_kana) {
-                self.text.truncate(len);
-                self.origins.truncate(len);
-            }
+        if self.last != Some(LONG_VOWEL) {
+            return;
+        }
+        let len = self.text.len() - LONG_VOWEL.len_utf8();
+        let before = self.text[..len].chars().next_back();
+        // A lone `ー` (as a dash in "Aー1") is kept; only a lengthened word
+        // loses it.
+        if before.is_some_and(is_kana) {
+            self.text.truncate(len);
+            self.origins.truncate(len);
+            self.last = before;
         }
     }
 

@@ -1,0 +1,211 @@
+//! The `check` and `classify` commands, run as a user runs them.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_madoguchi");
+
+const SHOP: &str = r"
+locales: [ja, en]
+shop:
+  name: { ja: はなまる雑貨店, en: Hanamaru Goods }
+details:
+  order_number: '\b\d{4}-\d{4}\b'
+intents:
+  - id: order_status
+    tags: [shipping]
+    match:
+      ja:
+        any: [配送状況, 届かない, まだ届]
+      en:
+        any: [where is my order, not arrived, hasn't arrived]
+    answer:
+      ja: '{% if details.order_number %}ご注文{{ details.order_number }}の{% endif %}配送状況をお調べします。'
+      en: We'll check on {% if details.order_number %}order {{ details.order_number }}{% else %}your order{% endif %}.
+    examples:
+      ja: [荷物がまだ届かないです]
+      en: [Where is my order?]
+";
+
+fn rules_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write rules");
+    }
+    dir
+}
+
+fn madoguchi(args: &[&str], cwd: &Path, stdin: &[u8]) -> Output {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start madoguchi");
+    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    child.wait_with_output().expect("wait for madoguchi")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_accepts_a_valid_rule_set_with_a_one_line_summary() {
+    let dir = rules_dir(&[("rules/shop.yaml", SHOP)]);
+    let out = madoguchi(&["check"], dir.path(), b"");
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(stdout.starts_with("rules: ok: 2 intents"), "{stdout}");
+    assert!(text(&out.stderr).is_empty(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn check_rejects_a_broken_rule_set_listing_every_problem_with_its_place() {
+    let broken = r"
+locales: [en]
+intents:
+  - id: refund
+    match: { any: [refund], regex: ['(unclosed'] }
+    answer: { en: '{{ shop.name }}' }
+  - id: refund
+    match: { any: [] }
+    answer: { en: ok }
+";
+    let dir = rules_dir(&[("rules/broken.yaml", broken)]);
+    let out = madoguchi(&["check", "--rules", "rules/broken.yaml"], dir.path(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let problems: Vec<&str> = stderr.lines().filter(|l| l.starts_with("rules/broken.yaml:")).collect();
+    assert_eq!(problems.len(), 4, "{stderr}");
+    for (line, expected) in problems.iter().zip([
+        "rules/broken.yaml:5:37: invalid regex",
+        "rules/broken.yaml:6:19: `shop.name` is not defined",
+        "rules/broken.yaml:7:9: duplicate intent id `refund`",
+        "rules/broken.yaml:8:19: empty `any` list",
+    ]) {
+        assert!(line.starts_with(expected), "{line} / {expected}");
+    }
+    assert!(text(&out.stdout).is_empty());
+}
+
+#[test]
+fn check_reports_a_yaml_syntax_error_with_line_and_column() {
+    let dir = rules_dir(&[("rules/a.yaml", "intents:\n  - id: a\n     match: x\n")]);
+    let out = madoguchi(&["check"], dir.path(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    let first = stderr.lines().next().unwrap_or_default();
+    let position = first.trim_start_matches("rules/a.yaml:");
+    assert!(first.starts_with("rules/a.yaml:"), "{stderr}");
+    let mut parts = position.splitn(3, ':');
+    assert!(parts.next().is_some_and(|l| l.parse::<u32>().is_ok()), "{first}");
+    assert!(parts.next().is_some_and(|c| c.parse::<u32>().is_ok()), "{first}");
+}
+
+#[test]
+fn check_warns_about_collisions_without_failing() {
+    let colliding = r"
+locales: [en]
+intents:
+  - id: refund
+    match: { any: [refund] }
+    answer: { en: ok }
+    examples:
+      en: [refund the delivery fee]
+  - id: delivery_fee
+    match: { any: [delivery fee] }
+    answer: { en: ok }
+";
+    let dir = rules_dir(&[("rules/a.yaml", colliding)]);
+    let out = madoguchi(&["check"], dir.path(), b"");
+    assert!(out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("rules/a.yaml:8:12: warning: example `refund the delivery fee` of `refund` matches `delivery_fee` better"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).contains("1 warning"));
+}
+
+#[test]
+fn check_fails_clearly_when_the_rules_are_missing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = madoguchi(&["check"], dir.path(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("rules:1:1: cannot read rules"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn classify_prints_one_json_object_per_input_line() {
+    let dir = rules_dir(&[("rules/shop.yaml", SHOP)]);
+    let input = "ご注文1234-5678がまだ届きません\nHi, where is my order?\n\nwhat is the capital of France\n";
+    let out = madoguchi(&["classify"], dir.path(), input.as_bytes());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+
+    let ja = &lines[0];
+    assert_eq!(ja["intent"], "order_status");
+    assert_eq!(ja["locale"], "ja");
+    assert_eq!(ja["details"]["order_number"], "1234-5678");
+    assert!(ja["score"].as_f64().unwrap_or(0.0) >= 0.5);
+    assert_eq!(ja["evidence"][0]["pattern"], "まだ届");
+    assert_eq!(ja["answer"], "ご注文1234-5678の配送状況をお調べします。");
+
+    assert_eq!(lines[1]["intent"], "order_status");
+    assert_eq!(lines[1]["locale"], "en");
+    assert_eq!(lines[1]["answer"], "We'll check on your order.");
+
+    for empty_or_unknown in &lines[2..] {
+        assert_eq!(empty_or_unknown["intent"], serde_json::Value::Null);
+        assert_eq!(empty_or_unknown["evidence"], serde_json::json!([]));
+    }
+}
+
+#[test]
+fn classify_survives_invalid_utf8_and_windows_line_ends() {
+    let dir = rules_dir(&[("rules/shop.yaml", SHOP)]);
+    let out = madoguchi(&["classify"], dir.path(), b"\xff\xfe broken\r\nwhere is my order\r\n");
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["text"], "where is my order");
+    assert_eq!(lines[1]["intent"], "order_status");
+}
+
+#[test]
+fn classify_refuses_a_broken_rule_set() {
+    let dir = rules_dir(&[("rules/a.yaml", "intents: [")]);
+    let out = madoguchi(&["classify"], dir.path(), b"hello\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).is_empty());
+    assert!(text(&out.stderr).starts_with("rules/a.yaml:"));
+}
+
+#[test]
+fn the_example_rule_set_checks_clean() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = madoguchi(&["check", "--rules", "rules"], root, b"");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.is_empty(), "the example rules should have no warnings:\n{stderr}");
+    let summary = text(&out.stdout);
+    let intents: usize = summary
+        .split(" intents")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(intents >= 31, "{summary}");
+}
