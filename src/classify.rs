@@ -75,14 +75,14 @@ impl Classification {
             .trim()
     }
 
-    /// The report `classify` prints: intent, score, locale, details,
-    /// evidence, and the chat answer.
+    /// The report `classify` prints: intent, score, locale, details and
+    /// evidence; with `answer`, also the chat answer of the intent.
     #[must_use]
-    pub fn report<'a>(&'a self, rules: &'a RuleSet, original: &'a str) -> Report<'a> {
+    pub fn report<'a>(&'a self, rules: &'a RuleSet, original: &'a str, answer: bool) -> Report<'a> {
         let top = self.outcome.candidates.first();
         let best = self.outcome.best();
         let details = self.details(original);
-        let answer = best.and_then(|c| {
+        let answer = best.filter(|_| answer).and_then(|c| {
             rules
                 .render_answer(c.intent, self.answer_locale(rules), Channel::Chat, &details)
                 .ok()
@@ -122,16 +122,12 @@ impl Classification {
         EvidenceReport {
             intent: rules.intent(intent).id.as_str(),
             kind: evidence.kind,
-            pattern: pattern.text.to_string(),
-            text: original
-                .get(range.clone())
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
+            pattern: &pattern.text,
+            text: original.get(range.clone()).unwrap_or_default().trim(),
             start: char_offset(original, range.start),
             end: char_offset(original, range.end),
             weight: round(evidence.weight),
-            source: pattern.location.to_string(),
+            source: &pattern.source,
         }
     }
 }
@@ -156,7 +152,8 @@ pub struct Report<'a> {
     /// What matched, in message order: the top candidate's patterns and the
     /// `not` words that vetoed other intents.
     pub evidence: Vec<EvidenceReport<'a>>,
-    /// The chat answer of the matched intent.
+    /// The chat answer of the matched intent, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
 }
 
@@ -186,9 +183,9 @@ pub struct EvidenceReport<'a> {
     /// `any`, `all`, `regex` or `not`.
     pub kind: PatternKind,
     /// The pattern as written in the rules.
-    pub pattern: String,
+    pub pattern: &'a str,
     /// What the customer wrote there.
-    pub text: String,
+    pub text: &'a str,
     /// Start, in characters of the message.
     pub start: usize,
     /// End (exclusive), in characters of the message.
@@ -196,7 +193,7 @@ pub struct EvidenceReport<'a> {
     /// What it added to the evidence.
     pub weight: f64,
     /// Where the pattern is written: `path:line:column`.
-    pub source: String,
+    pub source: &'a str,
 }
 
 fn char_offset(text: &str, byte: usize) -> usize {

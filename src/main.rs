@@ -33,6 +33,9 @@ enum Command {
         /// The rule set: a YAML file or a folder of them.
         #[arg(long, default_value = "rules")]
         rules: PathBuf,
+        /// Also render each matched intent's chat answer (`answer`).
+        #[arg(long)]
+        answers: bool,
     },
 }
 
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { rules } => check(&rules),
-        Command::Classify { rules } => run_classify(&rules),
+        Command::Classify { rules, answers } => run_classify(&rules, answers),
     };
     match result {
         Ok(code) => code,
@@ -93,7 +96,7 @@ fn report_load_error(err: &LoadError) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn run_classify(path: &Path) -> anyhow::Result<ExitCode> {
+fn run_classify(path: &Path, answers: bool) -> anyhow::Result<ExitCode> {
     let loaded = match RuleSet::load(path) {
         Ok(loaded) => loaded,
         Err(err) => return Ok(report_load_error(&err)),
@@ -115,7 +118,7 @@ fn run_classify(path: &Path) -> anyhow::Result<ExitCode> {
         let text = String::from_utf8_lossy(&line);
         let text = text.trim_end_matches(['\n', '\r']);
         let result = classify(rules, text);
-        serde_json::to_writer(&mut out, &result.report(rules, text))?;
+        serde_json::to_writer(&mut out, &result.report(rules, text, answers))?;
         out.write_all(b"\n")?;
     }
     out.flush().context("writing standard output")?;

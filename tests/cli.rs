@@ -47,7 +47,11 @@ fn madoguchi(args: &[&str], cwd: &Path, stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start madoguchi");
-    child.stdin.take().expect("stdin").write_all(stdin).expect("write stdin");
+    // A command that refuses its rules exits without reading its input.
+    let written = child.stdin.take().expect("stdin").write_all(stdin);
+    if let Err(err) = written {
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe, "{err}");
+    }
     child.wait_with_output().expect("wait for madoguchi")
 }
 
@@ -146,7 +150,7 @@ fn check_fails_clearly_when_the_rules_are_missing() {
 fn classify_prints_one_json_object_per_input_line() {
     let dir = rules_dir(&[("rules/shop.yaml", SHOP)]);
     let input = "ご注文1234-5678がまだ届きません\nHi, where is my order?\n\nwhat is the capital of France\n";
-    let out = madoguchi(&["classify"], dir.path(), input.as_bytes());
+    let out = madoguchi(&["classify", "--answers"], dir.path(), input.as_bytes());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()

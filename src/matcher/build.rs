@@ -209,6 +209,7 @@ impl MatcherBuilder {
             kind,
             text: Arc::from(text),
             locale,
+            source: location.to_string().into(),
             location,
         });
         index

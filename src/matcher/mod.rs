@@ -54,6 +54,8 @@ pub struct PatternInfo {
     pub locale: Option<Locale>,
     /// Where it is written.
     pub location: SourceLocation,
+    /// `location` as `path:line:column`, formatted once for reports.
+    pub source: Arc<str>,
 }
 
 /// Scoring thresholds of a rule set.

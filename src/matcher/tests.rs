@@ -108,7 +108,7 @@ fn a_not_word_vetoes_the_intent_and_shows_in_the_evidence() {
         result.intent().map(|i| rules.intent(i).id.as_str()),
         Some("returns")
     );
-    let report = serde_json::to_value(result.report(&rules, "返品のキャンセル")).unwrap();
+    let report = serde_json::to_value(result.report(&rules, "返品のキャンセル", false)).unwrap();
     let vetoes: Vec<_> = report["evidence"]
         .as_array()
         .unwrap()
@@ -244,7 +244,7 @@ fn details_come_from_rule_set_extractors_and_regex_captures_as_written() {
 fn evidence_points_at_what_the_customer_wrote() {
     let rules = rules();
     let text = "すみません、ｷｬﾝｾﾙしたいです";
-    let report = serde_json::to_value(run(&rules, text).report(&rules, text)).unwrap();
+    let report = serde_json::to_value(run(&rules, text).report(&rules, text, true)).unwrap();
     let evidence = &report["evidence"][0];
     assert_eq!(evidence["pattern"], "キャンセル");
     assert_eq!(evidence["text"], "ｷｬﾝｾﾙ");
@@ -258,7 +258,7 @@ fn evidence_points_at_what_the_customer_wrote() {
 fn a_message_with_nothing_to_match_falls_back() {
     let rules = rules();
     let text = "what's the weather like tomorrow";
-    let report = serde_json::to_value(run(&rules, text).report(&rules, text)).unwrap();
+    let report = serde_json::to_value(run(&rules, text).report(&rules, text, true)).unwrap();
     assert_eq!(report["intent"], serde_json::Value::Null);
     assert_eq!(report["score"], 0.0);
     assert_eq!(report["answer"], serde_json::Value::Null);
