@@ -8,10 +8,10 @@ use regex::{RegexBuilder, RegexSetBuilder};
 
 use super::{
     Boundaries, IntentIndex, IntentShape, KeywordTarget, Matcher, MatchingSettings, PatternInfo,
-    PatternKind, RegexTarget, Role, is_word_char,
+    PatternKind, RegexTarget, Role,
 };
 use crate::rules::SourceLocation;
-use crate::text::{Locale, normalize};
+use crate::text::{Locale, is_word_char, normalize};
 
 /// Regexes are compiled with generous limits: a rule set may hold thousands.
 const REGEX_SIZE_LIMIT: usize = 256 * 1024 * 1024;

@@ -20,7 +20,7 @@ pub(crate) use build::MatcherBuilder;
 pub use score::{Candidate, Evidence, MatchOutcome, Veto};
 
 use crate::rules::SourceLocation;
-use crate::text::{Locale, Normalized};
+use crate::text::{Locale, Normalized, word_boundary_after, word_boundary_before};
 
 /// An index into the rule set's intents.
 pub type IntentIndex = u32;
@@ -219,18 +219,6 @@ impl Matcher {
         }
         details
     }
-}
-
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() && !crate::text::is_japanese(c)
-}
-
-fn word_boundary_before(text: &str, at: usize) -> bool {
-    !text[..at].chars().next_back().is_some_and(is_word_char)
-}
-
-fn word_boundary_after(text: &str, at: usize) -> bool {
-    !text[at..].chars().next().is_some_and(is_word_char)
 }
 
 #[cfg(test)]

@@ -10,4 +10,19 @@ mod normalize;
 
 pub use locale::Locale;
 pub(crate) use normalize::is_japanese;
+
+/// A character of a Latin word: letters and digits that are not Japanese.
+pub(crate) fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_japanese(c)
+}
+
+/// Whether a Latin word may start at byte `at` of `text`.
+pub(crate) fn word_boundary_before(text: &str, at: usize) -> bool {
+    !text[..at].chars().next_back().is_some_and(is_word_char)
+}
+
+/// Whether a Latin word may end at byte `at` of `text`.
+pub(crate) fn word_boundary_after(text: &str, at: usize) -> bool {
+    !text[at..].chars().next().is_some_and(is_word_char)
+}
 pub use normalize::{Normalized, normalize};
