@@ -8,6 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::matcher::{Candidate, Evidence, IntentIndex, MatchOutcome, PatternKind};
 use crate::rules::{Channel, RuleSet};
+use crate::sentiment::{Cue, CueKind, SafetyConcern, Sentiment};
 use crate::text::{Locale, Normalized, normalize};
 
 /// One message, matched against a rule set.
@@ -19,6 +20,8 @@ pub struct Classification {
     pub locale: Locale,
     /// Candidates, vetoes and extracted details.
     pub outcome: MatchOutcome,
+    /// Complaint and safety signals.
+    pub sentiment: Sentiment,
 }
 
 /// Classifies `text` with `rules`.
@@ -29,10 +32,12 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
         .detected_locale()
         .unwrap_or_else(|| rules.default_locale());
     let outcome = rules.matcher().find(&normalized, locale);
+    let sentiment = rules.sentiment().score(&normalized, text);
     Classification {
         normalized,
         locale,
         outcome,
+        sentiment,
     }
 }
 
@@ -94,6 +99,12 @@ impl Classification {
             .map(|(intent, e)| self.evidence_report(rules, original, intent, e))
             .collect();
         evidence.sort_by_key(|e| e.start);
+        let cues = self
+            .sentiment
+            .cues
+            .iter()
+            .map(|cue| self.cue_report(original, cue))
+            .collect();
         Report {
             text: original,
             intent: best.map(|c| rules.intent(c.intent).id.as_str()),
@@ -106,7 +117,28 @@ impl Classification {
                 .map(|c| CandidateReport::new(rules, c)),
             details,
             evidence,
+            sentiment: round(self.sentiment.score),
+            complaint: self.sentiment.complaint,
+            safety: self.sentiment.safety.is_some(),
+            safety_concern: self.sentiment.safety,
+            cues,
             answer,
+        }
+    }
+
+    fn cue_report<'a>(&self, original: &'a str, cue: &'a Cue) -> CueReport<'a> {
+        let range = if cue.in_original {
+            cue.span.clone()
+        } else {
+            self.normalized.original_range(cue.span.clone())
+        };
+        CueReport {
+            kind: cue.kind,
+            term: &cue.term,
+            text: original.get(range.clone()).unwrap_or_default().trim(),
+            start: char_offset(original, range.start),
+            end: char_offset(original, range.end),
+            weight: round(cue.weight),
         }
     }
 
@@ -152,9 +184,36 @@ pub struct Report<'a> {
     /// What matched, in message order: the top candidate's patterns and the
     /// `not` words that vetoed other intents.
     pub evidence: Vec<EvidenceReport<'a>>,
+    /// −1 (furious) to 1 (delighted).
+    pub sentiment: f64,
+    /// Whether the message is a complaint.
+    pub complaint: bool,
+    /// Whether the message raises a safety concern (self-harm, violence).
+    pub safety: bool,
+    /// Which safety concern, if any.
+    pub safety_concern: Option<SafetyConcern>,
+    /// What moved the sentiment score, in message order.
+    pub cues: Vec<CueReport<'a>>,
     /// The chat answer of the matched intent, when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub answer: Option<String>,
+}
+
+/// One sentiment cue.
+#[derive(Debug, Serialize)]
+pub struct CueReport<'a> {
+    /// What kind of cue (`negative`, `demand`, `negation`, ...).
+    pub kind: CueKind,
+    /// The lexicon term.
+    pub term: &'a str,
+    /// What the customer wrote there.
+    pub text: &'a str,
+    /// Start, in characters of the message.
+    pub start: usize,
+    /// End (exclusive), in characters of the message.
+    pub end: usize,
+    /// What it added to the sum, or the factor it applied.
+    pub weight: f64,
 }
 
 /// An intent and its score.

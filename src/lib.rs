@@ -14,4 +14,5 @@
 pub mod classify;
 pub mod matcher;
 pub mod rules;
+pub mod sentiment;
 pub mod text;

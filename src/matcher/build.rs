@@ -177,7 +177,8 @@ impl MatcherBuilder {
         } else {
             PatternKind::Detail
         };
-        let names: Vec<Option<Arc<str>>> = regex.capture_names().map(|n| n.map(Arc::from)).collect();
+        let names: Vec<Option<Arc<str>>> =
+            regex.capture_names().map(|n| n.map(Arc::from)).collect();
         let captures = names.iter().flatten().map(|n| n.to_string()).collect();
         let whole_match_detail = detail
             .filter(|d| !names.iter().flatten().any(|n| &**n == *d))

@@ -66,7 +66,8 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
             None
         }
     };
-    let (Some(matcher), false) = (matcher, d.has_errors()) else {
+    let sentiment = globals.sentiment;
+    let (Some(matcher), Some(sentiment), false) = (matcher, sentiment, d.has_errors()) else {
         return Err(LoadError {
             diagnostics: sorted(d.into_vec()),
         });
@@ -77,6 +78,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         by_id,
         detail_names,
         matcher,
+        sentiment,
         answers,
     };
     lint::examples(&rules, &mut d);
@@ -213,10 +215,14 @@ impl Compiler {
         locale: Option<Locale>,
         block: PatternBlock<'_>,
     ) -> usize {
-        let positive = [block.any.is_some(), block.all.is_some(), block.regex.is_some()]
-            .into_iter()
-            .filter(|&declared| declared)
-            .count();
+        let positive = [
+            block.any.is_some(),
+            block.all.is_some(),
+            block.regex.is_some(),
+        ]
+        .into_iter()
+        .filter(|&declared| declared)
+        .count();
         for word in self.words(file, block.any, "any") {
             if let Err(m) = self
                 .builder

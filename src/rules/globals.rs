@@ -9,6 +9,7 @@ use super::diagnostic::{Diagnostics, SourceLocation};
 use super::schema::ShopValue;
 use super::source::ParsedFile;
 use crate::matcher::MatchingSettings;
+use crate::sentiment::{Scorer, ScorerBuilder, SentimentSettings};
 use crate::text::Locale;
 
 /// The declarations every intent shares.
@@ -20,6 +21,7 @@ pub(crate) struct Globals {
     /// Detail name → (regex, where it is written).
     pub details: BTreeMap<String, (String, SourceLocation)>,
     pub matching: MatchingSettings,
+    pub sentiment: Option<Scorer>,
 }
 
 impl Globals {
@@ -54,6 +56,7 @@ impl Globals {
                 .map(|(k, (v, l))| (k, (v.clone(), l)))
                 .collect(),
             matching: collect_matching(files, d),
+            sentiment: collect_sentiment(files, d),
         }
     }
 }
@@ -191,4 +194,43 @@ fn collect_matching(files: &[ParsedFile], d: &mut Diagnostics) -> MatchingSettin
         }
     }
     settings
+}
+
+/// The built-in lexicons, extended by the rule set's `sentiment:` block.
+fn collect_sentiment(files: &[ParsedFile], d: &mut Diagnostics) -> Option<Scorer> {
+    let mut builder = ScorerBuilder::with_builtin();
+    let mut settings = SentimentSettings::default();
+    if let Some((file, spec)) = single(files, "sentiment", d, |f| f.rules.sentiment.as_ref()) {
+        if let Some(threshold) = &spec.value.complaint_threshold {
+            if (-1.0..1.0).contains(&threshold.value) {
+                settings.complaint_threshold = threshold.value;
+            } else {
+                d.error(
+                    file.at_value(threshold),
+                    format!(
+                        "`complaint_threshold` must be from -1 up to (not including) 1, not {}",
+                        threshold.value
+                    ),
+                );
+            }
+        }
+        if let Some(lexicon) = &spec.value.lexicon
+            && let Err(errors) = builder.add(&lexicon.value)
+        {
+            for error in errors {
+                d.error(file.at_value(lexicon), error.to_string());
+            }
+        }
+    }
+    match builder.build(settings) {
+        Ok(scorer) => Some(scorer),
+        Err(err) => {
+            let location = files.first().map_or_else(
+                || SourceLocation::new(&"<rules>".into(), 1, 1),
+                |f| SourceLocation::new(&f.path, 1, 1),
+            );
+            d.error(location, err.to_string());
+            None
+        }
+    }
 }

@@ -25,6 +25,7 @@ pub use diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
 
 use crate::matcher::{IntentIndex, Matcher};
+use crate::sentiment::Scorer;
 use crate::text::Locale;
 
 /// A compiled, valid rule set.
@@ -35,6 +36,7 @@ pub struct RuleSet {
     by_id: BTreeMap<IntentId, IntentIndex>,
     detail_names: BTreeSet<String>,
     matcher: Matcher,
+    sentiment: Scorer,
     answers: Answers,
 }
 
@@ -110,6 +112,12 @@ impl RuleSet {
     #[must_use]
     pub fn matcher(&self) -> &Matcher {
         &self.matcher
+    }
+
+    /// The complaint detector.
+    #[must_use]
+    pub fn sentiment(&self) -> &Scorer {
+        &self.sentiment
     }
 
     /// Warnings about patterns that cannot do their job: shadowed by another

@@ -27,6 +27,8 @@ pub struct RuleFile {
     pub details: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     /// Scoring thresholds.
     pub matching: Option<Spanned<MatchingSpec>>,
+    /// Complaint detection: threshold and lexicon additions.
+    pub sentiment: Option<Spanned<SentimentSpec>>,
     /// The intents of this file.
     #[serde(default)]
     pub intents: Vec<IntentSpec>,
@@ -41,6 +43,16 @@ pub struct MatchingSpec {
     /// A runner-up within this distance of the best score makes the match
     /// ambiguous.
     pub ambiguity_margin: Option<Spanned<f64>>,
+}
+
+/// Complaint detection settings of a rule set.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentimentSpec {
+    /// A message whose score (−1 to 1) is at or below this is a complaint.
+    pub complaint_threshold: Option<Spanned<f64>>,
+    /// Terms to add to the built-in lexicons, or (with weight 0) remove.
+    pub lexicon: Option<Spanned<crate::sentiment::LexiconSpec>>,
 }
 
 /// An intent as written.

@@ -1,0 +1,209 @@
+//! Compiling lexicons into a [`Scorer`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use super::lexicon::{BUILTIN, LexiconSpec};
+use super::{CueKind, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
+use crate::text::{is_japanese, is_word_char, normalize};
+
+/// The largest weight a term may carry: one term should not outweigh a
+/// whole message.
+const MAX_WEIGHT: f64 = 10.0;
+
+/// A lexicon entry that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SentimentError {
+    /// The term is empty once normalized.
+    #[error("sentiment term `{0}` is empty once normalized")]
+    EmptyTerm(String),
+    /// The weight is out of range.
+    #[error("sentiment term `{term}` has weight {weight}: use 0 (to remove it) up to 10")]
+    BadWeight {
+        /// The term.
+        term: String,
+        /// Its weight.
+        weight: f64,
+    },
+    /// An intensifier factor is out of range.
+    #[error(
+        "intensifier `{term}` has factor {factor}: use a factor between 1 and 3 (0 removes it)"
+    )]
+    BadFactor {
+        /// The term.
+        term: String,
+        /// Its factor.
+        factor: f64,
+    },
+    /// The automaton could not be built.
+    #[error("the sentiment lexicon does not fit in one automaton: {0}")]
+    Automaton(#[from] aho_corasick::BuildError),
+}
+
+/// Collects lexicons; a later lexicon overrides terms of an earlier one.
+#[derive(Debug, Default)]
+pub struct ScorerBuilder {
+    terms: BTreeMap<String, Term>,
+    negators: BTreeSet<String>,
+}
+
+impl ScorerBuilder {
+    /// A builder holding the built-in Japanese and English lexicons.
+    ///
+    /// # Panics
+    /// When a built-in lexicon is invalid: they are part of the crate and
+    /// tested, so that is a bug in the build, not in the user's rules.
+    #[must_use]
+    pub fn with_builtin() -> Self {
+        let mut builder = ScorerBuilder::default();
+        for (name, text) in BUILTIN {
+            let spec: LexiconSpec = serde_saphyr::from_str(text)
+                .unwrap_or_else(|e| panic!("built-in lexicon {name} is invalid: {e}"));
+            if let Err(errors) = builder.add(&spec) {
+                panic!("built-in lexicon {name} is invalid: {errors:?}");
+            }
+        }
+        builder
+    }
+
+    /// Adds (or, with weight 0, removes) the terms of a lexicon.
+    ///
+    /// # Errors
+    /// Every entry that cannot be used; the others are added.
+    pub fn add(&mut self, spec: &LexiconSpec) -> Result<(), Vec<SentimentError>> {
+        let mut errors = Vec::new();
+        let valence = [
+            (&spec.negative, CueKind::Negative, -1.0),
+            (&spec.positive, CueKind::Positive, 1.0),
+            (&spec.demand, CueKind::Demand, -1.0),
+            (&spec.churn, CueKind::Churn, -1.0),
+            (&spec.waiting, CueKind::Waiting, -1.0),
+        ];
+        for (entries, kind, sign) in valence {
+            for (term, &weight) in entries {
+                if !(0.0..=MAX_WEIGHT).contains(&weight) {
+                    errors.push(SentimentError::BadWeight {
+                        term: term.clone(),
+                        weight,
+                    });
+                    continue;
+                }
+                self.put(term, TermKind::Valence(kind), sign * weight, &mut errors);
+            }
+        }
+        for (term, &weight) in &spec.contrast {
+            if !(0.0..=MAX_WEIGHT).contains(&weight) {
+                errors.push(SentimentError::BadWeight {
+                    term: term.clone(),
+                    weight,
+                });
+                continue;
+            }
+            // A contrast marker stays a marker at weight 0; only its own
+            // dissatisfaction is 0.
+            self.insert(term, TermKind::Contrast, -weight, &mut errors);
+        }
+        for (term, &factor) in &spec.intensifiers {
+            if factor != 0.0 && !(1.0..=3.0).contains(&factor) {
+                errors.push(SentimentError::BadFactor {
+                    term: term.clone(),
+                    factor,
+                });
+                continue;
+            }
+            self.put(term, TermKind::Intensifier, factor, &mut errors);
+        }
+        for term in &spec.politeness {
+            self.insert(term, TermKind::Politeness, 1.0, &mut errors);
+        }
+        for term in &spec.self_harm {
+            self.insert(
+                term,
+                TermKind::Safety(SafetyConcern::SelfHarm),
+                0.0,
+                &mut errors,
+            );
+        }
+        for term in &spec.violence {
+            self.insert(
+                term,
+                TermKind::Safety(SafetyConcern::Violence),
+                0.0,
+                &mut errors,
+            );
+        }
+        for term in &spec.negators {
+            let normalized = normalize(term).as_str().to_owned();
+            if normalized.is_empty() {
+                errors.push(SentimentError::EmptyTerm(term.clone()));
+            } else {
+                self.negators.insert(normalized);
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Inserts a weighted term; weight 0 removes it.
+    fn put(&mut self, term: &str, kind: TermKind, weight: f64, errors: &mut Vec<SentimentError>) {
+        if weight == 0.0 {
+            self.terms.remove(normalize(term).as_str());
+        } else {
+            self.insert(term, kind, weight, errors);
+        }
+    }
+
+    fn insert(
+        &mut self,
+        term: &str,
+        kind: TermKind,
+        weight: f64,
+        errors: &mut Vec<SentimentError>,
+    ) {
+        let (word, prefix) = match term.trim().strip_suffix('*') {
+            Some(stem) => (stem, true),
+            None => (term, false),
+        };
+        let normalized = normalize(word).as_str().to_owned();
+        if normalized.is_empty() {
+            errors.push(SentimentError::EmptyTerm(term.to_owned()));
+            return;
+        }
+        let entry = Term {
+            text: Arc::from(term),
+            kind,
+            weight,
+            japanese: normalized.chars().any(is_japanese),
+            bounded_start: normalized.chars().next().is_some_and(is_word_char),
+            bounded_end: !prefix && normalized.chars().next_back().is_some_and(is_word_char),
+        };
+        self.terms.insert(normalized, entry);
+    }
+
+    /// Compiles the terms into one automaton.
+    ///
+    /// # Errors
+    /// [`SentimentError::Automaton`] when the lexicon is too large.
+    pub fn build(self, settings: SentimentSettings) -> Result<Scorer, SentimentError> {
+        let (texts, terms): (Vec<String>, Vec<Term>) = self.terms.into_iter().unzip();
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&texts)?;
+        let (japanese_negators, english_negators) = self
+            .negators
+            .into_iter()
+            .partition(|n| n.chars().any(is_japanese));
+        Ok(Scorer {
+            automaton,
+            terms,
+            japanese_negators,
+            english_negators,
+            settings,
+        })
+    }
+}

@@ -1,0 +1,62 @@
+//! Sentiment lexicons: data files inside the crate, which a rule set can
+//! extend or override under `sentiment: lexicon:`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// A lexicon as written: terms per category. Weights are magnitudes; the
+/// category gives the direction. A weight of 0 removes a built-in term.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LexiconSpec {
+    /// Words and phrases of dissatisfaction (`がっかり`, `disappointed`).
+    #[serde(default)]
+    pub negative: BTreeMap<String, f64>,
+    /// Words and phrases of satisfaction and thanks.
+    #[serde(default)]
+    pub positive: BTreeMap<String, f64>,
+    /// Explicit demands (`返金しろ`, `I want a refund now`).
+    #[serde(default)]
+    pub demand: BTreeMap<String, f64>,
+    /// Threats to leave (`解約します`, `never order again`).
+    #[serde(default)]
+    pub churn: BTreeMap<String, f64>,
+    /// Complaints about waiting and being ignored (`返事がない`).
+    #[serde(default)]
+    pub waiting: BTreeMap<String, f64>,
+    /// Words that strengthen the sentiment term they stand before
+    /// (`本当に`, `very`): term → factor.
+    #[serde(default)]
+    pub intensifiers: BTreeMap<String, f64>,
+    /// Negations: in Japanese they follow the term (`ない`, `ません`), in
+    /// English they precede it (`not`, `never`).
+    #[serde(default)]
+    pub negators: Vec<String>,
+    /// Contrast markers (`けど`, `のに`, `but`): what follows counts more.
+    /// The weight is the dissatisfaction the marker carries by itself
+    /// (`払ったのに` complains; `けど` does not).
+    #[serde(default)]
+    pub contrast: BTreeMap<String, f64>,
+    /// Polite formulas that soften dissatisfaction (`恐れ入りますが`).
+    #[serde(default)]
+    pub politeness: Vec<String>,
+    /// Self-harm: always escalated, reported apart from complaints.
+    #[serde(default)]
+    pub self_harm: Vec<String>,
+    /// Threats of violence: always escalated, reported apart.
+    #[serde(default)]
+    pub violence: Vec<String>,
+}
+
+/// The built-in lexicons, by file name.
+pub(crate) const BUILTIN: &[(&str, &str)] = &[
+    (
+        "<builtin>/sentiment/ja.yaml",
+        include_str!("lexicon/ja.yaml"),
+    ),
+    (
+        "<builtin>/sentiment/en.yaml",
+        include_str!("lexicon/en.yaml"),
+    ),
+];

@@ -1,0 +1,160 @@
+//! Complaint detection: a lexicon-and-rules scorer tuned for support
+//! messages, with its cues.
+//!
+//! The scorer reads the normalized text (the same width and kana folding as
+//! the rules), finds lexicon terms with one leftmost-longest Aho-Corasick
+//! pass (`問題ない` wins over `問題` inside it), and adds up their weights:
+//! dissatisfaction, demands, churn threats and complaints about waiting pull
+//! the score down, satisfaction and thanks pull it up. Around each term it
+//! looks for negation (`悪くない`, `not happy`), intensifiers (`本当に`,
+//! `very`) and contrast (`けど`, `but`: what follows counts more); repeated
+//! `!?` and shouted words strengthen a negative message, polite formulas
+//! soften it. The sum `s` becomes a score in (−1, 1) by `s / √(s² + 15)`,
+//! and the message is a complaint when the score is at or below the rule
+//! set's threshold. Self-harm and threats of violence are a separate
+//! safety signal.
+
+mod build;
+mod lexicon;
+mod score;
+
+pub use build::{ScorerBuilder, SentimentError};
+pub use lexicon::LexiconSpec;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use aho_corasick::AhoCorasick;
+use serde::Serialize;
+
+/// What moved the score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CueKind {
+    /// A word of dissatisfaction.
+    Negative,
+    /// A word of satisfaction or thanks.
+    Positive,
+    /// An explicit demand.
+    Demand,
+    /// A threat to leave.
+    Churn,
+    /// A complaint about waiting or being ignored.
+    Waiting,
+    /// A negation that turned a term around.
+    Negation,
+    /// An intensifier that strengthened a term.
+    Intensifier,
+    /// A contrast marker: what follows it counts more.
+    Contrast,
+    /// A polite formula that softened the message.
+    Politeness,
+    /// Repeated `!` or `?`.
+    Punctuation,
+    /// Words written in capitals.
+    Caps,
+    /// Words of self-harm.
+    SelfHarm,
+    /// A threat of violence.
+    Violence,
+}
+
+/// The kind of safety concern in a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SafetyConcern {
+    /// The customer may harm themselves.
+    SelfHarm,
+    /// The customer threatens violence.
+    Violence,
+}
+
+/// One thing that moved the score, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    /// What kind of cue.
+    pub kind: CueKind,
+    /// The lexicon term (or the marks, for punctuation and capitals).
+    pub term: Arc<str>,
+    /// Where, in bytes of the normalized text (of the original text, for
+    /// capitals).
+    pub span: Range<usize>,
+    /// For terms: what it added to the sum (negative = upset). For
+    /// modifiers: the factor it applied.
+    pub weight: f64,
+    /// Whether `span` is in the original text rather than the normalized.
+    pub in_original: bool,
+}
+
+/// The sentiment of one message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sentiment {
+    /// −1 (furious) to 1 (delighted); 0 is neutral.
+    pub score: f64,
+    /// Whether the message is a complaint (score at or below the threshold).
+    pub complaint: bool,
+    /// A safety concern, reported apart from complaints.
+    pub safety: Option<SafetyConcern>,
+    /// What moved the score, in message order.
+    pub cues: Vec<Cue>,
+}
+
+/// Thresholds of the scorer, set in the rule set.
+#[derive(Debug, Clone, Copy)]
+pub struct SentimentSettings {
+    /// A message whose score is at or below this is a complaint.
+    pub complaint_threshold: f64,
+}
+
+impl Default for SentimentSettings {
+    fn default() -> Self {
+        SentimentSettings {
+            complaint_threshold: -0.2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum TermKind {
+    Valence(CueKind),
+    Intensifier,
+    Contrast,
+    Politeness,
+    Safety(SafetyConcern),
+}
+
+#[derive(Debug, Clone)]
+struct Term {
+    text: Arc<str>,
+    kind: TermKind,
+    /// Signed weight for valence and contrast terms, factor for
+    /// intensifiers.
+    weight: f64,
+    japanese: bool,
+    /// Latin terms match whole words at these ends.
+    bounded_start: bool,
+    bounded_end: bool,
+}
+
+/// A compiled sentiment lexicon.
+#[derive(Debug)]
+pub struct Scorer {
+    automaton: AhoCorasick,
+    terms: Vec<Term>,
+    /// Normalized Japanese negations, searched after a term.
+    japanese_negators: Vec<String>,
+    /// Normalized English negations, searched before a term.
+    english_negators: Vec<String>,
+    settings: SentimentSettings,
+}
+
+impl Scorer {
+    /// The thresholds.
+    #[must_use]
+    pub fn settings(&self) -> SentimentSettings {
+        self.settings
+    }
+}
+
+#[cfg(test)]
+mod tests;

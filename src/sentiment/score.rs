@@ -1,0 +1,288 @@
+//! Scoring one message.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use super::{Cue, CueKind, SafetyConcern, Scorer, Sentiment, Term, TermKind};
+use crate::text::{Normalized, word_boundary_after, word_boundary_before};
+
+/// VADER's normalization constant: a sum of about −4 (two strong words)
+/// gives −0.72; the score approaches ±1 without reaching it.
+const ALPHA: f64 = 15.0;
+/// A negated sentiment word turns around at reduced strength (`not bad` is
+/// mildly good, not great).
+const NEGATION_FACTOR: f64 = -0.6;
+/// Before a contrast marker a term counts half, after it one and a half.
+const BEFORE_CONTRAST: f64 = 0.5;
+const AFTER_CONTRAST: f64 = 1.5;
+/// How far a Japanese negation may follow its term, in characters
+/// (`満足していません`: `ません` four characters on).
+const JAPANESE_NEGATION_WINDOW: usize = 6;
+/// How many words before an English term a negation may stand
+/// (`not really that happy`).
+const ENGLISH_NEGATION_WORDS: usize = 3;
+/// How far an intensifier may stand before its term, in characters.
+const INTENSIFIER_GAP: usize = 8;
+/// Each polite formula softens a negative message by this factor (at most
+/// three times): politeness tempers a complaint but does not undo it.
+const POLITENESS_FACTOR: f64 = 0.85;
+
+#[derive(Debug, Clone)]
+struct Found {
+    term: usize,
+    span: Range<usize>,
+}
+
+impl Scorer {
+    /// Scores a message: `text` is its normalized form, `original` what the
+    /// customer wrote (for capitals, which normalization folds away).
+    #[must_use]
+    pub fn score(&self, text: &Normalized, original: &str) -> Sentiment {
+        let s = text.as_str();
+        let found = self.find_terms(s);
+        let last_contrast = found
+            .iter()
+            .filter(|f| self.terms[f.term].kind == TermKind::Contrast)
+            .map(|f| f.span.start)
+            .next_back();
+        let mut cues = Vec::new();
+        let mut sum = 0.0;
+        let mut safety = None;
+        let mut politeness = 0;
+        for (index, f) in found.iter().enumerate() {
+            let term = &self.terms[f.term];
+            match term.kind {
+                TermKind::Valence(kind) => {
+                    let weight = self.valence(s, &found, index, last_contrast, &mut cues);
+                    sum += weight;
+                    cues.push(cue(kind, term, f.span.clone(), weight));
+                }
+                TermKind::Contrast => {
+                    sum += term.weight;
+                    cues.push(cue(CueKind::Contrast, term, f.span.clone(), term.weight));
+                }
+                TermKind::Politeness => {
+                    politeness += 1;
+                    cues.push(cue(
+                        CueKind::Politeness,
+                        term,
+                        f.span.clone(),
+                        POLITENESS_FACTOR,
+                    ));
+                }
+                TermKind::Safety(concern) => {
+                    // Violence outranks self-harm only in name; either
+                    // escalates at the highest priority.
+                    safety = Some(safety.unwrap_or(concern));
+                    let kind = match concern {
+                        SafetyConcern::SelfHarm => CueKind::SelfHarm,
+                        SafetyConcern::Violence => CueKind::Violence,
+                    };
+                    cues.push(cue(kind, term, f.span.clone(), 0.0));
+                }
+                TermKind::Intensifier => {}
+            }
+        }
+        sum += shouting(s, original, &mut cues, sum);
+        if sum < 0.0 {
+            let factor = POLITENESS_FACTOR.powi(politeness.min(3));
+            sum *= factor;
+        }
+        cues.sort_by_key(|c| (c.in_original, c.span.start));
+        let score = sum / (sum * sum + ALPHA).sqrt();
+        Sentiment {
+            score,
+            complaint: score <= self.settings.complaint_threshold,
+            safety,
+            cues,
+        }
+    }
+
+    fn find_terms(&self, s: &str) -> Vec<Found> {
+        self.automaton
+            .find_iter(s)
+            .filter(|m| {
+                let term = &self.terms[m.pattern().as_usize()];
+                (!term.bounded_start || word_boundary_before(s, m.start()))
+                    && (!term.bounded_end || word_boundary_after(s, m.end()))
+            })
+            .map(|m| Found {
+                term: m.pattern().as_usize(),
+                span: m.range(),
+            })
+            .collect()
+    }
+
+    /// The weight of the valence term at `index`, after negation,
+    /// intensifiers and contrast; modifiers that applied become cues.
+    fn valence(
+        &self,
+        s: &str,
+        found: &[Found],
+        index: usize,
+        last_contrast: Option<usize>,
+        cues: &mut Vec<Cue>,
+    ) -> f64 {
+        let f = &found[index];
+        let term = &self.terms[f.term];
+        let mut weight = term.weight;
+        if let Some(span) = self.negation(s, term, &f.span) {
+            let factor = match term.kind {
+                // "I won't cancel", "not demanding anything": no threat.
+                TermKind::Valence(CueKind::Churn | CueKind::Demand) => 0.0,
+                _ => NEGATION_FACTOR,
+            };
+            weight *= factor;
+            cues.push(Cue {
+                kind: CueKind::Negation,
+                term: Arc::from(&s[span.clone()]),
+                span,
+                weight: factor,
+                in_original: false,
+            });
+        }
+        for before in found[..index].iter().rev().take(2) {
+            let intensifier = &self.terms[before.term];
+            let gap = &s[before.span.end.min(f.span.start)..f.span.start];
+            if intensifier.kind == TermKind::Intensifier
+                && gap.chars().count() <= INTENSIFIER_GAP
+                && !gap.contains(is_clause_break)
+            {
+                weight *= intensifier.weight;
+                cues.push(cue(
+                    CueKind::Intensifier,
+                    intensifier,
+                    before.span.clone(),
+                    intensifier.weight,
+                ));
+            }
+        }
+        if let Some(contrast) = last_contrast {
+            weight *= if f.span.start < contrast {
+                BEFORE_CONTRAST
+            } else {
+                AFTER_CONTRAST
+            };
+        }
+        weight
+    }
+
+    /// A negation of the term: after it in Japanese (`悪くない`,
+    /// `問題はありません`), before it in English (`not happy`, `didn't like`).
+    fn negation(&self, s: &str, term: &Term, span: &Range<usize>) -> Option<Range<usize>> {
+        if term.japanese {
+            let after = &s[span.end..];
+            let window_end = after
+                .char_indices()
+                .take(JAPANESE_NEGATION_WINDOW)
+                .find(|(_, c)| is_clause_break(*c))
+                .map_or_else(
+                    || {
+                        after
+                            .char_indices()
+                            .nth(JAPANESE_NEGATION_WINDOW)
+                            .map_or(after.len(), |(i, _)| i)
+                    },
+                    |(i, _)| i,
+                );
+            let window = &after[..window_end];
+            self.japanese_negators.iter().find_map(|n| {
+                window
+                    .find(n.as_str())
+                    .map(|at| span.end + at..span.end + at + n.len())
+            })
+        } else {
+            let before = &s[..span.start];
+            let clause_start = before.rfind(is_clause_break).map_or(0, |i| i + 1);
+            let mut end = before.len();
+            for word in before[clause_start..]
+                .split(' ')
+                .rev()
+                .filter(|w| !w.is_empty())
+                .take(ENGLISH_NEGATION_WORDS)
+            {
+                let start = before[..end].rfind(word).unwrap_or(clause_start);
+                if word.ends_with("n't") || self.english_negators.iter().any(|n| n == word) {
+                    return Some(start..start + word.len());
+                }
+                end = start;
+            }
+            None
+        }
+    }
+}
+
+fn cue(kind: CueKind, term: &Term, span: Range<usize>, weight: f64) -> Cue {
+    Cue {
+        kind,
+        term: Arc::clone(&term.text),
+        span,
+        weight,
+        in_original: false,
+    }
+}
+
+fn is_clause_break(c: char) -> bool {
+    matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '\n')
+}
+
+/// Repeated `!`/`?` and words in capitals: they strengthen a message that is
+/// already negative, and on their own (`WHERE IS MY ORDER???`) they show
+/// annoyance. Returns what they add to the sum.
+fn shouting(s: &str, original: &str, cues: &mut Vec<Cue>, sum: f64) -> f64 {
+    let mut added = 0.0;
+    let mut marks = 0usize;
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        if matches!(bytes[at], b'!' | b'?') {
+            let start = at;
+            while at < bytes.len() && matches!(bytes[at], b'!' | b'?') {
+                at += 1;
+            }
+            let run = &s[start..at];
+            let exasperated = run.len() >= 3 || (run.contains('!') && run.contains('?'));
+            if exasperated {
+                marks += run.len() - 1;
+                cues.push(Cue {
+                    kind: CueKind::Punctuation,
+                    term: Arc::from(run),
+                    span: start..at,
+                    weight: -0.5,
+                    in_original: false,
+                });
+                added -= 0.5;
+            }
+        } else {
+            at += 1;
+        }
+    }
+    let mut shouted = 0;
+    for (start, word) in words_with_offsets(original) {
+        let letters = word.chars().filter(char::is_ascii_alphabetic).count();
+        if letters >= 4 && word.chars().all(|c| !c.is_ascii_lowercase()) {
+            shouted += 1;
+            cues.push(Cue {
+                kind: CueKind::Caps,
+                term: Arc::from(word),
+                span: start..start + word.len(),
+                weight: -0.4,
+                in_original: true,
+            });
+        }
+    }
+    added -= 0.4 * f64::from(shouted.min(3));
+    if sum < 0.0 {
+        // Strengthen what is already there: 10% per extra mark, 15% per
+        // shouted word, each capped.
+        let factor = (1.0 + 0.1 * marks.min(4) as f64) * (1.0 + 0.15 * f64::from(shouted.min(3)));
+        added += sum * (factor - 1.0);
+    }
+    added
+}
+
+fn words_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(move |w| (w.as_ptr() as usize - text.as_ptr() as usize, w))
+}
