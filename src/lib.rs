@@ -12,6 +12,7 @@
 //!   API report it.
 
 pub mod classify;
+pub mod eval;
 pub mod matcher;
 pub mod rules;
 pub mod sentiment;

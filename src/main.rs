@@ -1,13 +1,16 @@
 //! The `madoguchi` command line.
 
-use std::io::{self, BufRead, BufWriter, Write};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use madoguchi::classify::classify;
+use madoguchi::eval::{IntentMap, evaluate, read_labelled};
 use madoguchi::rules::{LoadError, RuleSet};
 
 /// madoguchi (窓口): a rule-based support chatbot for Japanese and English.
@@ -37,6 +40,24 @@ enum Command {
         #[arg(long)]
         answers: bool,
     },
+    /// Measure a rule set on labelled messages (JSONL with `text`, `intent`,
+    /// `complaint`): accuracy, per-intent precision/recall/F1, out-of-scope
+    /// acceptance, complaint precision/recall/F1, frequent confusions.
+    Eval {
+        /// The rule set: a YAML file or a folder of them.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// The labelled messages, one JSON object per line.
+        #[arg(long)]
+        data: PathBuf,
+        /// A YAML map from the data's intent names to the rule set's ids
+        /// (`null`: the rule set should not answer it).
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -44,6 +65,12 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { rules } => check(&rules),
         Command::Classify { rules, answers } => run_classify(&rules, answers),
+        Command::Eval {
+            rules,
+            data,
+            map,
+            json,
+        } => run_eval(&rules, &data, map.as_deref(), json),
     };
     match result {
         Ok(code) => code,
@@ -122,5 +149,38 @@ fn run_classify(path: &Path, answers: bool) -> anyhow::Result<ExitCode> {
         out.write_all(b"\n")?;
     }
     out.flush().context("writing standard output")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_eval(rules: &Path, data: &Path, map: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let loaded = match RuleSet::load(rules) {
+        Ok(loaded) => loaded,
+        Err(err) => return Ok(report_load_error(&err)),
+    };
+    let map: IntentMap = match map {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_saphyr::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => IntentMap::new(),
+    };
+    let file = File::open(data).with_context(|| format!("opening {}", data.display()))?;
+    let items = read_labelled(&data.display().to_string(), BufReader::new(file))?;
+    let bar = ProgressBar::with_draw_target(Some(items.len() as u64), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} messages ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let report = evaluate(&loaded.rules, &items, &map, || bar.inc(1))?;
+    bar.finish_and_clear();
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{}: ", data.display())?;
+        report.write_text(&mut out)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,435 @@
+//! Measuring a rule set on labelled messages: intent accuracy, per-intent
+//! precision and recall, out-of-scope acceptance, complaint detection.
+//!
+//! A labelled line is `{"text": ..., "intent": ..., "complaint": ...}`. An
+//! absent (or, for `complaint`, null) key means unlabelled; `"intent": null`
+//! means out of scope: the right answer is no intent. Dataset intent names
+//! are mapped to the rule set's ids with a map file; a name that is neither
+//! mapped nor an intent of the rule set is one the rule set does not cover,
+//! so the right answer for it is no intent either (reported apart).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::BufRead;
+
+use serde::{Deserialize, Serialize};
+
+use crate::classify::classify;
+use crate::rules::RuleSet;
+use crate::text::Locale;
+
+/// A labelled evaluation file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// A line is not a valid labelled message.
+    #[error("{path}:{line}: {message}")]
+    Line {
+        /// The file.
+        path: String,
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The map names an intent the rule set does not have.
+    #[error("the map sends `{name}` to `{intent}`, which is not an intent of the rule set")]
+    UnknownTarget {
+        /// The dataset's name.
+        name: String,
+        /// The missing intent id.
+        intent: String,
+    },
+    /// Reading failed.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One labelled message.
+#[derive(Debug, Clone)]
+pub struct Labelled {
+    /// The message.
+    pub text: String,
+    /// The expected intent.
+    pub intent: Expected,
+    /// Whether it is a complaint, if labelled.
+    pub complaint: Option<bool>,
+    /// Whether it raises a safety concern, if labelled.
+    pub safety: Option<bool>,
+    /// The language, if the file says.
+    pub lang: Option<Locale>,
+}
+
+/// The intent label of a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// No intent label.
+    Unlabelled,
+    /// Out of scope: no intent is right.
+    OutOfScope,
+    /// The dataset's intent name.
+    Intent(String),
+}
+
+#[derive(Deserialize)]
+struct Line {
+    text: String,
+    #[serde(default, deserialize_with = "present")]
+    intent: Option<Option<String>>,
+    complaint: Option<bool>,
+    safety: Option<bool>,
+    lang: Option<String>,
+}
+
+/// Distinguishes an absent key (`None`) from `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// Reads labelled messages, one JSON object per line; blank lines are
+/// skipped.
+///
+/// # Errors
+/// [`EvalError`] naming the file and line of the first bad line.
+pub fn read_labelled(path: &str, reader: impl BufRead) -> Result<Vec<Labelled>, EvalError> {
+    let mut items = Vec::new();
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|source| EvalError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |message: String| EvalError::Line {
+            path: path.to_owned(),
+            line: n + 1,
+            message,
+        };
+        let parsed: Line =
+            serde_json::from_str(&line).map_err(|e| bad(format!("not a labelled message: {e}")))?;
+        let lang = match parsed.lang.as_deref() {
+            None => None,
+            Some(tag) => Some(tag.parse::<Locale>().map_err(|e| bad(e.to_string()))?),
+        };
+        items.push(Labelled {
+            text: parsed.text,
+            intent: match parsed.intent {
+                None => Expected::Unlabelled,
+                Some(None) => Expected::OutOfScope,
+                Some(Some(name)) => Expected::Intent(name),
+            },
+            complaint: parsed.complaint,
+            safety: parsed.safety,
+            lang,
+        });
+    }
+    Ok(items)
+}
+
+/// Dataset intent names → the rule set's intent ids (`null`: the rule set
+/// should not answer it).
+pub type IntentMap = BTreeMap<String, Option<String>>;
+
+/// Precision, recall and F1 from counts.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Counts {
+    /// True positives.
+    pub tp: usize,
+    /// False positives.
+    pub fp: usize,
+    /// False negatives.
+    pub fn_: usize,
+    /// True negatives.
+    pub tn: usize,
+}
+
+impl Counts {
+    fn add(&mut self, expected: bool, predicted: bool) {
+        match (expected, predicted) {
+            (true, true) => self.tp += 1,
+            (false, true) => self.fp += 1,
+            (true, false) => self.fn_ += 1,
+            (false, false) => self.tn += 1,
+        }
+    }
+
+    /// tp / (tp + fp); 0 when nothing was predicted.
+    #[must_use]
+    pub fn precision(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fp)
+    }
+
+    /// tp / (tp + fn); 0 when nothing was expected.
+    #[must_use]
+    pub fn recall(&self) -> f64 {
+        ratio(self.tp, self.tp + self.fn_)
+    }
+
+    /// The harmonic mean of precision and recall.
+    #[must_use]
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+
+    fn scores(self) -> Scores {
+        Scores {
+            precision: round(self.precision()),
+            recall: round(self.recall()),
+            f1: round(self.f1()),
+            counts: self,
+        }
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Precision, recall, F1 and the counts behind them.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Scores {
+    /// Precision.
+    pub precision: f64,
+    /// Recall.
+    pub recall: f64,
+    /// F1.
+    pub f1: f64,
+    /// The counts.
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// Scores of one intent.
+#[derive(Debug, Clone, Serialize)]
+pub struct IntentScores {
+    /// The rule set's intent id.
+    pub intent: String,
+    /// Lines expected to be this intent.
+    pub support: usize,
+    /// Its scores.
+    #[serde(flatten)]
+    pub scores: Scores,
+}
+
+/// How often lines that should get no answer got one.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Acceptance {
+    /// Lines in the group.
+    pub lines: usize,
+    /// Of those, lines that matched an intent.
+    pub answered: usize,
+    /// `answered / lines`.
+    pub rate: f64,
+}
+
+/// A frequent mistake.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confusion {
+    /// The right answer (`null`: no intent).
+    pub expected: Option<String>,
+    /// What the rule set said.
+    pub predicted: Option<String>,
+    /// How often.
+    pub count: usize,
+}
+
+/// Everything `eval` measures.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Lines read.
+    pub lines: usize,
+    /// Lines with an intent label (out of scope included).
+    pub intent_lines: usize,
+    /// Share of intent-labelled lines classified right.
+    pub accuracy: f64,
+    /// Per intent of the rule set that was expected or predicted.
+    pub intents: Vec<IntentScores>,
+    /// Out-of-scope lines (`"intent": null`) that got an answer.
+    pub out_of_scope: Acceptance,
+    /// Lines whose dataset intent the rule set does not cover (neither
+    /// mapped nor an intent id) that got an answer.
+    pub uncovered: Acceptance,
+    /// Complaint detection, over all complaint-labelled lines.
+    pub complaint: Option<Scores>,
+    /// Complaint detection per language (the line's `lang`, else detected).
+    pub complaint_by_locale: BTreeMap<Locale, Scores>,
+    /// Safety detection, over safety-labelled lines.
+    pub safety: Option<Scores>,
+    /// The most frequent intent mistakes.
+    pub confusions: Vec<Confusion>,
+}
+
+/// Evaluates `rules` on `items`; `progress` is called after each line.
+///
+/// # Errors
+/// [`EvalError::UnknownTarget`] when the map names a missing intent.
+pub fn evaluate(
+    rules: &RuleSet,
+    items: &[Labelled],
+    map: &IntentMap,
+    mut progress: impl FnMut(),
+) -> Result<EvalReport, EvalError> {
+    for (name, target) in map {
+        if let Some(intent) = target
+            && rules.intent_index(intent).is_none()
+        {
+            return Err(EvalError::UnknownTarget {
+                name: name.clone(),
+                intent: intent.clone(),
+            });
+        }
+    }
+    let mut tally = Tally::default();
+    for item in items {
+        let result = classify(rules, &item.text);
+        let predicted = result.intent().map(|i| rules.intent(i).id.to_string());
+        tally.intent(rules, map, item, predicted);
+        let locale = item.lang.unwrap_or(result.locale);
+        if let Some(expected) = item.complaint {
+            tally.complaint.add(expected, result.sentiment.complaint);
+            tally
+                .complaint_by_locale
+                .entry(locale)
+                .or_default()
+                .add(expected, result.sentiment.complaint);
+        }
+        if let Some(expected) = item.safety {
+            tally
+                .safety
+                .add(expected, result.sentiment.safety.is_some());
+        }
+        progress();
+    }
+    Ok(tally.report(items.len()))
+}
+
+#[derive(Default)]
+struct Tally {
+    intent_lines: usize,
+    correct: usize,
+    per_intent: BTreeMap<String, (usize, Counts)>,
+    out_of_scope: Acceptance,
+    uncovered: Acceptance,
+    complaint: Counts,
+    complaint_by_locale: BTreeMap<Locale, Counts>,
+    safety: Counts,
+    confusions: HashMap<(Option<String>, Option<String>), usize>,
+}
+
+impl Tally {
+    fn intent(
+        &mut self,
+        rules: &RuleSet,
+        map: &IntentMap,
+        item: &Labelled,
+        predicted: Option<String>,
+    ) {
+        let expected = match &item.intent {
+            Expected::Unlabelled => return,
+            Expected::OutOfScope => {
+                count(&mut self.out_of_scope, predicted.is_some());
+                None
+            }
+            Expected::Intent(name) => match map.get(name) {
+                Some(target) => target.clone(),
+                None if rules.intent_index(name).is_some() => Some(name.clone()),
+                None => {
+                    count(&mut self.uncovered, predicted.is_some());
+                    None
+                }
+            },
+        };
+        self.intent_lines += 1;
+        if expected == predicted {
+            self.correct += 1;
+        } else {
+            *self
+                .confusions
+                .entry((expected.clone(), predicted.clone()))
+                .or_default() += 1;
+        }
+        for intent in expected
+            .iter()
+            .chain(predicted.iter().filter(|p| Some(*p) != expected.as_ref()))
+        {
+            let (support, counts) = self.per_intent.entry(intent.clone()).or_default();
+            let is_expected = expected.as_ref() == Some(intent);
+            *support += usize::from(is_expected);
+            counts.add(is_expected, predicted.as_ref() == Some(intent));
+        }
+    }
+
+    fn report(self, lines: usize) -> EvalReport {
+        let mut confusions: Vec<Confusion> = self
+            .confusions
+            .into_iter()
+            .map(|((expected, predicted), count)| Confusion {
+                expected,
+                predicted,
+                count,
+            })
+            .collect();
+        confusions.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.expected.cmp(&b.expected))
+        });
+        confusions.truncate(10);
+        let labelled_complaints =
+            self.complaint.tp + self.complaint.fp + self.complaint.fn_ + self.complaint.tn;
+        let labelled_safety = self.safety.tp + self.safety.fp + self.safety.fn_ + self.safety.tn;
+        EvalReport {
+            lines,
+            intent_lines: self.intent_lines,
+            accuracy: round(ratio(self.correct, self.intent_lines)),
+            intents: self
+                .per_intent
+                .into_iter()
+                .map(|(intent, (support, counts))| IntentScores {
+                    intent,
+                    support,
+                    scores: counts.scores(),
+                })
+                .collect(),
+            out_of_scope: finish(self.out_of_scope),
+            uncovered: finish(self.uncovered),
+            complaint: (labelled_complaints > 0).then(|| self.complaint.scores()),
+            complaint_by_locale: self
+                .complaint_by_locale
+                .into_iter()
+                .map(|(l, c)| (l, c.scores()))
+                .collect(),
+            safety: (labelled_safety > 0).then(|| self.safety.scores()),
+            confusions,
+        }
+    }
+}
+
+fn count(group: &mut Acceptance, answered: bool) {
+    group.lines += 1;
+    group.answered += usize::from(answered);
+}
+
+fn finish(mut group: Acceptance) -> Acceptance {
+    group.rate = round(ratio(group.answered, group.lines));
+    group
+}
+
+mod text;
+
+#[cfg(test)]
+mod tests;
