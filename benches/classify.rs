@@ -3,7 +3,7 @@
 //! Run with `cargo bench --bench classify`; BENCHMARKS.md records the
 //! figures and how to read them.
 
-#![allow(missing_docs)]
+#![allow(missing_docs, clippy::pedantic)]
 
 mod synthetic;
 
@@ -28,8 +28,14 @@ fn classification(c: &mut Criterion) {
     let generated = synthetic::rule_set(1_000, 10);
     let rules = load(&generated.yaml);
     let messages = synthetic::messages(&generated, BATCH);
-    let matched = messages.iter().filter(|m| classify(&rules, m).intent().is_some()).count();
-    assert!(matched > BATCH / 2, "the generated messages should mostly match ({matched})");
+    let matched = messages
+        .iter()
+        .filter(|m| classify(&rules, m).intent().is_some())
+        .count();
+    assert!(
+        matched > BATCH / 2,
+        "the generated messages should mostly match ({matched})"
+    );
 
     let mut group = c.benchmark_group("classify");
     group.throughput(Throughput::Elements(BATCH as u64));
@@ -113,7 +119,11 @@ fn loading(c: &mut Criterion) {
     for intents in [1_000, 10_000] {
         let generated = synthetic::rule_set(intents, 10);
         group.bench_function(format!("{intents}_intents"), |b| {
-            b.iter_batched(|| generated.yaml.clone(), |yaml| load(&yaml), BatchSize::PerIteration);
+            b.iter_batched(
+                || generated.yaml.clone(),
+                |yaml| load(&yaml),
+                BatchSize::PerIteration,
+            );
         });
     }
     group.finish();

@@ -65,9 +65,10 @@ pub struct Labelled {
 }
 
 /// The intent label of a line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Expected {
     /// No intent label.
+    #[default]
     Unlabelled,
     /// Out of scope: no intent is right.
     OutOfScope,
@@ -78,16 +79,21 @@ pub enum Expected {
 #[derive(Deserialize)]
 struct Line {
     text: String,
-    #[serde(default, deserialize_with = "present")]
-    intent: Option<Option<String>>,
+    /// Absent: unlabelled (the default); `null`: out of scope.
+    #[serde(default)]
+    intent: Expected,
     complaint: Option<bool>,
     safety: Option<bool>,
     lang: Option<String>,
 }
 
-/// Distinguishes an absent key (`None`) from `null` (`Some(None)`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+impl<'de> Deserialize<'de> for Expected {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<String>::deserialize(d)? {
+            None => Expected::OutOfScope,
+            Some(name) => Expected::Intent(name),
+        })
+    }
 }
 
 /// Reads labelled messages, one JSON object per line; blank lines are
@@ -118,11 +124,7 @@ pub fn read_labelled(path: &str, reader: impl BufRead) -> Result<Vec<Labelled>, 
         };
         items.push(Labelled {
             text: parsed.text,
-            intent: match parsed.intent {
-                None => Expected::Unlabelled,
-                Some(None) => Expected::OutOfScope,
-                Some(Some(name)) => Expected::Intent(name),
-            },
+            intent: parsed.intent,
             complaint: parsed.complaint,
             safety: parsed.safety,
             lang,
@@ -297,7 +299,7 @@ pub fn evaluate(
     for item in items {
         let result = classify(rules, &item.text);
         let predicted = result.intent().map(|i| rules.intent(i).id.to_string());
-        tally.intent(rules, map, item, predicted);
+        tally.intent(rules, map, item, predicted.as_ref());
         let locale = item.lang.unwrap_or(result.locale);
         if let Some(expected) = item.complaint {
             tally.complaint.add(expected, result.sentiment.complaint);
@@ -336,8 +338,9 @@ impl Tally {
         rules: &RuleSet,
         map: &IntentMap,
         item: &Labelled,
-        predicted: Option<String>,
+        predicted: Option<&String>,
     ) {
+        let predicted = predicted.cloned();
         let expected = match &item.intent {
             Expected::Unlabelled => return,
             Expected::OutOfScope => {

@@ -179,7 +179,7 @@ impl MatcherBuilder {
         };
         let names: Vec<Option<Arc<str>>> =
             regex.capture_names().map(|n| n.map(Arc::from)).collect();
-        let captures = names.iter().flatten().map(|n| n.to_string()).collect();
+        let captures = names.iter().flatten().map(ToString::to_string).collect();
         let whole_match_detail = detail
             .filter(|d| !names.iter().flatten().any(|n| &**n == *d))
             .map(Arc::from);

@@ -13,7 +13,7 @@ impl Rng {
         Rng(seed.max(1))
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -21,7 +21,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        (self.next_u64() % n as u64) as usize
     }
 
     pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -41,15 +41,32 @@ const KANA: &[&str] = &[
 ];
 const SYLLABLES: &[&str] = &[
     "ka", "lo", "mi", "ra", "den", "vor", "sel", "tan", "pel", "gri", "sto", "bun", "mar", "quo",
-    "zen", "fal", "hob", "jus", "kel", "nor", "pix", "ruv", "sim", "tor", "ul", "ven", "wex", "yar",
+    "zen", "fal", "hob", "jus", "kel", "nor", "pix", "ruv", "sim", "tor", "ul", "ven", "wex",
+    "yar",
 ];
 const JA_FILLER: &[&str] = &[
-    "すみません、", "お世話になっております。", "こんにちは。", "あの、", "先日注文した件で、",
-    "確認したいのですが", "教えてください", "どうなっていますか", "よろしくお願いします", "困っています",
+    "すみません、",
+    "お世話になっております。",
+    "こんにちは。",
+    "あの、",
+    "先日注文した件で、",
+    "確認したいのですが",
+    "教えてください",
+    "どうなっていますか",
+    "よろしくお願いします",
+    "困っています",
 ];
 const EN_FILLER: &[&str] = &[
-    "Hi there,", "Hello,", "Quick question:", "I ordered last week and", "could you tell me about",
-    "please help with", "I need to know about the", "thanks in advance", "as soon as possible", "regards",
+    "Hi there,",
+    "Hello,",
+    "Quick question:",
+    "I ordered last week and",
+    "could you tell me about",
+    "please help with",
+    "I need to know about the",
+    "thanks in advance",
+    "as soon as possible",
+    "regards",
 ];
 
 fn japanese_word(rng: &mut Rng) -> String {
@@ -90,8 +107,12 @@ pub fn rule_set(intents: usize, per_intent: usize) -> Generated {
     );
     let mut keywords = Vec::with_capacity(intents);
     for i in 0..intents {
-        let ja: Vec<String> = (0..per_intent / 2).map(|_| japanese_word(&mut rng)).collect();
-        let en: Vec<String> = (0..per_intent - per_intent / 2).map(|_| english_word(&mut rng)).collect();
+        let ja: Vec<String> = (0..per_intent / 2)
+            .map(|_| japanese_word(&mut rng))
+            .collect();
+        let en: Vec<String> = (0..per_intent - per_intent / 2)
+            .map(|_| english_word(&mut rng))
+            .collect();
         let _ = writeln!(yaml, "  - id: intent_{i}\n    match:");
         if i % 10 == 0 {
             let _ = writeln!(yaml, "      regex: ['{}-(?P<code_{i}>\\d{{3}})']", en[0]);
@@ -119,10 +140,24 @@ pub fn messages(generated: &Generated, count: usize) -> Vec<String> {
             let japanese = n % 2 == 0;
             let miss = n % 8 == 7;
             if japanese {
-                let word = if miss { "天気" } else { &ja[rng.below(ja.len())] };
-                format!("{}{}の{}について{}", rng.pick(JA_FILLER), word, rng.pick(KANJI), rng.pick(JA_FILLER))
+                let word = if miss {
+                    "天気"
+                } else {
+                    &ja[rng.below(ja.len())]
+                };
+                format!(
+                    "{}{}の{}について{}",
+                    rng.pick(JA_FILLER),
+                    word,
+                    rng.pick(KANJI),
+                    rng.pick(JA_FILLER)
+                )
             } else {
-                let word = if miss { "weather" } else { &en[rng.below(en.len())] };
+                let word = if miss {
+                    "weather"
+                } else {
+                    &en[rng.below(en.len())]
+                };
                 format!(
                     "{} {} {} order 1234-5678, {}",
                     rng.pick(EN_FILLER),
