@@ -47,6 +47,7 @@ pub enum SentimentError {
 pub struct ScorerBuilder {
     terms: BTreeMap<String, Term>,
     negators: BTreeSet<String>,
+    not_negations: BTreeSet<String>,
 }
 
 impl ScorerBuilder {
@@ -114,6 +115,17 @@ impl ScorerBuilder {
                 continue;
             }
             self.put(term, TermKind::Intensifier, factor, &mut errors);
+        }
+        for term in &spec.neutral {
+            self.insert(term, TermKind::Neutral, 0.0, &mut errors);
+        }
+        for term in &spec.not_negations {
+            let normalized = normalize(term).as_str().to_owned();
+            if normalized.is_empty() {
+                errors.push(SentimentError::EmptyTerm(term.clone()));
+            } else {
+                self.not_negations.insert(normalized);
+            }
         }
         for term in &spec.politeness {
             self.insert(term, TermKind::Politeness, 1.0, &mut errors);
@@ -203,6 +215,7 @@ impl ScorerBuilder {
             terms,
             japanese_negators,
             english_negators,
+            not_negations: self.not_negations.into_iter().collect(),
             settings,
         })
     }

@@ -41,6 +41,16 @@ pub struct LexiconSpec {
     /// Polite formulas that soften dissatisfaction (`恐れ入りますが`).
     #[serde(default)]
     pub politeness: Vec<String>,
+    /// Terms that mean nothing for sentiment but contain a term that does
+    /// (`迷惑メール` holds `迷惑`, `nothing wrong` holds `wrong`): the longer
+    /// match wins and counts zero.
+    #[serde(default)]
+    pub neutral: Vec<String>,
+    /// Japanese phrases that look like a negation but are not one
+    /// (`残念でなりません`: "terribly sorry"; `〜しかない`: "nothing but";
+    /// `〜ではないでしょうか`: a rhetorical "isn't it?").
+    #[serde(default)]
+    pub not_negations: Vec<String>,
     /// Self-harm: always escalated, reported apart from complaints.
     #[serde(default)]
     pub self_harm: Vec<String>,

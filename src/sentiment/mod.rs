@@ -117,6 +117,7 @@ impl Default for SentimentSettings {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum TermKind {
     Valence(CueKind),
+    Neutral,
     Intensifier,
     Contrast,
     Politeness,
@@ -145,6 +146,9 @@ pub struct Scorer {
     japanese_negators: Vec<String>,
     /// Normalized English negations, searched before a term.
     english_negators: Vec<String>,
+    /// Normalized Japanese phrases that contain a negation but do not
+    /// negate.
+    not_negations: Vec<String>,
     settings: SentimentSettings,
 }
 

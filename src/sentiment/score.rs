@@ -16,8 +16,11 @@ const NEGATION_FACTOR: f64 = -0.6;
 const BEFORE_CONTRAST: f64 = 0.5;
 const AFTER_CONTRAST: f64 = 1.5;
 /// How far a Japanese negation may follow its term, in characters
-/// (`満足していません`: `ません` four characters on).
-const JAPANESE_NEGATION_WINDOW: usize = 6;
+/// (`怒っているわけではない`: `ない` nine characters on). The window holds
+/// only kana (and the kanji of `出来`, `無い`): a negation attaches to its
+/// word through okurigana and auxiliaries, so a kanji starts the next word
+/// (`遅いし来ない` does not negate `遅い`).
+const JAPANESE_NEGATION_WINDOW: usize = 10;
 /// How many words before an English term a negation may stand
 /// (`not really that happy`).
 const ENGLISH_NEGATION_WORDS: usize = 3;
@@ -80,7 +83,7 @@ impl Scorer {
                     };
                     cues.push(cue(kind, term, f.span.clone(), 0.0));
                 }
-                TermKind::Intensifier => {}
+                TermKind::Intensifier | TermKind::Neutral => {}
             }
         }
         sum += shouting(s, original, &mut cues, sum);
@@ -126,7 +129,10 @@ impl Scorer {
         let f = &found[index];
         let term = &self.terms[f.term];
         let mut weight = term.weight;
-        if let Some(span) = self.negation(s, term, &f.span) {
+        // Waiting phrases carry their own negation (`音沙汰なし`, `no
+        // reply`); another one nearby does not turn them around.
+        let negatable = term.kind != TermKind::Valence(CueKind::Waiting);
+        if let Some(span) = self.negation(s, term, &f.span).filter(|_| negatable) {
             let factor = match term.kind {
                 // "I won't cancel", "not demanding anything": no threat.
                 TermKind::Valence(CueKind::Churn | CueKind::Demand) => 0.0,
@@ -175,7 +181,7 @@ impl Scorer {
             let window_end = after
                 .char_indices()
                 .take(JAPANESE_NEGATION_WINDOW)
-                .find(|(_, c)| is_clause_break(*c))
+                .find(|&(_, c)| !continues_negation_window(c))
                 .map_or_else(
                     || {
                         after
@@ -186,6 +192,13 @@ impl Scorer {
                     |(i, _)| i,
                 );
             let window = &after[..window_end];
+            if self
+                .not_negations
+                .iter()
+                .any(|n| window.contains(n.as_str()))
+            {
+                return None;
+            }
             self.japanese_negators.iter().find_map(|n| {
                 window
                     .find(n.as_str())
@@ -220,6 +233,10 @@ fn cue(kind: CueKind, term: &Term, span: Range<usize>, weight: f64) -> Cue {
         weight,
         in_original: false,
     }
+}
+
+fn continues_negation_window(c: char) -> bool {
+    matches!(c, '\u{30A0}'..='\u{30FF}' | '出' | '来' | '無')
 }
 
 fn is_clause_break(c: char) -> bool {
