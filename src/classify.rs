@@ -31,7 +31,7 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let locale = normalized
         .detected_locale()
         .unwrap_or_else(|| rules.default_locale());
-    let outcome = rules.matcher().find(&normalized, locale);
+    let outcome = rules.matcher().find(&normalized, text, locale);
     let sentiment = rules.sentiment().score(&normalized, text);
     Classification {
         normalized,

@@ -238,6 +238,10 @@ impl MatcherBuilder {
             .map(|k| Boundaries {
                 start: k.chars().next().is_some_and(is_word_char),
                 end: k.chars().next_back().is_some_and(is_word_char),
+                kana_start: k
+                    .chars()
+                    .next()
+                    .is_some_and(|c| matches!(c, '\u{30A1}'..='\u{30FA}')),
             })
             .collect();
         let mut targets = Vec::new();

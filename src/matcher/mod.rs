@@ -63,8 +63,10 @@ pub struct PatternInfo {
 pub struct MatchingSettings {
     /// Below this score a message matches no intent.
     pub min_score: f64,
-    /// A runner-up within this distance of the best score is too close to
-    /// call.
+    /// A runner-up whose evidence is within this fraction of the best's
+    /// (0.1: 10%) is too close to call. Compared on the evidence, not on
+    /// the score, which saturates: 3.0 against 2.4 is a clear win even
+    /// though both score above 0.9.
     pub ambiguity_margin: f64,
 }
 
@@ -72,7 +74,7 @@ impl Default for MatchingSettings {
     fn default() -> Self {
         MatchingSettings {
             min_score: 0.5,
-            ambiguity_margin: 0.05,
+            ambiguity_margin: 0.1,
         }
     }
 }
@@ -104,6 +106,10 @@ enum Role {
 struct Boundaries {
     start: bool,
     end: bool,
+    /// The keyword starts with kana: it must not start inside a word that
+    /// only looks the same once hiragana is folded to katakana (see
+    /// [`starts_mid_word`]).
+    kana_start: bool,
 }
 
 #[derive(Debug)]
@@ -156,21 +162,32 @@ impl Matcher {
         self.settings
     }
 
-    /// Matches `text` (already normalized) read as `locale`.
+    /// Matches `text` (the normalized form of `original`) read as
+    /// `locale`.
     #[must_use]
-    pub fn find(&self, text: &Normalized, locale: Locale) -> MatchOutcome {
-        let mut hits = Vec::new();
-        self.find_keywords(text.as_str(), locale, &mut hits);
+    pub fn find(&self, text: &Normalized, original: &str, locale: Locale) -> MatchOutcome {
+        let mut hits = Vec::with_capacity(16);
+        self.find_keywords(text, original, locale, &mut hits);
         let details = self.find_regexes(text.as_str(), locale, &mut hits);
         score::score(self, hits, details)
     }
 
-    fn find_keywords(&self, text: &str, locale: Locale, hits: &mut Vec<score::Hit>) {
+    fn find_keywords(
+        &self,
+        normalized: &Normalized,
+        original: &str,
+        locale: Locale,
+        hits: &mut Vec<score::Hit>,
+    ) {
+        let text = normalized.as_str();
         for found in self.keywords.find_overlapping_iter(text) {
             let id = found.pattern().as_usize();
             let span = found.range();
             let bounds = self.keyword_bounds[id];
             if bounds.start && !word_boundary_before(text, span.start) {
+                continue;
+            }
+            if bounds.kana_start && starts_mid_word(normalized, original, span.start) {
                 continue;
             }
             let whole_word = !bounds.end || word_boundary_after(text, span.end);
@@ -219,6 +236,47 @@ impl Matcher {
         }
         details
     }
+}
+
+/// Whether a kana keyword found at `at` starts inside another word. Folding
+/// hiragana to katakana lets `エラ(ー)` meet the `えら` of `変えられる` and
+/// small kana to full size lets `ヤア` meet the `ゃあ` of `じゃあ`; what the
+/// customer typed tells them apart: a word does not start with a small kana,
+/// and hiragana right after a kanji is that kanji's ending (okurigana), not
+/// a new word. Katakana after a kanji (`新パスワード`) is a new word.
+fn starts_mid_word(text: &Normalized, original: &str, at: usize) -> bool {
+    let Some(typed) = text.original_char(original, at) else {
+        return false;
+    };
+    let small = matches!(
+        typed,
+        'ぁ' | 'ぃ'
+            | 'ぅ'
+            | 'ぇ'
+            | 'ぉ'
+            | 'っ'
+            | 'ゃ'
+            | 'ゅ'
+            | 'ょ'
+            | 'ゎ'
+            | 'ァ'
+            | 'ィ'
+            | 'ゥ'
+            | 'ェ'
+            | 'ォ'
+            | 'ッ'
+            | 'ャ'
+            | 'ュ'
+            | 'ョ'
+            | 'ヮ'
+            | 'ｧ'..='ｯ'
+    );
+    let hiragana = matches!(typed, '\u{3041}'..='\u{3096}');
+    let after_kanji = text.as_str()[..at]
+        .chars()
+        .next_back()
+        .is_some_and(crate::text::is_kanji);
+    small || (hiragana && after_kanji)
 }
 
 #[cfg(test)]

@@ -88,6 +88,8 @@ pub struct Candidate {
     pub intent: IntentIndex,
     /// 0 to 1.
     pub score: f64,
+    /// The evidence sum behind the score, scaled by priority.
+    pub strength: f64,
     /// Why, in message order.
     pub evidence: Vec<Evidence>,
 }
@@ -125,13 +127,14 @@ impl MatchOutcome {
             .filter(|c| c.score >= self.min_score)
     }
 
-    /// The second candidate, when it is too close to the best to call.
+    /// The second candidate, when its evidence is within the ambiguity
+    /// margin of the best's: too close to call.
     #[must_use]
     pub fn runner_up(&self) -> Option<&Candidate> {
         let best = self.best()?;
-        self.candidates
-            .get(1)
-            .filter(|c| c.score >= self.min_score && best.score - c.score <= self.ambiguity_margin)
+        self.candidates.get(1).filter(|c| {
+            c.score >= self.min_score && c.strength >= best.strength * (1.0 - self.ambiguity_margin)
+        })
     }
 }
 
@@ -170,10 +173,11 @@ pub(crate) fn score(
             continue;
         }
         evidence.sort_by_key(|e| e.span.start);
-        let sum: f64 = evidence.iter().map(|e| e.weight).sum();
+        let strength = evidence.iter().map(|e| e.weight).sum::<f64>() * shape.priority_factor;
         candidates.push(Candidate {
             intent,
-            score: 1.0 - (-sum * shape.priority_factor).exp(),
+            score: 1.0 - (-strength).exp(),
+            strength,
             evidence,
         });
     }
@@ -238,8 +242,17 @@ fn collect_groups(chunk: &[Hit], group_sizes: &[u8], evidence: &mut Vec<Evidence
             }
             at += 1;
         }
-        if distinct == usize::from(group_sizes[usize::from(group)]) {
+        // Words of a group must be found apart: `[電話, 話したい]` is not
+        // complete in `電話したい`, where they share `話`.
+        let complete = distinct == usize::from(group_sizes[usize::from(group)]);
+        if complete && found_apart(&chunk[start..at]) {
             evidence.extend(chunk[start..at].iter().map(Hit::evidence));
         }
     }
+}
+
+fn found_apart(hits: &[Hit]) -> bool {
+    let mut spans: Vec<&Range<usize>> = hits.iter().map(|h| &h.span).collect();
+    spans.sort_by_key(|s| s.start);
+    spans.windows(2).all(|pair| pair[0].end <= pair[1].start)
 }

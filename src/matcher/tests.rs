@@ -270,3 +270,84 @@ fn a_message_without_letters_is_read_in_the_default_locale() {
     let rules = rules();
     assert_eq!(run(&rules, "1234-5678").locale, crate::text::Locale::Ja);
 }
+
+const KANA: &str = r"
+locales: [ja]
+intents:
+  - id: payment_error
+    match: { any: [エラー] }
+    answer: { ja: エラー }
+  - id: greeting
+    match: { any: [やあ] }
+    answer: { ja: こんにちは }
+  - id: password
+    match: { any: [パスワード] }
+    answer: { ja: パスワード }
+  - id: call
+    match: { all: [[電話, 話したい]] }
+    answer: { ja: 電話 }
+  - id: human
+    match: { any: [オペレーター] }
+    answer: { ja: おつなぎします }
+";
+
+#[test]
+fn kana_keywords_do_not_match_inside_inflections_or_after_small_kana() {
+    let rules = RuleSet::from_yaml("t.yaml", KANA).unwrap().rules;
+    assert_eq!(
+        intent_of(&rules, "色を変えられますか"),
+        None,
+        "えら in 変えられ is not エラー"
+    );
+    assert_eq!(intent_of(&rules, "じゃあね"), None, "ゃあ is not やあ");
+    assert_eq!(
+        intent_of(&rules, "決済でエラーが出ます").as_deref(),
+        Some("payment_error")
+    );
+    assert_eq!(
+        intent_of(&rules, "やあ、こんにちは").as_deref(),
+        Some("greeting")
+    );
+    assert_eq!(
+        intent_of(&rules, "新パスワードが使えない").as_deref(),
+        Some("password")
+    );
+    assert_eq!(
+        intent_of(&rules, "新しいぱすわーどが使えない").as_deref(),
+        Some("password")
+    );
+}
+
+#[test]
+fn words_of_an_all_group_must_be_found_apart() {
+    let rules = RuleSet::from_yaml("t.yaml", KANA).unwrap().rules;
+    assert_eq!(intent_of(&rules, "電話したい"), None);
+    assert_eq!(
+        intent_of(&rules, "電話で担当と話したい").as_deref(),
+        Some("call")
+    );
+}
+
+#[test]
+fn strong_evidence_against_weaker_evidence_is_not_too_close_to_call() {
+    let yaml = r"
+locales: [en]
+intents:
+  - id: refund
+    match: { any: [refund, money back, reimburse] }
+    answer: { en: ok }
+  - id: returns
+    match: { any: [return, send back] }
+    answer: { en: ok }
+";
+    let rules = RuleSet::from_yaml("t.yaml", yaml).unwrap().rules;
+    // Both score above 0.85, but refund has half as much evidence again.
+    let clear = run(
+        &rules,
+        "refund or money back or reimburse, else I send back the return",
+    );
+    assert!(clear.outcome.candidates[1].score > 0.85);
+    assert!(clear.outcome.runner_up().is_none());
+    let close = run(&rules, "refund or return");
+    assert!(close.outcome.runner_up().is_some());
+}

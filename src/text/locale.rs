@@ -64,19 +64,20 @@ impl FromStr for Locale {
 pub(crate) struct ScriptCounts {
     pub japanese: u32,
     pub latin: u32,
+    pub latin_words: u32,
 }
 
 impl ScriptCounts {
-    /// Japanese when it has kana or kanji worth a quarter of its Latin
-    /// letters: one Japanese character carries about as much as a short
-    /// English word, so "注文番号 is 123 please" is still Japanese, while a
-    /// stray "様" in an English e-mail signature is not. `None` when the
+    /// Japanese when it has at least two kana or kanji per Latin word: a
+    /// Japanese sentence with an English word or two ("パスワードをresetしたい")
+    /// is Japanese, an English sentence naming a Japanese product ("Is the
+    /// 手ぬぐい in stock?") or signed with "様" is English. `None` when the
     /// message has no letters at all ("12345"), so the caller picks a default.
     pub fn locale(self) -> Option<Locale> {
         match (self.japanese, self.latin) {
             (0, 0) => None,
             (0, _) => Some(Locale::En),
-            (j, l) if j * 4 >= l => Some(Locale::Ja),
+            (j, _) if j >= 2 * self.latin_words => Some(Locale::Ja),
             _ => Some(Locale::En),
         }
     }

@@ -9,7 +9,7 @@ mod locale;
 mod normalize;
 
 pub use locale::Locale;
-pub(crate) use normalize::is_japanese;
+pub(crate) use normalize::{is_japanese, is_kanji};
 
 /// A character of a Latin word: letters and digits that are not Japanese.
 pub(crate) fn is_word_char(c: char) -> bool {

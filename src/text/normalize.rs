@@ -40,6 +40,14 @@ impl Normalized {
         &self.text
     }
 
+    /// The character of the original message that produced the normalized
+    /// byte `at`.
+    #[must_use]
+    pub fn original_char(&self, original: &str, at: usize) -> Option<char> {
+        let origin = *self.origins.get(at)? as usize;
+        original.get(origin..)?.chars().next()
+    }
+
     /// The locale the text is written in, or `None` when it has no letters.
     #[must_use]
     pub fn detected_locale(&self) -> Option<Locale> {
@@ -176,7 +184,7 @@ impl Writer {
             '-' | '~' => self.push_long_vowel_like(c, origin),
             c if self.pending_space.is_none() && self.last != Some(LONG_VOWEL) => {
                 if c.is_ascii_alphabetic() {
-                    self.scripts.latin += 1;
+                    self.count_latin();
                 }
                 self.last = Some(c);
                 self.text.push(c);
@@ -214,9 +222,18 @@ impl Writer {
         if is_japanese(c) {
             self.scripts.japanese += 1;
         } else if c.is_alphabetic() {
-            self.scripts.latin += 1;
+            self.count_latin();
         }
         self.write(c, origin);
+    }
+
+    /// Counts a Latin letter, and a word when it starts one. Called before
+    /// the letter is written.
+    fn count_latin(&mut self) {
+        self.scripts.latin += 1;
+        if self.pending_space.is_some() || !self.last.is_some_and(char::is_alphanumeric) {
+            self.scripts.latin_words += 1;
+        }
     }
 
     fn write(&mut self, c: char, origin: u32) {
@@ -362,7 +379,7 @@ fn is_katakana(c: char) -> bool {
     matches!(c, '\u{30A0}'..='\u{30FF}')
 }
 
-fn is_kanji(c: char) -> bool {
+pub(crate) fn is_kanji(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '\u{F900}'..='\u{FAFF}' | '々')
 }
 

@@ -115,6 +115,14 @@ fn detected_locale_follows_the_script() {
         Some(Locale::En)
     );
     assert_eq!(normalize("12345").detected_locale(), None);
+    assert_eq!(
+        normalize("Is the 手ぬぐい in stock?").detected_locale(),
+        Some(Locale::En)
+    );
+    assert_eq!(
+        normalize("パスワードをresetしたい").detected_locale(),
+        Some(Locale::Ja)
+    );
 }
 
 #[test]
@@ -122,4 +130,12 @@ fn empty_and_symbol_only_input_is_fine() {
     assert_eq!(norm(""), "");
     assert_eq!(norm("　 "), "");
     assert_eq!(norm("ー"), "ー");
+}
+
+#[test]
+fn original_char_points_at_what_was_typed() {
+    let original = "変えられ";
+    let n = normalize(original);
+    assert_eq!(n.as_str(), "変エラレ");
+    assert_eq!(n.original_char(original, "変".len()), Some('え'));
 }
