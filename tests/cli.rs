@@ -86,7 +86,10 @@ intents:
     let out = madoguchi(&["check", "--rules", "rules/broken.yaml"], dir.path(), b"");
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    let problems: Vec<&str> = stderr.lines().filter(|l| l.starts_with("rules/broken.yaml:")).collect();
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("rules/broken.yaml:"))
+        .collect();
     assert_eq!(problems.len(), 4, "{stderr}");
     for (line, expected) in problems.iter().zip([
         "rules/broken.yaml:5:37: invalid regex",
@@ -109,8 +112,14 @@ fn check_reports_a_yaml_syntax_error_with_line_and_column() {
     let position = first.trim_start_matches("rules/a.yaml:");
     assert!(first.starts_with("rules/a.yaml:"), "{stderr}");
     let mut parts = position.splitn(3, ':');
-    assert!(parts.next().is_some_and(|l| l.parse::<u32>().is_ok()), "{first}");
-    assert!(parts.next().is_some_and(|c| c.parse::<u32>().is_ok()), "{first}");
+    assert!(
+        parts.next().is_some_and(|l| l.parse::<u32>().is_ok()),
+        "{first}"
+    );
+    assert!(
+        parts.next().is_some_and(|c| c.parse::<u32>().is_ok()),
+        "{first}"
+    );
 }
 
 #[test]
@@ -143,7 +152,11 @@ fn check_fails_clearly_when_the_rules_are_missing() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = madoguchi(&["check"], dir.path(), b"");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("rules:1:1: cannot read rules"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("rules:1:1: cannot read rules"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -179,10 +192,17 @@ fn classify_prints_one_json_object_per_input_line() {
 #[test]
 fn classify_survives_invalid_utf8_and_windows_line_ends() {
     let dir = rules_dir(&[("rules/shop.yaml", SHOP)]);
-    let out = madoguchi(&["classify"], dir.path(), b"\xff\xfe broken\r\nwhere is my order\r\n");
+    let out = madoguchi(
+        &["classify"],
+        dir.path(),
+        b"\xff\xfe broken\r\nwhere is my order\r\n",
+    );
     assert!(out.status.success());
     let stdout = text(&out.stdout);
-    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("JSON")).collect();
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["text"], "where is my order");
     assert_eq!(lines[1]["intent"], "order_status");
@@ -203,7 +223,10 @@ fn the_example_rule_set_checks_clean() {
     let out = madoguchi(&["check", "--rules", "rules"], root, b"");
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stderr.is_empty(), "the example rules should have no warnings:\n{stderr}");
+    assert!(
+        stderr.is_empty(),
+        "the example rules should have no warnings:\n{stderr}"
+    );
     let summary = text(&out.stdout);
     let intents: usize = summary
         .split(" intents")
@@ -212,4 +235,100 @@ fn the_example_rule_set_checks_clean() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(intents >= 31, "{summary}");
+}
+
+#[test]
+fn classify_reports_sentiment_complaint_safety_and_cues() {
+    let dir = rules_dir(&[("rules/shop.yaml", SHOP)]);
+    let input = "一週間たっても届きません。どうなっているんですか\nWhere is my order?\n";
+    let out = madoguchi(&["classify"], dir.path(), input.as_bytes());
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    let upset = &lines[0];
+    assert!(upset["sentiment"].as_f64().unwrap_or(0.0) < -0.2, "{upset}");
+    assert_eq!(upset["complaint"], true);
+    assert_eq!(upset["safety"], false);
+    let cue = &upset["cues"][0];
+    assert!(
+        cue["kind"].is_string() && cue["term"].is_string() && cue["start"].is_number(),
+        "{cue}"
+    );
+    assert_eq!(lines[1]["complaint"], false);
+    assert_eq!(lines[1]["cues"], serde_json::json!([]));
+}
+
+#[test]
+fn eval_measures_intents_and_complaints_as_json_and_text() {
+    let data = concat!(
+        r#"{"text": "荷物がまだ届かないです", "intent": "order_status", "complaint": false}"#,
+        "\n",
+        r#"{"text": "Where is my order? It's been three weeks and no reply. Unacceptable.", "intent": "order_status", "complaint": true}"#,
+        "\n",
+        r#"{"text": "What's the weather tomorrow?", "intent": null, "complaint": false}"#,
+        "\n",
+        r#"{"text": "Can I pay by card?", "intent": "payment"}"#,
+        "\n",
+    );
+    let map = "payment: null\n";
+    let dir = rules_dir(&[
+        ("rules/shop.yaml", SHOP),
+        ("data.jsonl", data),
+        ("map.yaml", map),
+    ]);
+    let out = madoguchi(
+        &[
+            "eval",
+            "--data",
+            "data.jsonl",
+            "--map",
+            "map.yaml",
+            "--json",
+        ],
+        dir.path(),
+        b"",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["lines"], 4);
+    assert_eq!(report["intent_lines"], 4);
+    assert_eq!(report["accuracy"], 1.0);
+    assert_eq!(report["out_of_scope"]["lines"], 1);
+    assert_eq!(report["out_of_scope"]["answered"], 0);
+    assert_eq!(report["complaint"]["tp"], 1);
+    assert_eq!(report["complaint"]["tn"], 2);
+    assert_eq!(report["complaint_by_locale"]["ja"]["tn"], 1);
+
+    let out = madoguchi(
+        &["eval", "--data", "data.jsonl", "--map", "map.yaml"],
+        dir.path(),
+        b"",
+    );
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("data.jsonl: 4 lines"), "{stdout}");
+    assert!(stdout.contains("accuracy 1.000"), "{stdout}");
+    assert!(
+        stdout.contains("out of scope: 1 lines, 0 wrongly answered (0.0%)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("complaints (en): precision 1.000, recall 1.000"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn eval_rejects_a_malformed_line_with_its_number() {
+    let dir = rules_dir(&[
+        ("rules/shop.yaml", SHOP),
+        ("data.jsonl", "{\"text\": \"ok\"}\nnot json\n"),
+    ]);
+    let out = madoguchi(&["eval", "--data", "data.jsonl"], dir.path(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("data.jsonl:2: not a labelled message"),
+        "{}",
+        text(&out.stderr)
+    );
 }

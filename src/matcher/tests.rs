@@ -1,5 +1,8 @@
 //! Matching behaviour, through small rule sets.
 
+// Figures compared here are rounded or exact by construction.
+#![allow(clippy::float_cmp)]
+
 use crate::classify::{Classification, classify};
 use crate::rules::RuleSet;
 

@@ -178,19 +178,7 @@ impl Scorer {
     fn negation(&self, s: &str, term: &Term, span: &Range<usize>) -> Option<Range<usize>> {
         if term.japanese {
             let after = &s[span.end..];
-            let window_end = after
-                .char_indices()
-                .take(JAPANESE_NEGATION_WINDOW)
-                .find(|&(_, c)| !continues_negation_window(c))
-                .map_or_else(
-                    || {
-                        after
-                            .char_indices()
-                            .nth(JAPANESE_NEGATION_WINDOW)
-                            .map_or(after.len(), |(i, _)| i)
-                    },
-                    |(i, _)| i,
-                );
+            let window_end = negation_window_end(after);
             let window = &after[..window_end];
             if self
                 .not_negations
@@ -235,8 +223,27 @@ fn cue(kind: CueKind, term: &Term, span: Range<usize>, weight: f64) -> Cue {
     }
 }
 
-fn continues_negation_window(c: char) -> bool {
-    matches!(c, '\u{30A0}'..='\u{30FF}' | '出' | '来' | '無')
+/// The end of the text a Japanese negation may sit in after a term: at
+/// most [`JAPANESE_NEGATION_WINDOW`] characters of kana, `無` (`無い`) and
+/// `出来` (`出来ない`).
+fn negation_window_end(after: &str) -> usize {
+    let mut chars = after.char_indices().peekable();
+    let mut taken = 0;
+    while let Some((at, c)) = chars.next() {
+        if taken == JAPANESE_NEGATION_WINDOW {
+            return at;
+        }
+        let continues = match c {
+            '\u{30A0}'..='\u{30FF}' | '無' => true,
+            '出' => chars.next_if(|&(_, next)| next == '来').is_some(),
+            _ => false,
+        };
+        if !continues {
+            return at;
+        }
+        taken += 1;
+    }
+    after.len()
 }
 
 fn is_clause_break(c: char) -> bool {

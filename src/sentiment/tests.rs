@@ -1,1 +1,236 @@
+//! The scorer's mechanics on a small lexicon, and the built-in lexicons on
 
+// Figures compared here are rounded or exact by construction.
+#![allow(clippy::float_cmp)]
+//! the definition's own examples.
+
+use super::*;
+use crate::text::normalize;
+
+const LEXICON: &str = r"
+negative: { 悪い: 2, 悪く: 2, 残念: 2, 遅い: 1.5, 迷惑: 2.5, bad: 2, slow: 1.5, terrible: 3 }
+positive: { 満足: 2, 良い: 1.5, happy: 1.5, great: 2 }
+churn: { 二度と: 3, never again: 3 }
+waiting: { 返事がない: 2.5, no reply: 2.5 }
+intensifiers: { 本当に: 1.5, very: 1.5 }
+negators: [ない, ません, not, never]
+not_negations: [なりません, でしょうか]
+contrast: { けど: 0, のに: 1, but: 0 }
+politeness: [恐れ入りますが, please]
+neutral: [迷惑メール]
+self_harm: [死にたい, want to die]
+violence: [殺す, hurt you]
+";
+
+fn scorer() -> Scorer {
+    let spec: LexiconSpec = serde_saphyr::from_str(LEXICON).unwrap();
+    let mut builder = ScorerBuilder::default();
+    builder.add(&spec).unwrap();
+    builder.build(SentimentSettings::default()).unwrap()
+}
+
+fn score(scorer: &Scorer, text: &str) -> Sentiment {
+    scorer.score(&normalize(text), text)
+}
+
+fn kinds(sentiment: &Sentiment) -> Vec<CueKind> {
+    sentiment.cues.iter().map(|c| c.kind).collect()
+}
+
+#[test]
+fn a_negative_word_makes_a_complaint_and_a_positive_one_does_not() {
+    let s = scorer();
+    let upset = score(&s, "対応が悪いです");
+    assert!(upset.complaint && upset.score < -0.4, "{upset:?}");
+    let happy = score(&s, "とても満足です");
+    assert!(!happy.complaint && happy.score > 0.4, "{happy:?}");
+    let neutral = score(&s, "配送状況を確認できますか");
+    assert_eq!(neutral.score, 0.0);
+    assert!(neutral.cues.is_empty());
+}
+
+#[test]
+fn japanese_negation_follows_the_word_within_its_kana() {
+    let s = scorer();
+    let not_bad = score(&s, "悪くないです");
+    assert!(not_bad.score > 0.0, "{not_bad:?}");
+    assert!(kinds(&not_bad).contains(&CueKind::Negation));
+    let unhappy = score(&s, "満足していません");
+    assert!(unhappy.complaint, "{unhappy:?}");
+    // A kanji starts the next word: `遅いし来ない` does not negate `遅い`.
+    assert!(score(&s, "遅いし来ない").complaint);
+}
+
+#[test]
+fn phrases_that_only_look_negated_are_not_turned_around() {
+    let s = scorer();
+    assert!(
+        score(&s, "残念でなりません").complaint,
+        "〜でなりません intensifies"
+    );
+    assert!(
+        score(&s, "それは悪いのではないでしょうか").complaint,
+        "a rhetorical question asserts"
+    );
+}
+
+#[test]
+fn english_negation_precedes_the_word() {
+    let s = scorer();
+    assert!(score(&s, "I am not happy with this").complaint);
+    assert!(score(&s, "I'm not very happy").complaint);
+    assert!(!score(&s, "honestly not bad at all").complaint);
+    assert!(
+        score(&s, "Not bad. But terrible support").complaint,
+        "the clause break ends the negation"
+    );
+}
+
+#[test]
+fn intensifiers_strengthen_the_next_term() {
+    let s = scorer();
+    let plain = score(&s, "遅いです").score;
+    let strong = score(&s, "本当に遅いです").score;
+    assert!(strong < plain, "{strong} < {plain}");
+    assert!(score(&s, "very slow").score < score(&s, "slow").score);
+}
+
+#[test]
+fn what_follows_a_contrast_counts_more() {
+    let s = scorer();
+    assert!(score(&s, "商品は良いけど、配送が遅い").complaint);
+    assert!(!score(&s, "配送は遅いけど、対応に満足です").complaint);
+    assert!(score(&s, "great product but terrible delivery").complaint);
+    let despite = score(&s, "払ったのに");
+    assert!(despite.score < 0.0, "のに complains by itself");
+}
+
+#[test]
+fn politeness_softens_but_does_not_undo_a_complaint() {
+    let s = scorer();
+    let blunt = score(&s, "対応が悪い");
+    let polite = score(&s, "恐れ入りますが、対応が悪い");
+    assert!(polite.score > blunt.score);
+    assert!(polite.complaint);
+}
+
+#[test]
+fn shouting_strengthens_and_shows_annoyance() {
+    let s = scorer();
+    assert!(score(&s, "slow!!!").score < score(&s, "slow").score);
+    let shouted = score(&s, "WHERE IS MY PARCEL???");
+    assert!(shouted.complaint, "{shouted:?}");
+    assert!(kinds(&shouted).contains(&CueKind::Caps));
+    assert!(kinds(&shouted).contains(&CueKind::Punctuation));
+    assert!(
+        !score(&s, "Is the USB cable in stock?").complaint,
+        "an acronym is not shouting"
+    );
+}
+
+#[test]
+fn churn_and_waiting_count_and_waiting_keeps_its_own_negation() {
+    let s = scorer();
+    assert!(score(&s, "二度と使わない").complaint);
+    assert!(score(&s, "three days and no reply").complaint);
+    assert!(score(&s, "返事がないです").complaint);
+}
+
+#[test]
+fn a_neutral_phrase_masks_the_term_inside_it() {
+    let s = scorer();
+    let spam = score(&s, "迷惑メールフォルダも見ました");
+    assert!(!spam.complaint && spam.cues.is_empty(), "{spam:?}");
+    assert!(score(&s, "本当に迷惑です").complaint);
+}
+
+#[test]
+fn safety_is_reported_apart_from_complaints() {
+    let s = scorer();
+    let harm = score(&s, "もう死にたい");
+    assert_eq!(harm.safety, Some(SafetyConcern::SelfHarm));
+    assert!(!harm.complaint);
+    assert_eq!(
+        score(&s, "I will hurt you").safety,
+        Some(SafetyConcern::Violence)
+    );
+    assert_eq!(
+        score(&s, "I want to die laughing at this").safety,
+        Some(SafetyConcern::SelfHarm)
+    );
+    assert_eq!(score(&s, "配送状況を教えて").safety, None);
+}
+
+#[test]
+fn cues_point_at_the_original_text() {
+    let s = scorer();
+    let text = "ﾎﾝﾄｳﾆ遅い!!!";
+    let sentiment = score(&s, text);
+    let cue = sentiment
+        .cues
+        .iter()
+        .find(|c| c.kind == CueKind::Negative)
+        .unwrap();
+    let normalized = normalize(text);
+    assert_eq!(&text[normalized.original_range(cue.span.clone())], "遅い");
+}
+
+#[test]
+fn later_lexicons_override_and_weight_zero_removes() {
+    let mut builder = ScorerBuilder::default();
+    builder
+        .add(&serde_saphyr::from_str("negative: { 遅い: 1.5 }").unwrap())
+        .unwrap();
+    builder
+        .add(&serde_saphyr::from_str("negative: { 遅い: 0 }\npositive: { 早い: 2 }").unwrap())
+        .unwrap();
+    let s = builder.build(SentimentSettings::default()).unwrap();
+    assert_eq!(score(&s, "遅い").score, 0.0);
+    assert!(score(&s, "早い").score > 0.0);
+}
+
+#[test]
+fn bad_lexicon_entries_are_refused_with_a_reason() {
+    let mut builder = ScorerBuilder::default();
+    let spec: LexiconSpec =
+        serde_saphyr::from_str("negative: { 遅い: 20, '「」': 1 }\nintensifiers: { 本当に: 0.5 }")
+            .unwrap();
+    let errors = builder.add(&spec).unwrap_err();
+    let messages: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages.iter().any(|m| m.contains("`遅い` has weight 20")));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("`「」` is empty once normalized"))
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("intensifier `本当に` has factor 0.5"))
+    );
+}
+
+/// The definition's own examples, on the built-in lexicons.
+#[test]
+fn the_built_in_lexicons_follow_the_definition() {
+    let s = ScorerBuilder::with_builtin()
+        .build(SentimentSettings::default())
+        .unwrap();
+    for question in [
+        "配送状況を確認できますか",
+        "Can you check where my parcel is?",
+    ] {
+        assert!(!score(&s, question).complaint, "{question}");
+    }
+    for complaint in [
+        "一週間たっても届きません。どうなっているんですか",
+        "Still nothing after two weeks. Seriously?",
+        "責任者を出せ",
+        "I want a refund now",
+        "解約します。二度と使わない",
+        "I'll never order from you again",
+    ] {
+        assert!(score(&s, complaint).complaint, "{complaint}");
+    }
+}
