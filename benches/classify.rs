@@ -14,7 +14,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use madoguchi::classify::classify;
 use madoguchi::rules::RuleSet;
-use madoguchi::text::normalize;
+use madoguchi::text::{Locale, normalize};
 
 const BATCH: usize = 1_000;
 
@@ -43,6 +43,29 @@ fn classification(c: &mut Criterion) {
         b.iter(|| {
             for message in &messages {
                 black_box(classify(&rules, black_box(message)).intent());
+            }
+        });
+    });
+    group.bench_function("1000_intents_without_sentiment", |b| {
+        b.iter(|| {
+            for message in &messages {
+                let normalized = normalize(black_box(message));
+                let locale = normalized.detected_locale().unwrap_or(Locale::Ja);
+                black_box(
+                    rules
+                        .matcher()
+                        .find(&normalized, message, locale)
+                        .best()
+                        .map(|c| c.intent),
+                );
+            }
+        });
+    });
+    group.bench_function("1000_intents_sentiment_only", |b| {
+        let normalized: Vec<_> = messages.iter().map(|m| normalize(m)).collect();
+        b.iter(|| {
+            for (message, text) in messages.iter().zip(&normalized) {
+                black_box(rules.sentiment().score(text, message).complaint);
             }
         });
     });

@@ -218,20 +218,29 @@ impl Matcher {
             if target.locale.is_some_and(|l| l != locale) {
                 continue;
             }
-            let Some(captures) = target.regex.captures(text) else {
-                continue;
-            };
-            let whole = captures.get(0).map_or(0..0, |m| m.range());
-            if let Some(intent) = target.intent {
-                hits.push(score::Hit::regex(target.pattern, intent, whole.clone()));
-            }
-            for (name, group) in target.captures.iter().zip(captures.iter()) {
-                if let (Some(name), Some(group)) = (name, group) {
-                    details.push((Arc::clone(name), group.range()));
+            // Capture groups cost a slower search; a regex without named
+            // groups needs only where it matched.
+            let whole = if target.captures.iter().any(Option::is_some) {
+                let Some(captures) = target.regex.captures(text) else {
+                    continue;
+                };
+                for (name, group) in target.captures.iter().zip(captures.iter()) {
+                    if let (Some(name), Some(group)) = (name, group) {
+                        details.push((Arc::clone(name), group.range()));
+                    }
                 }
-            }
+                captures.get(0).map_or(0..0, |m| m.range())
+            } else {
+                let Some(found) = target.regex.find(text) else {
+                    continue;
+                };
+                found.range()
+            };
             if let Some(name) = &target.whole_match_detail {
-                details.push((Arc::clone(name), whole));
+                details.push((Arc::clone(name), whole.clone()));
+            }
+            if let Some(intent) = target.intent {
+                hits.push(score::Hit::regex(target.pattern, intent, whole));
             }
         }
         details

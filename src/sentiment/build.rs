@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::lexicon::{BUILTIN, LexiconSpec};
 use super::{CueKind, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
@@ -203,8 +203,11 @@ impl ScorerBuilder {
     /// [`SentimentError::Automaton`] when the lexicon is too large.
     pub fn build(self, settings: SentimentSettings) -> Result<Scorer, SentimentError> {
         let (texts, terms): (Vec<String>, Vec<Term>) = self.terms.into_iter().unzip();
+        // A lexicon is small (a few thousand terms), which is where the
+        // crate's DFA pays off: it is searched on every message.
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&texts)?;
         let (japanese_negators, english_negators) = self
             .negators

@@ -158,6 +158,12 @@ impl Scorer {
     pub fn settings(&self) -> SentimentSettings {
         self.settings
     }
+
+    /// Heap memory used by the automaton, in bytes.
+    #[must_use]
+    pub fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
+    }
 }
 
 #[cfg(test)]

@@ -257,7 +257,12 @@ fn shouting(s: &str, original: &str, cues: &mut Vec<Cue>, sum: f64) -> f64 {
     let mut added = 0.0;
     let mut marks = 0usize;
     let bytes = s.as_bytes();
-    let mut at = 0;
+    // Most messages have neither repeated marks nor capitals: one cheap
+    // scan each decides whether the closer looks are needed.
+    let mut at = bytes
+        .iter()
+        .position(|b| matches!(b, b'!' | b'?'))
+        .unwrap_or(bytes.len());
     while at < bytes.len() {
         if matches!(bytes[at], b'!' | b'?') {
             let start = at;
@@ -282,7 +287,12 @@ fn shouting(s: &str, original: &str, cues: &mut Vec<Cue>, sum: f64) -> f64 {
         }
     }
     let mut shouted = 0;
-    for (start, word) in words_with_offsets(original) {
+    let words = if has_capital_run(original) {
+        Some(words_with_offsets(original))
+    } else {
+        None
+    };
+    for (start, word) in words.into_iter().flatten() {
         let letters = word.chars().filter(char::is_ascii_alphabetic).count();
         if letters >= 4 && word.chars().all(|c| !c.is_ascii_lowercase()) {
             shouted += 1;
@@ -303,6 +313,19 @@ fn shouting(s: &str, original: &str, cues: &mut Vec<Cue>, sum: f64) -> f64 {
         added += sum * (factor - 1.0);
     }
     added
+}
+
+/// Whether `text` has four capital letters in a row, the least a shouted
+/// word has.
+fn has_capital_run(text: &str) -> bool {
+    let mut run = 0;
+    for b in text.bytes() {
+        run = if b.is_ascii_uppercase() { run + 1 } else { 0 };
+        if run == 4 {
+            return true;
+        }
+    }
+    false
 }
 
 fn words_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
