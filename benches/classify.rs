@@ -51,21 +51,22 @@ fn classification(c: &mut Criterion) {
             for message in &messages {
                 let normalized = normalize(black_box(message));
                 let locale = normalized.detected_locale().unwrap_or(Locale::Ja);
-                black_box(
-                    rules
-                        .matcher()
-                        .find(&normalized, message, locale)
-                        .best()
-                        .map(|c| c.intent),
-                );
+                let terms = rules.terms().find(&normalized, message);
+                let outcome = rules.matcher().find(&normalized, &terms, locale);
+                black_box(outcome.best().map(|c| c.intent));
             }
         });
     });
     group.bench_function("1000_intents_sentiment_only", |b| {
         let normalized: Vec<_> = messages.iter().map(|m| normalize(m)).collect();
+        let terms: Vec<_> = messages
+            .iter()
+            .zip(&normalized)
+            .map(|(m, n)| rules.terms().find(n, m))
+            .collect();
         b.iter(|| {
-            for (message, text) in messages.iter().zip(&normalized) {
-                black_box(rules.sentiment().score(text, message).complaint);
+            for ((message, text), found) in messages.iter().zip(&normalized).zip(&terms) {
+                black_box(rules.sentiment().score(text, message, found).complaint);
             }
         });
     });

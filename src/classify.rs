@@ -31,8 +31,9 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let locale = normalized
         .detected_locale()
         .unwrap_or_else(|| rules.default_locale());
-    let outcome = rules.matcher().find(&normalized, text, locale);
-    let sentiment = rules.sentiment().score(&normalized, text);
+    let terms = rules.terms().find(&normalized, text);
+    let outcome = rules.matcher().find(&normalized, &terms, locale);
+    let sentiment = rules.sentiment().score(&normalized, text, &terms);
     Classification {
         normalized,
         locale,

@@ -9,18 +9,19 @@
 
 mod build;
 mod score;
+mod terms;
 
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
 use regex::{Regex, RegexSet};
 
 pub(crate) use build::MatcherBuilder;
 pub use score::{Candidate, Evidence, MatchOutcome, Veto};
+pub use terms::{TermId, TermMatch, Terms, TermsBuilder};
 
 use crate::rules::SourceLocation;
-use crate::text::{Locale, Normalized, word_boundary_after, word_boundary_before};
+use crate::text::{Locale, Normalized};
 
 /// An index into the rule set's intents.
 pub type IntentIndex = u32;
@@ -99,19 +100,6 @@ enum Role {
     Not,
 }
 
-/// Word-boundary requirements of one Aho-Corasick pattern: Latin words
-/// match whole words (so `ship` does not fire inside `relationship`);
-/// Japanese has no spaces, so Japanese keywords match anywhere.
-#[derive(Debug, Clone, Copy)]
-struct Boundaries {
-    start: bool,
-    end: bool,
-    /// The keyword starts with kana: it must not start inside a word that
-    /// only looks the same once hiragana is folded to katakana (see
-    /// [`starts_mid_word`]).
-    kana_start: bool,
-}
-
 #[derive(Debug)]
 struct RegexTarget {
     pattern: u32,
@@ -137,10 +125,9 @@ struct IntentShape {
 /// Every pattern of a rule set, compiled for matching.
 #[derive(Debug)]
 pub struct Matcher {
-    keywords: AhoCorasick,
-    /// For each automaton pattern, the range of `targets` it feeds.
+    /// For each term of the rule set's automaton, the range of `targets`
+    /// it feeds (empty for terms that are no intent's keyword).
     keyword_targets: Vec<Range<u32>>,
-    keyword_bounds: Vec<Boundaries>,
     targets: Vec<KeywordTarget>,
     regex_set: RegexSet,
     regexes: Vec<RegexTarget>,
@@ -162,41 +149,27 @@ impl Matcher {
         self.settings
     }
 
-    /// Matches `text` (the normalized form of `original`) read as
-    /// `locale`.
+    /// Matches `text` read as `locale`, given the terms found in it.
     #[must_use]
-    pub fn find(&self, text: &Normalized, original: &str, locale: Locale) -> MatchOutcome {
+    pub fn find(&self, text: &Normalized, terms: &[TermMatch], locale: Locale) -> MatchOutcome {
         let mut hits = Vec::with_capacity(16);
-        self.find_keywords(text, original, locale, &mut hits);
+        self.find_keywords(terms, locale, &mut hits);
         let details = self.find_regexes(text.as_str(), locale, &mut hits);
         score::score(self, hits, details)
     }
 
-    fn find_keywords(
-        &self,
-        normalized: &Normalized,
-        original: &str,
-        locale: Locale,
-        hits: &mut Vec<score::Hit>,
-    ) {
-        let text = normalized.as_str();
-        for found in self.keywords.find_overlapping_iter(text) {
-            let id = found.pattern().as_usize();
-            let span = found.range();
-            let bounds = self.keyword_bounds[id];
-            if bounds.start && !word_boundary_before(text, span.start) {
+    fn find_keywords(&self, terms: &[TermMatch], locale: Locale, hits: &mut Vec<score::Hit>) {
+        for found in terms {
+            let Some(range) = self.keyword_targets.get(found.id as usize) else {
                 continue;
-            }
-            if bounds.kana_start && starts_mid_word(normalized, original, span.start) {
-                continue;
-            }
-            let whole_word = !bounds.end || word_boundary_after(text, span.end);
-            let range = &self.keyword_targets[id];
+            };
             for target in &self.targets[range.start as usize..range.end as usize] {
-                if target.locale.is_some_and(|l| l != locale) || !(whole_word || target.prefix) {
+                if target.locale.is_some_and(|l| l != locale)
+                    || !(found.whole_word || target.prefix)
+                {
                     continue;
                 }
-                hits.push(score::Hit::keyword(target, span.clone()));
+                hits.push(score::Hit::keyword(target, found.span.clone()));
             }
         }
     }
@@ -245,47 +218,6 @@ impl Matcher {
         }
         details
     }
-}
-
-/// Whether a kana keyword found at `at` starts inside another word. Folding
-/// hiragana to katakana lets `エラ(ー)` meet the `えら` of `変えられる` and
-/// small kana to full size lets `ヤア` meet the `ゃあ` of `じゃあ`; what the
-/// customer typed tells them apart: a word does not start with a small kana,
-/// and hiragana right after a kanji is that kanji's ending (okurigana), not
-/// a new word. Katakana after a kanji (`新パスワード`) is a new word.
-fn starts_mid_word(text: &Normalized, original: &str, at: usize) -> bool {
-    let Some(typed) = text.original_char(original, at) else {
-        return false;
-    };
-    let small = matches!(
-        typed,
-        'ぁ' | 'ぃ'
-            | 'ぅ'
-            | 'ぇ'
-            | 'ぉ'
-            | 'っ'
-            | 'ゃ'
-            | 'ゅ'
-            | 'ょ'
-            | 'ゎ'
-            | 'ァ'
-            | 'ィ'
-            | 'ゥ'
-            | 'ェ'
-            | 'ォ'
-            | 'ッ'
-            | 'ャ'
-            | 'ュ'
-            | 'ョ'
-            | 'ヮ'
-            | 'ｧ'..='ｯ'
-    );
-    let hiragana = matches!(typed, '\u{3041}'..='\u{3096}');
-    let after_kanji = text.as_str()[..at]
-        .chars()
-        .next_back()
-        .is_some_and(crate::text::is_kanji);
-    small || (hiragana && after_kanji)
 }
 
 #[cfg(test)]

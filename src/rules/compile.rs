@@ -11,7 +11,7 @@ use super::intent::{Example, Intent, IntentId};
 use super::schema::{AnswerSpec, IntentSpec, PatternBlock, Words};
 use super::source::{ParsedFile, builtin_rule_files};
 use super::{Loaded, RuleSet, lint};
-use crate::matcher::{IntentIndex, MatcherBuilder};
+use crate::matcher::{IntentIndex, MatcherBuilder, TermsBuilder};
 use crate::text::Locale;
 
 const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -10..=10;
@@ -27,9 +27,13 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
     files.extend(builtin_rule_files());
 
     let mut d = Diagnostics::default();
-    let globals = Globals::collect(&files, &mut d);
+    let mut globals = Globals::collect(&files, &mut d);
+    // The sentiment lexicon and the intents' keywords share one automaton.
+    let mut terms = TermsBuilder::default();
+    let (lexicon, sentiment_settings) = std::mem::take(&mut globals.sentiment);
+    let sentiment = lexicon.build(sentiment_settings, &mut terms);
     let mut compiler = Compiler {
-        builder: MatcherBuilder::default(),
+        builder: MatcherBuilder::with_terms(terms),
         detail_names: BTreeSet::new(),
         intents: Vec::new(),
         by_id: BTreeMap::new(),
@@ -56,7 +60,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         mut d,
     } = compiler;
     let matcher = match builder.build(globals.matching) {
-        Ok(matcher) => Some(matcher),
+        Ok(built) => Some(built),
         Err(err) => {
             let location = files.first().map_or_else(
                 || SourceLocation::new(&"<rules>".into(), 1, 1),
@@ -66,8 +70,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
             None
         }
     };
-    let sentiment = globals.sentiment;
-    let (Some(matcher), Some(sentiment), false) = (matcher, sentiment, d.has_errors()) else {
+    let (Some((matcher, terms)), false) = (matcher, d.has_errors()) else {
         return Err(LoadError {
             diagnostics: sorted(d.into_vec()),
         });
@@ -77,6 +80,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         intents,
         by_id,
         detail_names,
+        terms,
         matcher,
         sentiment,
         answers,

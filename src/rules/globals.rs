@@ -9,7 +9,7 @@ use super::diagnostic::{Diagnostics, SourceLocation};
 use super::schema::ShopValue;
 use super::source::ParsedFile;
 use crate::matcher::MatchingSettings;
-use crate::sentiment::{Scorer, ScorerBuilder, SentimentSettings};
+use crate::sentiment::{ScorerBuilder, SentimentSettings};
 use crate::text::Locale;
 
 /// The declarations every intent shares.
@@ -21,7 +21,8 @@ pub(crate) struct Globals {
     /// Detail name → (regex, where it is written).
     pub details: BTreeMap<String, (String, SourceLocation)>,
     pub matching: MatchingSettings,
-    pub sentiment: Option<Scorer>,
+    /// The sentiment lexicons (built-in, then the rule set's) and settings.
+    pub sentiment: (ScorerBuilder, SentimentSettings),
 }
 
 impl Globals {
@@ -197,7 +198,10 @@ fn collect_matching(files: &[ParsedFile], d: &mut Diagnostics) -> MatchingSettin
 }
 
 /// The built-in lexicons, extended by the rule set's `sentiment:` block.
-fn collect_sentiment(files: &[ParsedFile], d: &mut Diagnostics) -> Option<Scorer> {
+fn collect_sentiment(
+    files: &[ParsedFile],
+    d: &mut Diagnostics,
+) -> (ScorerBuilder, SentimentSettings) {
     let mut builder = ScorerBuilder::with_builtin();
     let mut settings = SentimentSettings::default();
     if let Some((file, spec)) = single(files, "sentiment", d, |f| f.rules.sentiment.as_ref()) {
@@ -222,15 +226,5 @@ fn collect_sentiment(files: &[ParsedFile], d: &mut Diagnostics) -> Option<Scorer
             }
         }
     }
-    match builder.build(settings) {
-        Ok(scorer) => Some(scorer),
-        Err(err) => {
-            let location = files.first().map_or_else(
-                || SourceLocation::new(&"<rules>".into(), 1, 1),
-                |f| SourceLocation::new(&f.path, 1, 1),
-            );
-            d.error(location, err.to_string());
-            None
-        }
-    }
+    (builder, settings)
 }

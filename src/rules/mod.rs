@@ -24,7 +24,7 @@ pub use answers::{Answers, Channel, RenderError, UnknownChannel};
 pub use diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
 
-use crate::matcher::{IntentIndex, Matcher};
+use crate::matcher::{IntentIndex, Matcher, Terms};
 use crate::sentiment::Scorer;
 use crate::text::Locale;
 
@@ -35,6 +35,7 @@ pub struct RuleSet {
     intents: Vec<Intent>,
     by_id: BTreeMap<IntentId, IntentIndex>,
     detail_names: BTreeSet<String>,
+    terms: Terms,
     matcher: Matcher,
     sentiment: Scorer,
     answers: Answers,
@@ -106,6 +107,12 @@ impl RuleSet {
     #[must_use]
     pub fn detail_names(&self) -> &BTreeSet<String> {
         &self.detail_names
+    }
+
+    /// The automaton of every term (intent keywords and sentiment lexicon).
+    #[must_use]
+    pub fn terms(&self) -> &Terms {
+        &self.terms
     }
 
     /// The compiled patterns.

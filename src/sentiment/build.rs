@@ -3,10 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-
 use super::lexicon::{BUILTIN, LexiconSpec};
 use super::{CueKind, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
+use crate::matcher::{Terms, TermsBuilder};
 use crate::text::{is_japanese, is_word_char, normalize};
 
 /// The largest weight a term may carry: one term should not outweigh a
@@ -37,9 +36,6 @@ pub enum SentimentError {
         /// Its factor.
         factor: f64,
     },
-    /// The automaton could not be built.
-    #[error("the sentiment lexicon does not fit in one automaton: {0}")]
-    Automaton(#[from] aho_corasick::BuildError),
 }
 
 /// Collects lexicons; a later lexicon overrides terms of an earlier one.
@@ -191,35 +187,46 @@ impl ScorerBuilder {
             kind,
             weight,
             japanese: normalized.chars().any(is_japanese),
-            bounded_start: normalized.chars().next().is_some_and(is_word_char),
             bounded_end: !prefix && normalized.chars().next_back().is_some_and(is_word_char),
         };
         self.terms.insert(normalized, entry);
     }
 
-    /// Compiles the terms into one automaton.
-    ///
-    /// # Errors
-    /// [`SentimentError::Automaton`] when the lexicon is too large.
-    pub fn build(self, settings: SentimentSettings) -> Result<Scorer, SentimentError> {
-        let (texts, terms): (Vec<String>, Vec<Term>) = self.terms.into_iter().unzip();
-        // A lexicon is small (a few thousand terms), which is where the
-        // crate's DFA pays off: it is searched on every message.
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&texts)?;
+    /// Registers the terms in the rule set's term automaton (still to be
+    /// built) and returns the scorer that reads its matches.
+    #[must_use]
+    pub fn build(self, settings: SentimentSettings, terms: &mut TermsBuilder) -> Scorer {
+        let mut by_id: Vec<Option<Term>> = Vec::new();
+        for (text, term) in self.terms {
+            let id = terms.id(text) as usize;
+            if by_id.len() <= id {
+                by_id.resize(id + 1, None);
+            }
+            by_id[id] = Some(term);
+        }
         let (japanese_negators, english_negators) = self
             .negators
             .into_iter()
             .partition(|n| n.chars().any(is_japanese));
-        Ok(Scorer {
-            automaton,
-            terms,
+        Scorer {
+            terms: by_id,
             japanese_negators,
             english_negators,
             not_negations: self.not_negations.into_iter().collect(),
             settings,
-        })
+        }
+    }
+
+    /// A scorer with an automaton of its own, for use without a rule set.
+    ///
+    /// # Errors
+    /// When the lexicon does not fit in one automaton.
+    pub fn build_standalone(
+        self,
+        settings: SentimentSettings,
+    ) -> Result<(Scorer, Terms), aho_corasick::BuildError> {
+        let mut terms = TermsBuilder::default();
+        let scorer = self.build(settings, &mut terms);
+        Ok((scorer, terms.build()?))
     }
 }

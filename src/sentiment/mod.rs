@@ -2,8 +2,10 @@
 //! messages, with its cues.
 //!
 //! The scorer reads the normalized text (the same width and kana folding as
-//! the rules), finds lexicon terms with one leftmost-longest Aho-Corasick
-//! pass (`問題ない` wins over `問題` inside it), and adds up their weights:
+//! the rules). Its terms live in the rule set's one term automaton, beside
+//! the intents' keywords, so a message is searched once; of the terms found
+//! it keeps the leftmost-longest (`問題ない` wins over `問題` inside it) and
+//! adds up their weights:
 //! dissatisfaction, demands, churn threats and complaints about waiting pull
 //! the score down, satisfaction and thanks pull it up. Around each term it
 //! looks for negation (`悪くない`, `not happy`), intensifiers (`本当に`,
@@ -24,7 +26,6 @@ pub use lexicon::LexiconSpec;
 use std::ops::Range;
 use std::sync::Arc;
 
-use aho_corasick::AhoCorasick;
 use serde::Serialize;
 
 /// What moved the score.
@@ -132,16 +133,16 @@ struct Term {
     /// intensifiers.
     weight: f64,
     japanese: bool,
-    /// Latin terms match whole words at these ends.
-    bounded_start: bool,
+    /// A Latin term matches whole words only (unless written with `*`).
     bounded_end: bool,
 }
 
 /// A compiled sentiment lexicon.
 #[derive(Debug)]
 pub struct Scorer {
-    automaton: AhoCorasick,
-    terms: Vec<Term>,
+    /// By term id of the rule set's automaton: the sentiment term, if the
+    /// id is one.
+    terms: Vec<Option<Term>>,
     /// Normalized Japanese negations, searched after a term.
     japanese_negators: Vec<String>,
     /// Normalized English negations, searched before a term.
@@ -157,12 +158,6 @@ impl Scorer {
     #[must_use]
     pub fn settings(&self) -> SentimentSettings {
         self.settings
-    }
-
-    /// Heap memory used by the automaton, in bytes.
-    #[must_use]
-    pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
     }
 }
 

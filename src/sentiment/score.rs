@@ -4,7 +4,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use super::{Cue, CueKind, SafetyConcern, Scorer, Sentiment, Term, TermKind};
-use crate::text::{Normalized, word_boundary_after, word_boundary_before};
+use crate::matcher::TermMatch;
+use crate::text::Normalized;
 
 /// VADER's normalization constant: a sum of about −4 (two strong words)
 /// gives −0.72; the score approaches ±1 without reaching it.
@@ -38,14 +39,15 @@ struct Found {
 
 impl Scorer {
     /// Scores a message: `text` is its normalized form, `original` what the
-    /// customer wrote (for capitals, which normalization folds away).
+    /// customer wrote (for capitals, which normalization folds away),
+    /// `terms` what the rule set's term automaton found in it.
     #[must_use]
-    pub fn score(&self, text: &Normalized, original: &str) -> Sentiment {
+    pub fn score(&self, text: &Normalized, original: &str, terms: &[TermMatch]) -> Sentiment {
         let s = text.as_str();
-        let found = self.find_terms(s);
+        let found = self.own_terms(terms);
         let last_contrast = found
             .iter()
-            .filter(|f| self.terms[f.term].kind == TermKind::Contrast)
+            .filter(|f| self.term(f.term).kind == TermKind::Contrast)
             .map(|f| f.span.start)
             .next_back();
         let mut cues = Vec::new();
@@ -53,7 +55,7 @@ impl Scorer {
         let mut safety = None;
         let mut politeness = 0;
         for (index, f) in found.iter().enumerate() {
-            let term = &self.terms[f.term];
+            let term = self.term(f.term);
             match term.kind {
                 TermKind::Valence(kind) => {
                     let weight = self.valence(s, &found, index, last_contrast, &mut cues);
@@ -101,19 +103,40 @@ impl Scorer {
         }
     }
 
-    fn find_terms(&self, s: &str) -> Vec<Found> {
-        self.automaton
-            .find_iter(s)
-            .filter(|m| {
-                let term = &self.terms[m.pattern().as_usize()];
-                (!term.bounded_start || word_boundary_before(s, m.start()))
-                    && (!term.bounded_end || word_boundary_after(s, m.end()))
+    fn term(&self, index: usize) -> &Term {
+        self.terms[index]
+            .as_ref()
+            .expect("found terms are sentiment terms")
+    }
+
+    /// The sentiment terms among the matches, leftmost-longest: at each
+    /// place the longest term wins, and terms inside it do not count.
+    fn own_terms(&self, terms: &[TermMatch]) -> Vec<Found> {
+        let mut own: Vec<Found> = terms
+            .iter()
+            .filter_map(|m| {
+                let term = self.terms.get(m.id as usize)?.as_ref()?;
+                (m.whole_word || !term.bounded_end).then(|| Found {
+                    term: m.id as usize,
+                    span: m.span.clone(),
+                })
             })
-            .map(|m| Found {
-                term: m.pattern().as_usize(),
-                span: m.range(),
-            })
-            .collect()
+            .collect();
+        own.sort_by(|a, b| {
+            a.span
+                .start
+                .cmp(&b.span.start)
+                .then(b.span.end.cmp(&a.span.end))
+        });
+        let mut end = 0;
+        own.retain(|f| {
+            let keep = f.span.start >= end;
+            if keep {
+                end = f.span.end;
+            }
+            keep
+        });
+        own
     }
 
     /// The weight of the valence term at `index`, after negation,
@@ -127,7 +150,7 @@ impl Scorer {
         cues: &mut Vec<Cue>,
     ) -> f64 {
         let f = &found[index];
-        let term = &self.terms[f.term];
+        let term = self.term(f.term);
         let mut weight = term.weight;
         // Waiting phrases carry their own negation (`音沙汰なし`, `no
         // reply`); another one nearby does not turn them around.
@@ -148,7 +171,7 @@ impl Scorer {
             });
         }
         for before in found[..index].iter().rev().take(2) {
-            let intensifier = &self.terms[before.term];
+            let intensifier = self.term(before.term);
             let gap = &s[before.span.end.min(f.span.start)..f.span.start];
             if intensifier.kind == TermKind::Intensifier
                 && gap.chars().count() <= INTENSIFIER_GAP

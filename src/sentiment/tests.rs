@@ -22,15 +22,21 @@ self_harm: [死にたい, want to die]
 violence: [殺す, hurt you]
 ";
 
-fn scorer() -> Scorer {
+/// A scorer with the automaton it reads.
+type Standalone = (Scorer, crate::matcher::Terms);
+
+fn scorer() -> Standalone {
     let spec: LexiconSpec = serde_saphyr::from_str(LEXICON).unwrap();
     let mut builder = ScorerBuilder::default();
     builder.add(&spec).unwrap();
-    builder.build(SentimentSettings::default()).unwrap()
+    builder
+        .build_standalone(SentimentSettings::default())
+        .unwrap()
 }
 
-fn score(scorer: &Scorer, text: &str) -> Sentiment {
-    scorer.score(&normalize(text), text)
+fn score((scorer, terms): &Standalone, text: &str) -> Sentiment {
+    let normalized = normalize(text);
+    scorer.score(&normalized, text, &terms.find(&normalized, text))
 }
 
 fn kinds(sentiment: &Sentiment) -> Vec<CueKind> {
@@ -184,7 +190,9 @@ fn later_lexicons_override_and_weight_zero_removes() {
     builder
         .add(&serde_saphyr::from_str("negative: { 遅い: 0 }\npositive: { 早い: 2 }").unwrap())
         .unwrap();
-    let s = builder.build(SentimentSettings::default()).unwrap();
+    let s = builder
+        .build_standalone(SentimentSettings::default())
+        .unwrap();
     assert_eq!(score(&s, "遅い").score, 0.0);
     assert!(score(&s, "早い").score > 0.0);
 }
@@ -215,7 +223,7 @@ fn bad_lexicon_entries_are_refused_with_a_reason() {
 #[test]
 fn the_built_in_lexicons_follow_the_definition() {
     let s = ScorerBuilder::with_builtin()
-        .build(SentimentSettings::default())
+        .build_standalone(SentimentSettings::default())
         .unwrap();
     for question in [
         "配送状況を確認できますか",

@@ -1,0 +1,182 @@
+//! One automaton for every term of a rule set: intent keywords and sentiment
+//! lexicon alike, so that a message is searched once.
+//!
+//! Matches are overlapping (`MatchKind::Standard`): a keyword inside another
+//! intent's longer keyword still counts for its own intent, and the
+//! sentiment scorer picks its leftmost-longest terms from the same list.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::text::{Normalized, is_kanji, is_word_char, word_boundary_after, word_boundary_before};
+
+/// A term's index in the automaton.
+pub type TermId = u32;
+
+/// Collects normalized terms; the same text gets the same id.
+#[derive(Debug, Default)]
+pub struct TermsBuilder {
+    ids: HashMap<String, TermId>,
+    texts: Vec<String>,
+}
+
+impl TermsBuilder {
+    /// The id of a normalized term, registering it on first sight.
+    pub fn id(&mut self, normalized: String) -> TermId {
+        if let Some(&id) = self.ids.get(&normalized) {
+            return id;
+        }
+        let id = TermId::try_from(self.texts.len()).expect("fewer than 2^32 terms");
+        self.ids.insert(normalized.clone(), id);
+        self.texts.push(normalized);
+        id
+    }
+
+    /// The normalized text of a registered term.
+    #[must_use]
+    pub fn text(&self, id: TermId) -> &str {
+        &self.texts[id as usize]
+    }
+
+    /// How many distinct terms are registered.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// Whether no term is registered.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+
+    /// Compiles the automaton.
+    ///
+    /// # Errors
+    /// When the terms do not fit in one automaton.
+    pub fn build(self) -> Result<Terms, aho_corasick::BuildError> {
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&self.texts)?;
+        let shapes = self
+            .texts
+            .iter()
+            .map(|t| Shape {
+                latin_start: t.chars().next().is_some_and(is_word_char),
+                latin_end: t.chars().next_back().is_some_and(is_word_char),
+                kana_start: t
+                    .chars()
+                    .next()
+                    .is_some_and(|c| matches!(c, '\u{30A1}'..='\u{30FA}')),
+            })
+            .collect();
+        Ok(Terms { automaton, shapes })
+    }
+}
+
+/// How a term meets word boundaries: Latin words match whole words (so
+/// `ship` does not fire inside `relationship`); Japanese has no spaces, so
+/// Japanese terms match anywhere, except that a kana term must not start
+/// inside another word (see [`starts_mid_word`]).
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    latin_start: bool,
+    latin_end: bool,
+    kana_start: bool,
+}
+
+/// One term found in a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TermMatch {
+    /// Which term.
+    pub id: TermId,
+    /// Where, in bytes of the normalized text.
+    pub span: Range<usize>,
+    /// Whether the match ends at a word boundary (always true for
+    /// Japanese); a Latin term written with a trailing `*` may also match
+    /// where it does not.
+    pub whole_word: bool,
+}
+
+/// The compiled automaton of every term.
+#[derive(Debug)]
+pub struct Terms {
+    automaton: AhoCorasick,
+    shapes: Vec<Shape>,
+}
+
+impl Terms {
+    /// Every term in `text` (the normalized form of `original`), overlapping,
+    /// in order of their end.
+    #[must_use]
+    pub fn find(&self, text: &Normalized, original: &str) -> Vec<TermMatch> {
+        let s = text.as_str();
+        let mut found = Vec::with_capacity(16);
+        for m in self.automaton.find_overlapping_iter(s) {
+            let id = m.pattern().as_usize();
+            let span = m.range();
+            let shape = self.shapes[id];
+            if shape.latin_start && !word_boundary_before(s, span.start) {
+                continue;
+            }
+            if shape.kana_start && starts_mid_word(text, original, span.start) {
+                continue;
+            }
+            found.push(TermMatch {
+                id: TermId::try_from(id).unwrap_or(TermId::MAX),
+                whole_word: !shape.latin_end || word_boundary_after(s, span.end),
+                span,
+            });
+        }
+        found
+    }
+
+    /// Heap memory of the automaton, in bytes.
+    #[must_use]
+    pub fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
+    }
+}
+
+/// Whether a kana term found at `at` starts inside another word. Folding
+/// hiragana to katakana lets `エラ(ー)` meet the `えら` of `変えられる` and
+/// small kana to full size lets `ヤア` meet the `ゃあ` of `じゃあ`; what the
+/// customer typed tells them apart: a word does not start with a small kana,
+/// and hiragana right after a kanji is that kanji's ending (okurigana), not
+/// a new word. Katakana after a kanji (`新パスワード`) is a new word.
+fn starts_mid_word(text: &Normalized, original: &str, at: usize) -> bool {
+    let Some(typed) = text.original_char(original, at) else {
+        return false;
+    };
+    let small = matches!(
+        typed,
+        'ぁ' | 'ぃ'
+            | 'ぅ'
+            | 'ぇ'
+            | 'ぉ'
+            | 'っ'
+            | 'ゃ'
+            | 'ゅ'
+            | 'ょ'
+            | 'ゎ'
+            | 'ァ'
+            | 'ィ'
+            | 'ゥ'
+            | 'ェ'
+            | 'ォ'
+            | 'ッ'
+            | 'ャ'
+            | 'ュ'
+            | 'ョ'
+            | 'ヮ'
+            | 'ｧ'..='ｯ'
+    );
+    let hiragana = matches!(typed, '\u{3041}'..='\u{3096}');
+    let after_kanji = text.as_str()[..at]
+        .chars()
+        .next_back()
+        .is_some_and(is_kanji);
+    small || (hiragana && after_kanji)
+}
