@@ -24,6 +24,9 @@ pub struct TermsBuilder {
 
 impl TermsBuilder {
     /// The id of a normalized term, registering it on first sight.
+    ///
+    /// # Panics
+    /// Past 2^32 distinct terms, far beyond what a rule set can hold.
     pub fn id(&mut self, normalized: String) -> TermId {
         if let Some(&id) = self.ids.get(&normalized) {
             return id;
