@@ -262,8 +262,8 @@ pub struct EvalReport {
     pub intents: Vec<IntentScores>,
     /// Out-of-scope lines (`"intent": null`) that got an answer.
     pub out_of_scope: Acceptance,
-    /// Lines whose dataset intent the rule set does not cover (neither
-    /// mapped nor an intent id) that got an answer.
+    /// Lines whose dataset intent the rule set does not cover (mapped to
+    /// `null`, or neither mapped nor an intent id) that got an answer.
     pub uncovered: Acceptance,
     /// Complaint detection, over all complaint-labelled lines.
     pub complaint: Option<Scores>,
@@ -348,7 +348,11 @@ impl Tally {
                 None
             }
             Expected::Intent(name) => match map.get(name) {
-                Some(target) => target.clone(),
+                Some(Some(target)) => Some(target.clone()),
+                Some(None) => {
+                    count(&mut self.uncovered, predicted.is_some());
+                    None
+                }
                 None if rules.intent_index(name).is_some() => Some(name.clone()),
                 None => {
                     count(&mut self.uncovered, predicted.is_some());

@@ -73,6 +73,7 @@ impl TermsBuilder {
                     .chars()
                     .next()
                     .is_some_and(|c| matches!(c, '\u{30A1}'..='\u{30FA}')),
+                short: t.chars().count() < SHORT_TERM,
             })
             .collect();
         Ok(Terms { automaton, shapes })
@@ -88,7 +89,13 @@ struct Shape {
     latin_start: bool,
     latin_end: bool,
     kana_start: bool,
+    short: bool,
 }
+
+/// Terms shorter than this (in characters) are the ones that meet a verb's
+/// ending by accident (`エラ(ー)` in `変えられる`); longer kana terms after a
+/// kanji are words of their own (`発送ありがとう`, `人と話して`).
+const SHORT_TERM: usize = 4;
 
 /// One term found in a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,7 +131,7 @@ impl Terms {
             if shape.latin_start && !word_boundary_before(s, span.start) {
                 continue;
             }
-            if shape.kana_start && starts_mid_word(text, original, span.start) {
+            if shape.kana_start && starts_mid_word(text, original, span.start, shape.short) {
                 continue;
             }
             found.push(TermMatch {
@@ -147,9 +154,10 @@ impl Terms {
 /// hiragana to katakana lets `エラ(ー)` meet the `えら` of `変えられる` and
 /// small kana to full size lets `ヤア` meet the `ゃあ` of `じゃあ`; what the
 /// customer typed tells them apart: a word does not start with a small kana,
-/// and hiragana right after a kanji is that kanji's ending (okurigana), not
-/// a new word. Katakana after a kanji (`新パスワード`) is a new word.
-fn starts_mid_word(text: &Normalized, original: &str, at: usize) -> bool {
+/// and hiragana right after a kanji is likely that kanji's ending
+/// (okurigana) when the term is short. Katakana after a kanji
+/// (`新パスワード`) is a new word.
+fn starts_mid_word(text: &Normalized, original: &str, at: usize, short: bool) -> bool {
     let Some(typed) = text.original_char(original, at) else {
         return false;
     };
@@ -181,5 +189,5 @@ fn starts_mid_word(text: &Normalized, original: &str, at: usize) -> bool {
         .chars()
         .next_back()
         .is_some_and(is_kanji);
-    small || (hiragana && after_kanji)
+    small || (short && hiragana && after_kanji)
 }

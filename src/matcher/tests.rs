@@ -292,6 +292,9 @@ intents:
   - id: human
     match: { any: [オペレーター] }
     answer: { ja: おつなぎします }
+  - id: thanks
+    match: { any: [ありがとう] }
+    answer: { ja: どういたしまして }
 ";
 
 #[test]
