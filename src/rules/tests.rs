@@ -469,3 +469,40 @@ intents:
         .unwrap();
     assert_eq!(en_mail, "Dear customer,\nwe are checking order .\nHanamaru");
 }
+
+#[test]
+fn a_rule_set_extends_and_overrides_the_sentiment_lexicon() {
+    let yaml = r"
+locales: [ja]
+sentiment:
+  complaint_threshold: -0.3
+  lexicon:
+    negative: { 遅すぎ: 0, もっさり: 3 }
+intents: []
+";
+    let rules = load(yaml).unwrap().rules;
+    let score = |text: &str| crate::classify::classify(&rules, text).sentiment;
+    assert!(score("この画面、もっさりしてる").complaint);
+    assert!(
+        score("もっさり")
+            .cues
+            .iter()
+            .any(|c| &*c.term == "もっさり")
+    );
+    assert!(
+        !score("遅すぎ").cues.iter().any(|c| &*c.term == "遅すぎ"),
+        "weight 0 removes a built-in term"
+    );
+    assert!((rules.sentiment().settings().complaint_threshold + 0.3).abs() < 1e-9);
+}
+
+#[test]
+fn bad_sentiment_settings_are_reported_at_their_place() {
+    let yaml = "locales: [ja]\nsentiment:\n  complaint_threshold: 2\n  lexicon:\n    negative: { 遅い: 50 }\n";
+    let found = problems(yaml);
+    assert_has(
+        &found,
+        "t.yaml:3:24: `complaint_threshold` must be from -1 up to (not including) 1, not 2",
+    );
+    assert_has(&found, "t.yaml:5:5: sentiment term `遅い` has weight 50");
+}
