@@ -95,6 +95,7 @@ impl Classification {
         });
         let mut evidence: Vec<EvidenceReport<'a>> = top
             .into_iter()
+            .chain(self.outcome.runner_up())
             .flat_map(|c| c.evidence.iter().map(move |e| (c.intent, e)))
             .chain(self.outcome.vetoes.iter().map(|v| (v.intent, &v.evidence)))
             .map(|(intent, e)| self.evidence_report(rules, original, intent, e))
@@ -182,8 +183,9 @@ pub struct Report<'a> {
     pub runner_up: Option<CandidateReport<'a>>,
     /// Extracted details.
     pub details: BTreeMap<String, String>,
-    /// What matched, in message order: the top candidate's patterns and the
-    /// `not` words that vetoed other intents.
+    /// What matched, in message order: the top candidate's patterns, the
+    /// runner-up's when it is too close to call, and the `not` words that
+    /// vetoed intents which had evidence.
     pub evidence: Vec<EvidenceReport<'a>>,
     /// −1 (furious) to 1 (delighted).
     pub sentiment: f64,

@@ -152,13 +152,6 @@ pub(crate) fn score(
     let mut vetoes = Vec::new();
     for chunk in hits.chunk_by(|a, b| a.intent == b.intent) {
         let intent = chunk[0].intent;
-        if let Some(veto) = chunk.iter().find(|h| h.role == HitRole::Keyword(Role::Not)) {
-            vetoes.push(Veto {
-                intent,
-                evidence: veto.evidence(),
-            });
-            continue;
-        }
         let shape = &matcher.intents[intent as usize];
         let mut evidence = Vec::new();
         collect_keywords(chunk, &mut evidence);
@@ -170,6 +163,14 @@ pub(crate) fn score(
                 .map(Hit::evidence),
         );
         if evidence.is_empty() {
+            continue;
+        }
+        // A veto is worth reporting only for an intent that had a case.
+        if let Some(veto) = chunk.iter().find(|h| h.role == HitRole::Keyword(Role::Not)) {
+            vetoes.push(Veto {
+                intent,
+                evidence: veto.evidence(),
+            });
             continue;
         }
         evidence.sort_by_key(|e| e.span.start);
