@@ -347,18 +347,17 @@ impl Tally {
                 count(&mut self.out_of_scope, predicted.is_some());
                 None
             }
-            Expected::Intent(name) => match map.get(name) {
-                Some(Some(target)) => Some(target.clone()),
-                Some(None) => {
+            Expected::Intent(name) => {
+                let target = match map.get(name) {
+                    Some(target) => target.clone(),
+                    None if rules.intent_index(name).is_some() => Some(name.clone()),
+                    None => None,
+                };
+                if target.is_none() {
                     count(&mut self.uncovered, predicted.is_some());
-                    None
                 }
-                None if rules.intent_index(name).is_some() => Some(name.clone()),
-                None => {
-                    count(&mut self.uncovered, predicted.is_some());
-                    None
-                }
-            },
+                target
+            }
         };
         self.intent_lines += 1;
         if expected == predicted {

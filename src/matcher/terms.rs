@@ -69,11 +69,13 @@ impl TermsBuilder {
             .map(|t| Shape {
                 latin_start: t.chars().next().is_some_and(is_word_char),
                 latin_end: t.chars().next_back().is_some_and(is_word_char),
-                kana_start: t
-                    .chars()
-                    .next()
-                    .is_some_and(|c| matches!(c, '\u{30A1}'..='\u{30FA}')),
-                short: t.chars().count() < SHORT_TERM,
+                kana_start: match t.chars().next() {
+                    Some('\u{30A1}'..='\u{30FA}') if t.chars().count() < SHORT_TERM => {
+                        KanaStart::Short
+                    }
+                    Some('\u{30A1}'..='\u{30FA}') => KanaStart::Long,
+                    _ => KanaStart::No,
+                },
             })
             .collect();
         Ok(Terms { automaton, shapes })
@@ -88,8 +90,15 @@ impl TermsBuilder {
 struct Shape {
     latin_start: bool,
     latin_end: bool,
-    kana_start: bool,
-    short: bool,
+    kana_start: KanaStart,
+}
+
+/// Whether a term starts with kana, and how long it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KanaStart {
+    No,
+    Short,
+    Long,
 }
 
 /// Terms shorter than this (in characters) are the ones that meet a verb's
@@ -131,7 +140,14 @@ impl Terms {
             if shape.latin_start && !word_boundary_before(s, span.start) {
                 continue;
             }
-            if shape.kana_start && starts_mid_word(text, original, span.start, shape.short) {
+            if shape.kana_start != KanaStart::No
+                && starts_mid_word(
+                    text,
+                    original,
+                    span.start,
+                    shape.kana_start == KanaStart::Short,
+                )
+            {
                 continue;
             }
             found.push(TermMatch {
