@@ -159,7 +159,7 @@ impl Matcher {
     }
 
     fn find_keywords(&self, terms: &[TermMatch], locale: Locale, hits: &mut Vec<score::Hit>) {
-        for found in terms {
+        for found in terms.iter().filter(|t| !t.mid_word) {
             let Some(range) = self.keyword_targets.get(found.id as usize) else {
                 continue;
             };

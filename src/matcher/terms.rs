@@ -117,6 +117,10 @@ pub struct TermMatch {
     /// Japanese); a Latin term written with a trailing `*` may also match
     /// where it does not.
     pub whole_word: bool,
+    /// Whether a kana term starts inside another word here (see
+    /// [`starts_mid_word`]): intent keywords do not count there, while the
+    /// sentiment lexicon's suffixes (`すぎ` in `高すぎ`) do.
+    pub mid_word: bool,
 }
 
 /// The compiled automaton of every term.
@@ -140,17 +144,15 @@ impl Terms {
             if shape.latin_start && !word_boundary_before(s, span.start) {
                 continue;
             }
-            if shape.kana_start != KanaStart::No
+            let mid_word = shape.kana_start != KanaStart::No
                 && starts_mid_word(
                     text,
                     original,
                     span.start,
                     shape.kana_start == KanaStart::Short,
-                )
-            {
-                continue;
-            }
+                );
             found.push(TermMatch {
+                mid_word,
                 id: TermId::try_from(id).unwrap_or(TermId::MAX),
                 whole_word: !shape.latin_end || word_boundary_after(s, span.end),
                 span,
