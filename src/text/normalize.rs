@@ -85,12 +85,6 @@ pub fn normalize(input: &str) -> Normalized {
         // Fast path: an ASCII character not followed by a combining mark
         // (which would be non-ASCII) is already in NFKC.
         let byte = bytes[at];
-        let run = plain_ascii_run(&bytes[at..]);
-        if run > 1 && writer.takes_plain_run() {
-            writer.push_plain_run(&input[at..at + run], origin(at));
-            at += run;
-            continue;
-        }
         if byte.is_ascii() && bytes.get(at + 1).is_none_or(u8::is_ascii) {
             writer.push_ascii(char::from(byte.to_ascii_lowercase()), origin(at));
             at += 1;
@@ -99,7 +93,9 @@ pub fn normalize(input: &str) -> Normalized {
         let segment = segment_at(&input[at..]);
         let mut chars = segment.chars();
         match (chars.next(), chars.next()) {
-            (Some(c), None) if is_nfkc_stable(c) => writer.push(c, origin(at)),
+            // Kana and kanji are none of the characters `push` treats
+            // specially (spaces, separators, long vowels, punctuation).
+            (Some(c), None) if is_nfkc_stable(c) => writer.emit(fold_kana(c), origin(at)),
             _ => {
                 for c in segment.nfkc() {
                     for lower in c.to_lowercase() {
@@ -113,21 +109,6 @@ pub fn normalize(input: &str) -> Normalized {
     writer.finish(input.len())
 }
 
-/// The length of the run of ASCII letters, digits and punctuation (not white
-/// space, not the dash and tilde that may lengthen a vowel) at the start of
-/// `bytes`, leaving out a last byte that a combining mark follows.
-fn plain_ascii_run(bytes: &[u8]) -> usize {
-    let run = bytes
-        .iter()
-        .position(|&b| !b.is_ascii_graphic() || b == b'-' || b == b'~')
-        .unwrap_or(bytes.len());
-    if bytes.get(run).is_some_and(|b| !b.is_ascii()) {
-        run.saturating_sub(1)
-    } else {
-        run
-    }
-}
-
 fn origin(at: usize) -> u32 {
     u32::try_from(at).unwrap_or(u32::MAX)
 }
@@ -135,7 +116,7 @@ fn origin(at: usize) -> u32 {
 /// Kana and kanji that NFKC leaves alone and that have no upper case: the
 /// bulk of Japanese text skips the normalizer's tables.
 fn is_nfkc_stable(c: char) -> bool {
-    matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | 'ー' | '\u{4E00}'..='\u{9FFF}')
+    matches!(c, '\u{3041}'..='\u{3096}' | '\u{30A1}'..='\u{30FA}' | '\u{4E00}'..='\u{9FFF}')
 }
 
 /// The piece of text that NFKC must see at once: a character and the
@@ -192,33 +173,6 @@ impl Writer {
 
     fn last(&self) -> Option<char> {
         self.last
-    }
-
-    /// Whether a run of plain ASCII can be copied as it is: nothing pending
-    /// before it (a space to settle, a long vowel to drop).
-    fn takes_plain_run(&self) -> bool {
-        self.pending_space.is_none() && self.last != Some(LONG_VOWEL)
-    }
-
-    /// Copies a run of plain ASCII (see [`plain_ascii_run`]) in lower case.
-    fn push_plain_run(&mut self, run: &str, origin: u32) {
-        let mut previous_alphanumeric = self.last.is_some_and(char::is_alphanumeric);
-        for b in run.bytes() {
-            if b.is_ascii_alphabetic() {
-                self.scripts.latin += 1;
-                if !previous_alphanumeric {
-                    self.scripts.latin_words += 1;
-                }
-            }
-            previous_alphanumeric = b.is_ascii_alphanumeric();
-            self.text.push(char::from(b.to_ascii_lowercase()));
-        }
-        let len = u32::try_from(run.len()).unwrap_or(u32::MAX);
-        self.origins.extend(origin..origin.saturating_add(len));
-        self.last = run
-            .bytes()
-            .next_back()
-            .map(|b| char::from(b.to_ascii_lowercase()));
     }
 
     /// An ASCII character: the common case, with the fewest checks.
