@@ -1,7 +1,7 @@
 //! The `madoguchi` command line.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use madoguchi::classify::classify;
+use madoguchi::classify::classify_lines;
 use madoguchi::eval::{IntentMap, evaluate, read_labelled};
 use madoguchi::rules::{LoadError, RuleSet};
 
@@ -128,26 +128,10 @@ fn run_classify(path: &Path, answers: bool) -> anyhow::Result<ExitCode> {
         Ok(loaded) => loaded,
         Err(err) => return Ok(report_load_error(&err)),
     };
-    let rules = &loaded.rules;
-    let stdin = io::stdin().lock();
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut input = stdin;
-    let mut line = Vec::with_capacity(1024);
-    loop {
-        line.clear();
-        if input
-            .read_until(b'\n', &mut line)
-            .context("reading standard input")?
-            == 0
-        {
-            break;
-        }
-        let text = String::from_utf8_lossy(&line);
-        let text = text.trim_end_matches(['\n', '\r']);
-        let result = classify(rules, text);
-        serde_json::to_writer(&mut out, &result.report(rules, text, answers))?;
-        out.write_all(b"\n")?;
-    }
+    let input = BufReader::with_capacity(1 << 16, io::stdin());
+    classify_lines(&loaded.rules, input, &mut out, answers)
+        .context("classifying standard input")?;
     out.flush().context("writing standard output")?;
     Ok(ExitCode::SUCCESS)
 }

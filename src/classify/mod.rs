@@ -1,6 +1,10 @@
 //! Classifying one message: normalize, detect the locale, match, and report
 //! the result with its evidence in terms of what the customer wrote.
 
+mod stream;
+
+pub use stream::classify_lines;
+
 use std::collections::BTreeMap;
 
 use serde::Serialize;
