@@ -31,7 +31,13 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
     // The sentiment lexicon and the intents' keywords share one automaton.
     let mut terms = TermsBuilder::default();
     let (lexicon, sentiment_settings) = std::mem::take(&mut globals.sentiment);
-    let sentiment = lexicon.build(sentiment_settings, &mut terms);
+    let sentiment = match lexicon.build(sentiment_settings, &mut terms) {
+        Ok(scorer) => Some(scorer),
+        Err(err) => {
+            d.error(first_line(&files), err.to_string());
+            None
+        }
+    };
     let mut compiler = Compiler {
         builder: MatcherBuilder::with_terms(terms),
         detail_names: BTreeSet::new(),
@@ -62,15 +68,12 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
     let matcher = match builder.build(globals.matching) {
         Ok(built) => Some(built),
         Err(err) => {
-            let location = files.first().map_or_else(
-                || SourceLocation::new(&"<rules>".into(), 1, 1),
-                |f| SourceLocation::new(&f.path, 1, 1),
-            );
-            d.error(location, err.to_string());
+            d.error(first_line(&files), err.to_string());
             None
         }
     };
-    let (Some((matcher, terms)), false) = (matcher, d.has_errors()) else {
+    let (Some((matcher, terms)), Some(sentiment), false) = (matcher, sentiment, d.has_errors())
+    else {
         return Err(LoadError {
             diagnostics: sorted(d.into_vec()),
         });
@@ -94,6 +97,14 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         rules,
         warnings: diagnostics,
     })
+}
+
+/// Where a problem of the rule set as a whole is reported.
+fn first_line(files: &[ParsedFile]) -> SourceLocation {
+    files.first().map_or_else(
+        || SourceLocation::new(&"<rules>".into(), 1, 1),
+        |f| SourceLocation::new(&f.path, 1, 1),
+    )
 }
 
 fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {

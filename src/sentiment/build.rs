@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use super::lexicon::{BUILTIN, LexiconSpec};
 use super::{CueKind, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
+use aho_corasick::AhoCorasick;
+
 use crate::matcher::{Terms, TermsBuilder};
 use crate::text::{is_japanese, is_word_char, normalize};
 
@@ -26,6 +28,9 @@ pub enum SentimentError {
         /// Its weight.
         weight: f64,
     },
+    /// An automaton could not be built.
+    #[error("the sentiment lexicon does not fit in an automaton: {0}")]
+    Automaton(#[from] aho_corasick::BuildError),
     /// An intensifier factor is out of range.
     #[error(
         "intensifier `{term}` has factor {factor}: use a factor between 1 and 3 (0 removes it)"
@@ -194,8 +199,14 @@ impl ScorerBuilder {
 
     /// Registers the terms in the rule set's term automaton (still to be
     /// built) and returns the scorer that reads its matches.
-    #[must_use]
-    pub fn build(self, settings: SentimentSettings, terms: &mut TermsBuilder) -> Scorer {
+    ///
+    /// # Errors
+    /// When the negations do not fit in an automaton.
+    pub fn build(
+        self,
+        settings: SentimentSettings,
+        terms: &mut TermsBuilder,
+    ) -> Result<Scorer, SentimentError> {
         let mut by_id: Vec<Option<Term>> = Vec::new();
         for (text, term) in self.terms {
             let id = terms.id(text) as usize;
@@ -204,17 +215,20 @@ impl ScorerBuilder {
             }
             by_id[id] = Some(term);
         }
-        let (japanese_negators, english_negators) = self
+        let (japanese_negators, english_negators): (Vec<String>, Vec<String>) = self
             .negators
             .into_iter()
             .partition(|n| n.chars().any(is_japanese));
-        Scorer {
+        // Searched in a few characters after every Japanese term: small
+        // automata beat looking for each negation in turn.
+        let not_negations: Vec<String> = self.not_negations.into_iter().collect();
+        Ok(Scorer {
             terms: by_id,
-            japanese_negators,
+            japanese_negators: AhoCorasick::new(&japanese_negators)?,
             english_negators,
-            not_negations: self.not_negations.into_iter().collect(),
+            not_negations: AhoCorasick::new(&not_negations)?,
             settings,
-        }
+        })
     }
 
     /// A scorer with an automaton of its own, for use without a rule set.
@@ -224,9 +238,9 @@ impl ScorerBuilder {
     pub fn build_standalone(
         self,
         settings: SentimentSettings,
-    ) -> Result<(Scorer, Terms), aho_corasick::BuildError> {
+    ) -> Result<(Scorer, Terms), SentimentError> {
         let mut terms = TermsBuilder::default();
-        let scorer = self.build(settings, &mut terms);
+        let scorer = self.build(settings, &mut terms)?;
         Ok((scorer, terms.build()?))
     }
 }

@@ -144,12 +144,12 @@ pub struct Scorer {
     /// id is one.
     terms: Vec<Option<Term>>,
     /// Normalized Japanese negations, searched after a term.
-    japanese_negators: Vec<String>,
+    japanese_negators: aho_corasick::AhoCorasick,
     /// Normalized English negations, searched before a term.
     english_negators: Vec<String>,
     /// Normalized Japanese phrases that contain a negation but do not
     /// negate.
-    not_negations: Vec<String>,
+    not_negations: aho_corasick::AhoCorasick,
     settings: SentimentSettings,
 }
 

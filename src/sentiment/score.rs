@@ -203,18 +203,12 @@ impl Scorer {
             let after = &s[span.end..];
             let window_end = negation_window_end(after);
             let window = &after[..window_end];
-            if self
-                .not_negations
-                .iter()
-                .any(|n| window.contains(n.as_str()))
-            {
+            if self.not_negations.is_match(window) {
                 return None;
             }
-            self.japanese_negators.iter().find_map(|n| {
-                window
-                    .find(n.as_str())
-                    .map(|at| span.end + at..span.end + at + n.len())
-            })
+            self.japanese_negators
+                .find(window)
+                .map(|m| span.end + m.start()..span.end + m.end())
         } else {
             let before = &s[..span.start];
             let clause_start = before.rfind(is_clause_break).map_or(0, |i| i + 1);
