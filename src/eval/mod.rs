@@ -9,9 +9,8 @@
 //! so the right answer for it is no intent either (reported apart).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::BufRead;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::classify::classify;
 use crate::rules::RuleSet;
@@ -49,171 +48,9 @@ pub enum EvalError {
     },
 }
 
-/// One labelled message.
-#[derive(Debug, Clone)]
-pub struct Labelled {
-    /// The message.
-    pub text: String,
-    /// The expected intent.
-    pub intent: Expected,
-    /// Whether it is a complaint, if labelled.
-    pub complaint: Option<bool>,
-    /// Whether it raises a safety concern, if labelled.
-    pub safety: Option<bool>,
-    /// The language, if the file says.
-    pub lang: Option<Locale>,
-}
-
-/// The intent label of a line.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Expected {
-    /// No intent label.
-    #[default]
-    Unlabelled,
-    /// Out of scope: no intent is right.
-    OutOfScope,
-    /// The dataset's intent name.
-    Intent(String),
-}
-
-#[derive(Deserialize)]
-struct Line {
-    text: String,
-    /// Absent: unlabelled (the default); `null`: out of scope.
-    #[serde(default)]
-    intent: Expected,
-    complaint: Option<bool>,
-    safety: Option<bool>,
-    lang: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for Expected {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(match Option::<String>::deserialize(d)? {
-            None => Expected::OutOfScope,
-            Some(name) => Expected::Intent(name),
-        })
-    }
-}
-
-/// Reads labelled messages, one JSON object per line; blank lines are
-/// skipped.
-///
-/// # Errors
-/// [`EvalError`] naming the file and line of the first bad line.
-pub fn read_labelled(path: &str, reader: impl BufRead) -> Result<Vec<Labelled>, EvalError> {
-    let mut items = Vec::new();
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|source| EvalError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |message: String| EvalError::Line {
-            path: path.to_owned(),
-            line: n + 1,
-            message,
-        };
-        let parsed: Line =
-            serde_json::from_str(&line).map_err(|e| bad(format!("not a labelled message: {e}")))?;
-        let lang = match parsed.lang.as_deref() {
-            None => None,
-            Some(tag) => Some(tag.parse::<Locale>().map_err(|e| bad(e.to_string()))?),
-        };
-        items.push(Labelled {
-            text: parsed.text,
-            intent: parsed.intent,
-            complaint: parsed.complaint,
-            safety: parsed.safety,
-            lang,
-        });
-    }
-    Ok(items)
-}
-
 /// Dataset intent names → the rule set's intent ids (`null`: the rule set
 /// should not answer it).
 pub type IntentMap = BTreeMap<String, Option<String>>;
-
-/// Precision, recall and F1 from counts.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
-pub struct Counts {
-    /// True positives.
-    pub tp: usize,
-    /// False positives.
-    pub fp: usize,
-    /// False negatives.
-    pub fn_: usize,
-    /// True negatives.
-    pub tn: usize,
-}
-
-impl Counts {
-    fn add(&mut self, expected: bool, predicted: bool) {
-        match (expected, predicted) {
-            (true, true) => self.tp += 1,
-            (false, true) => self.fp += 1,
-            (true, false) => self.fn_ += 1,
-            (false, false) => self.tn += 1,
-        }
-    }
-
-    /// tp / (tp + fp); 0 when nothing was predicted.
-    #[must_use]
-    pub fn precision(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fp)
-    }
-
-    /// tp / (tp + fn); 0 when nothing was expected.
-    #[must_use]
-    pub fn recall(&self) -> f64 {
-        ratio(self.tp, self.tp + self.fn_)
-    }
-
-    /// The harmonic mean of precision and recall.
-    #[must_use]
-    pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
-    }
-
-    fn scores(self) -> Scores {
-        Scores {
-            precision: round(self.precision()),
-            recall: round(self.recall()),
-            f1: round(self.f1()),
-            counts: self,
-        }
-    }
-}
-
-fn ratio(a: usize, b: usize) -> f64 {
-    if b == 0 { 0.0 } else { a as f64 / b as f64 }
-}
-
-fn round(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
-}
-
-/// Precision, recall, F1 and the counts behind them.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
-pub struct Scores {
-    /// Precision.
-    pub precision: f64,
-    /// Recall.
-    pub recall: f64,
-    /// F1.
-    pub f1: f64,
-    /// The counts.
-    #[serde(flatten)]
-    pub counts: Counts,
-}
 
 /// Scores of one intent.
 #[derive(Debug, Clone, Serialize)]
@@ -435,7 +272,13 @@ fn finish(mut group: Acceptance) -> Acceptance {
     group
 }
 
+mod labelled;
+mod metrics;
 mod text;
+
+pub use labelled::{Expected, Labelled, read_labelled};
+pub use metrics::{Counts, Scores};
+use metrics::{ratio, round};
 
 #[cfg(test)]
 mod tests;
