@@ -6,14 +6,23 @@
 //!   detection, shared by rules and messages.
 //! - [`rules`]: the YAML rule-set format, loading with precise
 //!   `path:line:column` errors, and compilation into a runtime rule set.
-//! - [`matcher`]: one Aho-Corasick automaton and one `RegexSet` for all
-//!   intents; scores candidates and keeps the evidence.
-//! - [`classify`]: the result of matching one message, as the CLI and the
-//!   API report it.
+//! - [`matcher`]: one Aho-Corasick automaton for every term (intent
+//!   keywords and sentiment lexicon) and one `RegexSet`; scores candidate
+//!   intents and keeps the evidence.
+//! - [`sentiment`]: complaint detection and the safety signal, from the
+//!   lexicon terms the matcher found.
+//! - [`classify`]: one message through all of the above, as the CLI and
+//!   the API report it, and streams of messages on every core.
+//! - [`eval`]: measuring a rule set on labelled messages.
+
+pub mod text;
+
+pub mod rules;
+
+pub mod matcher;
+
+pub mod sentiment;
 
 pub mod classify;
+
 pub mod eval;
-pub mod matcher;
-pub mod rules;
-pub mod sentiment;
-pub mod text;
