@@ -27,6 +27,8 @@ const JAPANESE_NEGATION_WINDOW: usize = 10;
 const ENGLISH_NEGATION_WORDS: usize = 3;
 /// How far an intensifier may stand before its term, in characters.
 const INTENSIFIER_GAP: usize = 8;
+/// The dissatisfaction a threat of violence carries.
+const VIOLENCE_WEIGHT: f64 = 3.0;
 /// Each polite formula softens a negative message by this factor (at most
 /// three times): politeness tempers a complaint but does not undo it.
 const POLITENESS_FACTOR: f64 = 0.85;
@@ -76,14 +78,16 @@ impl Scorer {
                     ));
                 }
                 TermKind::Safety(concern) => {
-                    // Violence outranks self-harm only in name; either
-                    // escalates at the highest priority.
+                    // The first concern found is reported; either kind
+                    // escalates at the highest priority. A threat is also
+                    // anger at whoever it is aimed at; self-harm is not.
                     safety = Some(safety.unwrap_or(concern));
-                    let kind = match concern {
-                        SafetyConcern::SelfHarm => CueKind::SelfHarm,
-                        SafetyConcern::Violence => CueKind::Violence,
+                    let (kind, weight) = match concern {
+                        SafetyConcern::SelfHarm => (CueKind::SelfHarm, 0.0),
+                        SafetyConcern::Violence => (CueKind::Violence, -VIOLENCE_WEIGHT),
                     };
-                    cues.push(cue(kind, term, f.span.clone(), 0.0));
+                    sum += weight;
+                    cues.push(cue(kind, term, f.span.clone(), weight));
                 }
                 TermKind::Intensifier | TermKind::Neutral => {}
             }
