@@ -28,6 +28,13 @@ pub struct Classification {
     pub sentiment: Sentiment,
 }
 
+thread_local! {
+    /// The terms found in the message being classified: a buffer reused
+    /// from one message to the next on each thread.
+    static TERMS: std::cell::RefCell<Vec<crate::matcher::TermMatch>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Classifies `text` with `rules`.
 #[must_use]
 pub fn classify(rules: &RuleSet, text: &str) -> Classification {
@@ -35,9 +42,13 @@ pub fn classify(rules: &RuleSet, text: &str) -> Classification {
     let locale = normalized
         .detected_locale()
         .unwrap_or_else(|| rules.default_locale());
-    let terms = rules.terms().find(&normalized, text);
-    let outcome = rules.matcher().find(&normalized, &terms, locale);
-    let sentiment = rules.sentiment().score(&normalized, text, &terms);
+    let (outcome, sentiment) = TERMS.with_borrow_mut(|terms| {
+        rules.terms().find_into(&normalized, text, terms);
+        (
+            rules.matcher().find(&normalized, terms, locale),
+            rules.sentiment().score(&normalized, text, terms),
+        )
+    });
     Classification {
         normalized,
         locale,

@@ -135,8 +135,16 @@ impl Terms {
     /// in order of their end.
     #[must_use]
     pub fn find(&self, text: &Normalized, original: &str) -> Vec<TermMatch> {
-        let s = text.as_str();
         let mut found = Vec::with_capacity(16);
+        self.find_into(text, original, &mut found);
+        found
+    }
+
+    /// [`Terms::find`] into a buffer the caller reuses (it is cleared
+    /// first), to spare an allocation per message.
+    pub fn find_into(&self, text: &Normalized, original: &str, found: &mut Vec<TermMatch>) {
+        found.clear();
+        let s = text.as_str();
         for m in self.automaton.find_overlapping_iter(s) {
             let id = m.pattern().as_usize();
             let span = m.range();
@@ -158,7 +166,6 @@ impl Terms {
                 span,
             });
         }
-        found
     }
 
     /// Heap memory of the automaton, in bytes.

@@ -280,10 +280,7 @@ fn shouting(s: &str, original: &str, cues: &mut Vec<Cue>, sum: f64) -> f64 {
     let bytes = s.as_bytes();
     // Most messages have neither repeated marks nor capitals: one cheap
     // scan each decides whether the closer looks are needed.
-    let mut at = bytes
-        .iter()
-        .position(|b| matches!(b, b'!' | b'?'))
-        .unwrap_or(bytes.len());
+    let mut at = memchr::memchr2(b'!', b'?', bytes).unwrap_or(bytes.len());
     while at < bytes.len() {
         if matches!(bytes[at], b'!' | b'?') {
             let start = at;
