@@ -1,8 +1,9 @@
 //! Matching a normalized message against every intent at once.
 //!
-//! All keywords of all intents live in one Aho-Corasick automaton and all
-//! regular expressions in one `RegexSet`, so the cost of a message grows with
-//! its length, not with the number of rules. Overlapping search
+//! All keywords of all intents live in one Aho-Corasick automaton ([`Terms`],
+//! which also holds the sentiment lexicon, so a message is searched once)
+//! and all regular expressions in one `RegexSet`, so the cost of a message
+//! grows with its length, not with the number of rules. Overlapping search
 //! (`MatchKind::Standard`) is used on purpose: with leftmost-longest
 //! matching, `返品` inside another intent's `返品送料` would be hidden and
 //! that intent would lose evidence it should have.
