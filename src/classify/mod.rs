@@ -91,7 +91,7 @@ impl Classification {
 
     fn original_text<'a>(&self, original: &'a str, span: std::ops::Range<usize>) -> &'a str {
         original
-            .get(self.normalized.original_range(span))
+            .get(self.normalized.original_range(original, span))
             .unwrap_or_default()
             .trim()
     }
@@ -103,6 +103,7 @@ impl Classification {
         let top = self.outcome.candidates.first();
         let best = self.outcome.best();
         let details = self.details(original);
+        let mut chars = CharOffsets::new(original);
         let answer = best.filter(|_| answer).and_then(|c| {
             rules
                 .render_answer(c.intent, self.answer_locale(rules), Channel::Chat, &details)
@@ -113,15 +114,18 @@ impl Classification {
             .chain(self.outcome.runner_up())
             .flat_map(|c| c.evidence.iter().map(move |e| (c.intent, e)))
             .chain(self.outcome.vetoes.iter().map(|v| (v.intent, &v.evidence)))
-            .map(|(intent, e)| self.evidence_report(rules, original, intent, e))
+            .map(|(intent, e)| self.evidence_report(rules, original, intent, e, &mut chars))
             .collect();
         evidence.sort_by_key(|e| e.start);
-        let cues = self
+        let mut cues: Vec<CueReport<'a>> = self
             .sentiment
             .cues
             .iter()
-            .map(|cue| self.cue_report(original, cue))
+            .map(|cue| self.cue_report(original, cue, &mut chars))
             .collect();
+        // Capitals are found in the original text, the other cues in the
+        // normalized one: sort them together by where they are.
+        cues.sort_by_key(|c| c.start);
         Report {
             text: original,
             intent: best.map(|c| rules.intent(c.intent).id.as_str()),
@@ -143,18 +147,23 @@ impl Classification {
         }
     }
 
-    fn cue_report<'a>(&self, original: &'a str, cue: &'a Cue) -> CueReport<'a> {
+    fn cue_report<'a>(
+        &self,
+        original: &'a str,
+        cue: &'a Cue,
+        chars: &mut CharOffsets<'_>,
+    ) -> CueReport<'a> {
         let range = if cue.in_original {
             cue.span.clone()
         } else {
-            self.normalized.original_range(cue.span.clone())
+            self.normalized.original_range(original, cue.span.clone())
         };
         CueReport {
             kind: cue.kind,
             term: &cue.term,
             text: original.get(range.clone()).unwrap_or_default().trim(),
-            start: char_offset(original, range.start),
-            end: char_offset(original, range.end),
+            start: chars.at(range.start),
+            end: chars.at(range.end),
             weight: round(cue.weight),
         }
     }
@@ -165,16 +174,19 @@ impl Classification {
         original: &'a str,
         intent: IntentIndex,
         evidence: &Evidence,
+        chars: &mut CharOffsets<'_>,
     ) -> EvidenceReport<'a> {
         let pattern = &rules.matcher().patterns()[evidence.pattern as usize];
-        let range = self.normalized.original_range(evidence.span.clone());
+        let range = self
+            .normalized
+            .original_range(original, evidence.span.clone());
         EvidenceReport {
             intent: rules.intent(intent).id.as_str(),
             kind: evidence.kind,
             pattern: &pattern.text,
             text: original.get(range.clone()).unwrap_or_default().trim(),
-            start: char_offset(original, range.start),
-            end: char_offset(original, range.end),
+            start: chars.at(range.start),
+            end: chars.at(range.end),
             weight: round(evidence.weight),
             source: &pattern.source,
         }
@@ -273,8 +285,36 @@ pub struct EvidenceReport<'a> {
     pub source: &'a str,
 }
 
-fn char_offset(text: &str, byte: usize) -> usize {
-    text.get(..byte).map_or(0, |prefix| prefix.chars().count())
+/// Byte offsets to character offsets, counting on from the previous
+/// question: reports ask in nearly increasing order, so a long message is
+/// counted through about once, not once per cue.
+struct CharOffsets<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: usize,
+}
+
+impl<'a> CharOffsets<'a> {
+    fn new(text: &'a str) -> Self {
+        CharOffsets {
+            text,
+            byte: 0,
+            chars: 0,
+        }
+    }
+
+    fn at(&mut self, byte: usize) -> usize {
+        if byte < self.byte {
+            self.byte = 0;
+            self.chars = 0;
+        }
+        let Some(between) = self.text.get(self.byte..byte) else {
+            return self.chars;
+        };
+        self.chars += between.chars().count();
+        self.byte = byte;
+        self.chars
+    }
 }
 
 /// Scores are reported to three decimals: more is noise to a reader.

@@ -230,6 +230,7 @@ impl Tally {
             b.count
                 .cmp(&a.count)
                 .then_with(|| a.expected.cmp(&b.expected))
+                .then_with(|| a.predicted.cmp(&b.predicted))
         });
         confusions.truncate(10);
         let labelled_complaints =

@@ -175,9 +175,9 @@ impl MatcherBuilder {
             .size_limit(REGEX_SIZE_LIMIT)
             .build()
             .map_err(|e| format!("invalid regex `{source}`: {}", regex_reason(&e)))?;
-        if regex.is_match("") {
+        if can_match_empty(&compiled) {
             return Err(format!(
-                "regex `{source}` matches the empty text, so it would match every message"
+                "regex `{source}` can match an empty text, so it would match every message: make it match at least one character"
             ));
         }
         let kind = if intent.is_some() {
@@ -285,6 +285,16 @@ pub(crate) fn keyword_weight(normalized: &str) -> f64 {
         })
         .sum();
     (units / 2.0).sqrt().clamp(0.5, 2.0)
+}
+
+/// Whether a regex can match zero characters somewhere (`x*`, `\b`): such a
+/// regex finds "evidence" in every message.
+fn can_match_empty(pattern: &str) -> bool {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(pattern)
+        .is_ok_and(|hir| hir.properties().minimum_len() == Some(0))
 }
 
 /// Rewrites `\b` and `\B` as ASCII word boundaries. Japanese has no

@@ -199,7 +199,10 @@ impl Matcher {
                     continue;
                 };
                 for (name, group) in target.captures.iter().zip(captures.iter()) {
-                    if let (Some(name), Some(group)) = (name, group) {
+                    // An optional group that matched nothing extracts nothing.
+                    if let (Some(name), Some(group)) = (name, group)
+                        && !group.is_empty()
+                    {
                         details.push((Arc::clone(name), group.range()));
                     }
                 }

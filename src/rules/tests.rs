@@ -107,9 +107,13 @@ fn invalid_regexes_say_what_is_wrong() {
 }
 
 #[test]
-fn a_regex_that_matches_empty_text_is_rejected() {
-    let yaml = "locales: [en]\nintents:\n  - id: a\n    match:\n      regex: ['x*']\n    answer: { en: ok }\n";
-    assert_has(&problems(yaml), "matches the empty text");
+fn a_regex_that_can_match_empty_text_is_rejected() {
+    for regex in ["x*", "\\\\b", "(?P<n>\\\\d*)\\\\b"] {
+        let yaml = format!(
+            "locales: [en]\nintents:\n  - id: a\n    match:\n      regex: [\"{regex}\"]\n    answer: {{ en: ok }}\n"
+        );
+        assert_has(&problems(&yaml), "can match an empty text");
+    }
 }
 
 #[test]

@@ -25,6 +25,8 @@ const JAPANESE_NEGATION_WINDOW: usize = 10;
 /// How many words before an English term a negation may stand
 /// (`not really that happy`).
 const ENGLISH_NEGATION_WORDS: usize = 3;
+/// How many bytes before an English term the negation search reads.
+const ENGLISH_NEGATION_REACH: usize = 64;
 /// How far an intensifier may stand before its term, in characters.
 const INTENSIFIER_GAP: usize = 8;
 /// The dissatisfaction a threat of violence carries.
@@ -214,7 +216,13 @@ impl Scorer {
                 .find(window)
                 .map(|m| span.end + m.start()..span.end + m.end())
         } else {
-            let before = &s[..span.start];
+            // Three words back is never far: look no further than this, so
+            // that a long message costs in proportion to its length.
+            let mut from = span.start.saturating_sub(ENGLISH_NEGATION_REACH);
+            while !s.is_char_boundary(from) {
+                from -= 1;
+            }
+            let before = &s[from..span.start];
             let clause_start = before.rfind(is_clause_break).map_or(0, |i| i + 1);
             let mut end = before.len();
             for word in before[clause_start..]
@@ -225,7 +233,7 @@ impl Scorer {
             {
                 let start = before[..end].rfind(word).unwrap_or(clause_start);
                 if word.ends_with("n't") || self.english_negators.iter().any(|n| n == word) {
-                    return Some(start..start + word.len());
+                    return Some(from + start..from + start + word.len());
                 }
                 end = start;
             }

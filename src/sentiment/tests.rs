@@ -178,7 +178,10 @@ fn cues_point_at_the_original_text() {
         .find(|c| c.kind == CueKind::Negative)
         .unwrap();
     let normalized = normalize(text);
-    assert_eq!(&text[normalized.original_range(cue.span.clone())], "遅い");
+    assert_eq!(
+        &text[normalized.original_range(text, cue.span.clone())],
+        "遅い"
+    );
 }
 
 #[test]

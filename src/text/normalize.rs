@@ -54,23 +54,28 @@ impl Normalized {
         self.scripts.locale()
     }
 
-    /// The byte range of the original message that produced `range` of the
-    /// normalized text.
+    /// The byte range of `original` (the message this text was normalized
+    /// from) that produced `range` of the normalized text: from the first
+    /// character's source to the end of the last one's, leaving out what
+    /// normalization dropped around them (spaces, brackets). An empty range
+    /// maps to an empty range.
     ///
     /// # Panics
     /// When `range` does not lie within the normalized text.
     #[must_use]
-    pub fn original_range(&self, range: Range<usize>) -> Range<usize> {
+    pub fn original_range(&self, original: &str, range: Range<usize>) -> Range<usize> {
         let start = self.origins[range.start] as usize;
-        let last = self.origins[range.end.max(range.start + 1) - 1];
-        // The first origin past the last character of the range: skips the
-        // other output characters of a character that NFKC expanded.
-        let end = self.origins[range.end..]
-            .iter()
-            .find(|&&o| o > last)
-            .copied()
-            .unwrap_or(last) as usize;
-        start..end
+        if range.is_empty() {
+            return start..start;
+        }
+        let last = self.origins[range.end - 1] as usize;
+        // The last character came from one piece of the original (a
+        // character and its combining marks): the same piece normalization
+        // read, found again from where it starts.
+        let end = original
+            .get(last..)
+            .map_or(last, |rest| last + segment_at(rest).len());
+        start..end.max(start)
     }
 }
 

@@ -91,13 +91,31 @@ fn original_range_maps_back_through_expansions_and_compositions() {
     let original = "ﾊﾟｽﾜｰﾄﾞを忘れた";
     let n = normalize(original);
     let start = n.as_str().find("パスワード").unwrap();
-    let range = n.original_range(start..start + "パスワード".len());
+    let range = n.original_range(original, start..start + "パスワード".len());
     assert_eq!(&original[range], "ﾊﾟｽﾜｰﾄﾞ");
 
     let original = "Ｏｒｄｅｒ　ＡＢ１２";
     let n = normalize(original);
     let start = n.as_str().find("ab12").unwrap();
-    assert_eq!(&original[n.original_range(start..start + 4)], "ＡＢ１２");
+    assert_eq!(
+        &original[n.original_range(original, start..start + 4)],
+        "ＡＢ１２"
+    );
+
+    // What normalization dropped after the range is not part of it.
+    let original = "「HM-1234」です";
+    let n = normalize(original);
+    let start = n.as_str().find("hm").unwrap();
+    let range = n.original_range(original, start..start + "hm-1234".len());
+    assert_eq!(&original[range], "HM-1234");
+    let original = "キャンセル　したい";
+    let n = normalize(original);
+    assert_eq!(
+        &original[n.original_range(original, 0.."キヤンセル".len())],
+        "キャンセル"
+    );
+    // An empty range stays empty.
+    assert_eq!(n.original_range(original, 3..3), 3..3);
 }
 
 #[test]
