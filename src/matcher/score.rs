@@ -146,7 +146,13 @@ pub(crate) fn score(
     // Sorting by pattern keeps the words of one all-of group together, since
     // they are registered one after another.
     hits.sort_unstable_by_key(|h| (h.intent, h.pattern, h.span.start));
-    hits.dedup_by_key(|h| (h.intent, h.pattern));
+    // A pattern counts once, at its first place; the words of all-of groups
+    // keep every place, since the group needs them found apart.
+    hits.dedup_by(|b, a| {
+        a.intent == b.intent
+            && a.pattern == b.pattern
+            && !matches!(a.role, HitRole::Keyword(Role::AllMember { .. }))
+    });
 
     let mut candidates = Vec::new();
     let mut vetoes = Vec::new();
@@ -246,14 +252,35 @@ fn collect_groups(chunk: &[Hit], group_sizes: &[u8], evidence: &mut Vec<Evidence
         // Words of a group must be found apart: `[電話, 話したい]` is not
         // complete in `電話したい`, where they share `話`.
         let complete = distinct == usize::from(group_sizes[usize::from(group)]);
-        if complete && found_apart(&chunk[start..at]) {
-            evidence.extend(chunk[start..at].iter().map(Hit::evidence));
+        if complete && let Some(chosen) = found_apart(&chunk[start..at]) {
+            evidence.extend(chosen.into_iter().map(Hit::evidence));
         }
     }
 }
 
-fn found_apart(hits: &[Hit]) -> bool {
-    let mut spans: Vec<&Range<usize>> = hits.iter().map(|h| &h.span).collect();
-    spans.sort_by_key(|s| s.start);
-    spans.windows(2).all(|pair| pair[0].end <= pair[1].start)
+/// One place for each word of a group (its hits, sorted by word and then by
+/// place) such that no two places overlap, if there is such a choice.
+fn found_apart(hits: &[Hit]) -> Option<Vec<&Hit>> {
+    let words: Vec<&[Hit]> = hits.chunk_by(|a, b| a.pattern == b.pattern).collect();
+    let mut chosen = Vec::with_capacity(words.len());
+    choose_apart(&words, &mut chosen).then_some(chosen)
+}
+
+fn choose_apart<'a>(words: &[&'a [Hit]], chosen: &mut Vec<&'a Hit>) -> bool {
+    let Some((places, rest)) = words.split_first() else {
+        return true;
+    };
+    for place in *places {
+        let apart = chosen
+            .iter()
+            .all(|c| c.span.end <= place.span.start || place.span.end <= c.span.start);
+        if apart {
+            chosen.push(place);
+            if choose_apart(rest, chosen) {
+                return true;
+            }
+            chosen.pop();
+        }
+    }
+    false
 }

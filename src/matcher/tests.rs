@@ -329,6 +329,11 @@ fn words_of_an_all_group_must_be_found_apart() {
     let rules = RuleSet::from_yaml("t.yaml", KANA).unwrap().rules;
     assert_eq!(intent_of(&rules, "電話したい"), None);
     assert_eq!(
+        intent_of(&rules, "電話したい、いや電話で話したい").as_deref(),
+        Some("call"),
+        "a later place where the words stand apart counts"
+    );
+    assert_eq!(
         intent_of(&rules, "電話で担当と話したい").as_deref(),
         Some("call")
     );
