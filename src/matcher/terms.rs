@@ -43,18 +43,6 @@ impl TermsBuilder {
         &self.texts[id as usize]
     }
 
-    /// How many distinct terms are registered.
-    #[must_use]
-    pub fn len(&self) -> usize {
-        self.texts.len()
-    }
-
-    /// Whether no term is registered.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.texts.is_empty()
-    }
-
     /// Compiles the automaton.
     ///
     /// # Errors
@@ -166,12 +154,6 @@ impl Terms {
                 span,
             });
         }
-    }
-
-    /// Heap memory of the automaton, in bytes.
-    #[must_use]
-    pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
     }
 }
 

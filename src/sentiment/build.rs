@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::OnceLock;
 
 use super::lexicon::{BUILTIN, LexiconSpec};
 use super::{CueKind, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
@@ -44,7 +45,7 @@ pub enum SentimentError {
 }
 
 /// Collects lexicons; a later lexicon overrides terms of an earlier one.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ScorerBuilder {
     terms: BTreeMap<String, Term>,
     negators: BTreeSet<String>,
@@ -59,15 +60,22 @@ impl ScorerBuilder {
     /// tested, so that is a bug in the build, not in the user's rules.
     #[must_use]
     pub fn with_builtin() -> Self {
-        let mut builder = ScorerBuilder::default();
-        for (name, text) in BUILTIN {
-            let spec: LexiconSpec = serde_saphyr::from_str(text)
-                .unwrap_or_else(|e| panic!("built-in lexicon {name} is invalid: {e}"));
-            if let Err(errors) = builder.add(&spec) {
-                panic!("built-in lexicon {name} is invalid: {errors:?}");
-            }
-        }
-        builder
+        // Parsed once per process: every load of a rule set (and, later,
+        // every reload) starts from the same built-in terms.
+        static BUILTIN_TERMS: OnceLock<ScorerBuilder> = OnceLock::new();
+        BUILTIN_TERMS
+            .get_or_init(|| {
+                let mut builder = ScorerBuilder::default();
+                for (name, text) in BUILTIN {
+                    let spec: LexiconSpec = serde_saphyr::from_str(text)
+                        .unwrap_or_else(|e| panic!("built-in lexicon {name} is invalid: {e}"));
+                    if let Err(errors) = builder.add(&spec) {
+                        panic!("built-in lexicon {name} is invalid: {errors:?}");
+                    }
+                }
+                builder
+            })
+            .clone()
     }
 
     /// Adds (or, with weight 0, removes) the terms of a lexicon.
