@@ -23,6 +23,8 @@ pub mod matcher;
 
 pub mod sentiment;
 
+pub mod hours;
+
 pub mod classify;
 
 pub mod eval;
