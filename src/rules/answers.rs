@@ -90,13 +90,31 @@ pub(crate) struct AnswerKey<'a> {
 pub(crate) struct TemplateScope<'a> {
     pub shop_keys: &'a BTreeSet<String>,
     pub detail_names: &'a BTreeSet<String>,
+    /// Further names the template is rendered with (a dialogue reply's
+    /// `trouble`, `follow_up`...).
+    pub extra: &'a [&'a str],
 }
+
+/// Which dialogue reply a template is: its name, locale, channel, variant.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReplyKey<'a> {
+    pub name: &'a str,
+    pub locale: Locale,
+    pub channel: Channel,
+    pub variant: usize,
+}
+
+/// The templates of one dialogue reply: per locale, per channel, its
+/// variants.
+type ReplyTemplates = [[Vec<String>; 2]; 2];
 
 /// The compiled answer templates of a rule set.
 pub struct Answers {
     env: Environment<'static>,
     /// Per intent, per locale index, per channel: the template name.
     names: Vec<[[Option<String>; 2]; 2]>,
+    /// Per dialogue reply name: its templates.
+    replies: BTreeMap<String, ReplyTemplates>,
     /// Per locale index: the shop's values.
     shop: [Value; 2],
 }
@@ -119,6 +137,7 @@ impl Answers {
         Answers {
             env,
             names: Vec::new(),
+            replies: BTreeMap::new(),
             shop: [map_value(&shop[0]), map_value(&shop[1])],
         }
     }
@@ -142,7 +161,80 @@ impl Answers {
             self.names.resize_with(intent + 1, Default::default);
         }
         let name = format!("{intent_id}/{locale}/{channel}");
-        if let Err(err) = self.env.add_template_owned(name.clone(), source.to_owned()) {
+        self.compile(&name, source, location, scope)?;
+        self.names[intent][locale.index()][channel as usize] = Some(name);
+        Ok(())
+    }
+
+    /// Compiles one dialogue reply template.
+    pub(crate) fn add_reply(
+        &mut self,
+        key: ReplyKey<'_>,
+        source: &str,
+        location: &SourceLocation,
+        scope: &TemplateScope<'_>,
+    ) -> Result<(), Vec<(SourceLocation, String)>> {
+        let ReplyKey {
+            name,
+            locale,
+            channel,
+            variant,
+        } = key;
+        let template = format!("reply:{name}/{locale}/{channel}/{variant}");
+        self.compile(&template, source, location, scope)?;
+        let variants =
+            &mut self.replies.entry(name.to_owned()).or_default()[locale.index()][channel as usize];
+        variants.push(template);
+        Ok(())
+    }
+
+    /// Whether the rule set has the dialogue reply `name` in `locale`.
+    pub(crate) fn has_reply(&self, name: &str, locale: Locale) -> bool {
+        self.replies
+            .get(name)
+            .is_some_and(|r| !r[locale.index()][Channel::Chat as usize].is_empty())
+    }
+
+    /// Renders dialogue reply `name`: variant `variant` (counted round the
+    /// variants there are), with `extra` values besides the usual ones.
+    /// E-mail falls back to the chat texts.
+    pub(crate) fn render_reply(
+        &self,
+        key: ReplyKey<'_>,
+        details: &BTreeMap<String, String>,
+        extra: Value,
+    ) -> Result<String, RenderError> {
+        let ReplyKey {
+            name,
+            locale,
+            channel,
+            variant,
+        } = key;
+        let per_channel = self.replies.get(name).map(|r| &r[locale.index()]);
+        let variants = per_channel
+            .map(|p| &p[channel as usize])
+            .filter(|v| !v.is_empty())
+            .or_else(|| per_channel.map(|p| &p[Channel::Chat as usize]))
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| RenderError::NoAnswer {
+                intent: format!("reply:{name}"),
+                locale,
+            })?;
+        let template = &variants[variant % variants.len()];
+        self.render_template(template, name, locale, channel, details, extra)
+    }
+
+    fn compile(
+        &mut self,
+        name: &str,
+        source: &str,
+        location: &SourceLocation,
+        scope: &TemplateScope<'_>,
+    ) -> Result<(), Vec<(SourceLocation, String)>> {
+        if let Err(err) = self
+            .env
+            .add_template_owned(name.to_owned(), source.to_owned())
+        {
             let line = err.line().unwrap_or(1).max(1) as u64;
             let detail = err
                 .detail()
@@ -154,7 +246,7 @@ impl Answers {
         }
         let template = self
             .env
-            .get_template(&name)
+            .get_template(name)
             .map_err(|e| vec![(location.clone(), e.to_string())])?;
         let problems: Vec<_> = template
             .undeclared_variables(true)
@@ -162,11 +254,11 @@ impl Answers {
             .filter_map(|var| undefined_reason(&var, scope))
             .map(|reason| (location.clone(), reason))
             .collect();
-        if !problems.is_empty() {
-            return Err(problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
         }
-        self.names[intent][locale.index()][channel as usize] = Some(name);
-        Ok(())
     }
 
     /// Renders the answer of `intent` for `locale` and `channel`; e-mail falls
@@ -187,8 +279,20 @@ impl Answers {
                 intent: intent_id.to_owned(),
                 locale,
             })?;
+        self.render_template(name, intent_id, locale, channel, details, Value::UNDEFINED)
+    }
+
+    fn render_template(
+        &self,
+        name: &str,
+        what: &str,
+        locale: Locale,
+        channel: Channel,
+        details: &BTreeMap<String, String>,
+        extra: Value,
+    ) -> Result<String, RenderError> {
         let template_error = |source| RenderError::Template {
-            intent: intent_id.to_owned(),
+            intent: what.to_owned(),
             source,
         };
         let template = self.env.get_template(name).map_err(template_error)?;
@@ -197,6 +301,7 @@ impl Answers {
             details => map_value(details),
             locale => locale.as_str(),
             channel => channel.as_str(),
+            ..extra
         };
         template
             .render(context)
@@ -212,6 +317,7 @@ fn undefined_reason(var: &str, scope: &TemplateScope<'_>) -> Option<String> {
     });
     match (root, key) {
         ("locale" | "channel", _) | ("shop" | "details", None) => None,
+        (root, _) if scope.extra.contains(&root) => None,
         ("shop", Some(key)) if scope.shop_keys.contains(key) => None,
         ("details", Some(key)) if scope.detail_names.contains(key) => None,
         ("shop", Some(key)) => Some(format!(
@@ -222,8 +328,17 @@ fn undefined_reason(var: &str, scope: &TemplateScope<'_>) -> Option<String> {
             "`details.{key}` is never extracted: no `details:` entry or regex capture is named `{key}` ({})",
             known("details.", scope.detail_names)
         )),
-        _ => Some(format!(
+        _ if scope.extra.is_empty() => Some(format!(
             "`{var}` is not defined: answers can use `shop.*`, `details.*`, `locale` and `channel`"
+        )),
+        _ => Some(format!(
+            "`{var}` is not defined: replies can use `shop.*`, `details.*`, `locale`, `channel` and {}",
+            scope
+                .extra
+                .iter()
+                .map(|e| format!("`{e}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }

@@ -8,6 +8,8 @@ use super::answers::{AnswerKey, Answers, Channel, TemplateScope};
 use super::diagnostic::{Diagnostic, Diagnostics, LoadError, Severity, SourceLocation};
 use super::globals::Globals;
 use super::intent::{Example, Intent, IntentId};
+use super::policy::{self, PolicySpecs};
+use super::replies::{self, REPLY_VARIABLES};
 use super::schema::{AnswerSpec, IntentSpec, PatternBlock, Words};
 use super::source::{ParsedFile, builtin_rule_files};
 use super::{Loaded, RuleSet, lint};
@@ -28,6 +30,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
 
     let mut d = Diagnostics::default();
     let mut globals = Globals::collect(&files, &mut d);
+    let policy_specs = policy::collect(&files, &mut d);
     // The sentiment lexicon and the intents' keywords share one automaton.
     let mut terms = TermsBuilder::default();
     let (lexicon, sentiment_settings) = std::mem::take(&mut globals.sentiment);
@@ -42,6 +45,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         builder: MatcherBuilder::with_terms(terms),
         detail_names: BTreeSet::new(),
         intents: Vec::new(),
+        requires_at: Vec::new(),
         by_id: BTreeMap::new(),
         d,
     };
@@ -57,13 +61,17 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
             accepted.push((index, file, spec, builtin));
         }
     }
-    let answers = compiler.compile_answers(&globals, &accepted);
+    let mut answers = compiler.compile_answers(&globals, &accepted);
+    compiler.compile_replies(&files, user_files, &globals, &mut answers);
+    compiler.check_required_details(&answers, &globals.locales);
+    let policy = compiler.policy(policy_specs);
     let Compiler {
         builder,
         detail_names,
         intents,
         by_id,
         mut d,
+        ..
     } = compiler;
     let matcher = match builder.build(globals.matching) {
         Ok(built) => Some(built),
@@ -87,6 +95,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         matcher,
         sentiment,
         answers,
+        policy,
     };
     lint::examples(&rules, &mut d);
     let diagnostics = sorted(d.into_vec());
@@ -122,11 +131,66 @@ struct Compiler {
     builder: MatcherBuilder,
     detail_names: BTreeSet<String>,
     intents: Vec<Intent>,
+    /// Per intent: where each of its `requires` entries is written.
+    requires_at: Vec<Vec<SourceLocation>>,
     by_id: BTreeMap<IntentId, IntentIndex>,
     d: Diagnostics,
 }
 
 impl Compiler {
+    fn compile_replies(
+        &mut self,
+        files: &[ParsedFile],
+        user_files: usize,
+        globals: &Globals,
+        answers: &mut Answers,
+    ) {
+        let scope = TemplateScope {
+            shop_keys: &globals.shop_keys,
+            detail_names: &self.detail_names,
+            extra: REPLY_VARIABLES,
+        };
+        replies::compile(
+            files,
+            user_files,
+            &globals.locales,
+            &scope,
+            answers,
+            &mut self.d,
+        );
+    }
+
+    /// A required detail must be one the rule set extracts, with a question
+    /// to ask for it in every locale.
+    fn check_required_details(&mut self, answers: &Answers, locales: &[Locale]) {
+        for (intent, places) in self.intents.iter().zip(&self.requires_at) {
+            for (name, location) in intent.requires.iter().zip(places) {
+                if !self.detail_names.contains(name) {
+                    self.d.error(
+                        location.clone(),
+                        format!("intent `{}` requires `{name}`, which no `details:` entry or regex capture extracts", intent.id),
+                    );
+                    continue;
+                }
+                for &locale in locales {
+                    if !answers.has_reply(&format!("ask_{name}"), locale) {
+                        self.d.error(
+                            location.clone(),
+                            format!("intent `{}` requires `{name}`: write the question under `replies: ask_{name}: {locale}:`", intent.id),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn policy(&mut self, specs: PolicySpecs<'_>) -> policy::Policy {
+        let topics = policy::resolve_topics(&specs, |id| self.by_id.get(id).copied(), &mut self.d);
+        let mut policy = specs.policy;
+        policy.fallback.topics = topics;
+        policy
+    }
+
     fn add_detail_extractors(&mut self, globals: &Globals) {
         for (name, (regex, location)) in &globals.details {
             match self
@@ -168,7 +232,13 @@ impl Compiler {
             priority,
             id,
             location: id_location,
+            label: per_locale_text(spec.label.as_ref()),
+            trouble: per_locale_text(spec.trouble.as_ref()),
+            escalate: spec.escalate.as_ref().is_some_and(|e| e.value),
+            requires: spec.requires.iter().map(|r| r.value.clone()).collect(),
         });
+        self.requires_at
+            .push(spec.requires.iter().map(|r| file.at_value(r)).collect());
         index
     }
 
@@ -332,6 +402,7 @@ impl Compiler {
         let scope = TemplateScope {
             shop_keys: &globals.shop_keys,
             detail_names: &self.detail_names,
+            extra: &[],
         };
         let mut problems = Vec::new();
         for &(index, file, spec, builtin) in accepted {
@@ -425,4 +496,17 @@ fn examples(file: &ParsedFile, spec: &IntentSpec) -> Vec<Example> {
             })
         })
         .collect()
+}
+
+/// A per-locale text of an intent (`label:`, `trouble:`), by locale index.
+fn per_locale_text(
+    value: Option<&Spanned<super::schema::PerLocale<Spanned<String>>>>,
+) -> [Option<String>; 2] {
+    let mut out: [Option<String>; 2] = Default::default();
+    if let Some(value) = value {
+        for locale in Locale::ALL {
+            out[locale.index()] = value.value.get(locale).map(|t| t.value.clone());
+        }
+    }
+    out
 }

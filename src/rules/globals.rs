@@ -85,7 +85,7 @@ fn check_name(what: &str, name: &str, location: &SourceLocation, d: &mut Diagnos
 }
 
 /// The first file that declares `key`; a second declaration is an error.
-fn single<'a, T>(
+pub(super) fn single<'a, T>(
     files: &'a [ParsedFile],
     key: &str,
     d: &mut Diagnostics,

@@ -78,6 +78,30 @@ pub struct Intent {
     pub examples: Vec<Example>,
     /// Where its id is written.
     pub location: SourceLocation,
+    /// A short name per locale (by [`Locale::index`]), for quick replies.
+    pub label: [Option<String>; 2],
+    /// What went wrong for the customer, per locale, named in apologies.
+    pub trouble: [Option<String>; 2],
+    /// Always hand the conversation to a person.
+    pub escalate: bool,
+    /// Details to ask for once before answering or escalating.
+    pub requires: Vec<String>,
+}
+
+impl Intent {
+    /// The short name shown on a quick reply (the id when none is given).
+    #[must_use]
+    pub fn label(&self, locale: Locale) -> &str {
+        self.label[locale.index()]
+            .as_deref()
+            .unwrap_or(self.id.as_str())
+    }
+
+    /// What went wrong for the customer, if the intent names it.
+    #[must_use]
+    pub fn trouble(&self, locale: Locale) -> Option<&str> {
+        self.trouble[locale.index()].as_deref()
+    }
 }
 
 /// A phrasing an intent must match.

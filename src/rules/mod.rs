@@ -13,6 +13,8 @@ mod diagnostic;
 mod globals;
 mod intent;
 mod lint;
+mod policy;
+mod replies;
 pub mod schema;
 mod source;
 
@@ -23,6 +25,7 @@ use std::sync::Arc;
 pub use answers::{Answers, Channel, RenderError, UnknownChannel};
 pub use diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
+pub use policy::{DEFAULT_TIME_ZONE, EscalationSettings, FallbackSettings, Policy};
 
 use crate::matcher::{IntentIndex, Matcher, Terms};
 use crate::sentiment::Scorer;
@@ -39,6 +42,7 @@ pub struct RuleSet {
     matcher: Matcher,
     sentiment: Scorer,
     answers: Answers,
+    policy: Policy,
 }
 
 /// A rule set that loaded, with the warnings found on the way.
@@ -127,6 +131,36 @@ impl RuleSet {
         &self.sentiment
     }
 
+    /// The dialogue policy: business hours, escalation, fallback.
+    #[must_use]
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Renders a dialogue reply (`fallback`, `clarify`, `escalated_complaint`,
+    /// `ask_order_number`...): variant `variant`, counted round the variants
+    /// the reply has, with `extra` values (`trouble`, `follow_up`...).
+    ///
+    /// # Errors
+    /// [`RenderError`] when the template fails at run time.
+    pub fn render_reply(
+        &self,
+        name: &str,
+        locale: Locale,
+        channel: Channel,
+        variant: usize,
+        details: &BTreeMap<String, String>,
+        extra: minijinja::Value,
+    ) -> Result<String, RenderError> {
+        let key = answers::ReplyKey {
+            name,
+            locale,
+            channel,
+            variant,
+        };
+        self.answers.render_reply(key, details, extra)
+    }
+
     /// Warnings about patterns that cannot do their job: shadowed by another
     /// intent, vetoed by their own intent, or listed twice. Not part of
     /// [`RuleSet::load`], since it classifies every keyword; `check` runs it.
@@ -154,3 +188,6 @@ impl RuleSet {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod policy_tests;

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
+/// A dialogue reply per locale.
+pub type Reply = PerLocale<Spanned<ReplySpec>>;
+
 /// A list of strings, each with its position.
 pub type Words = Spanned<Vec<Spanned<String>>>;
 
@@ -29,6 +32,16 @@ pub struct RuleFile {
     pub matching: Option<Spanned<MatchingSpec>>,
     /// Complaint detection: threshold and lexicon additions.
     pub sentiment: Option<Spanned<SentimentSpec>>,
+    /// When a person is there to answer: time zone, weekly openings,
+    /// holidays and closures.
+    pub hours: Option<Spanned<HoursSpec>>,
+    /// When the bot hands a conversation to a person, and what it promises.
+    pub escalation: Option<Spanned<EscalationSpec>>,
+    /// What the bot does when nothing matches.
+    pub fallback: Option<Spanned<FallbackSpec>>,
+    /// The dialogue's own texts (fallback, questions, escalation replies),
+    /// replacing the built-in ones by name.
+    pub replies: Option<Spanned<BTreeMap<String, Spanned<Reply>>>>,
     /// The intents of this file.
     #[serde(default)]
     pub intents: Vec<IntentSpec>,
@@ -73,6 +86,118 @@ pub struct IntentSpec {
     pub answer: Option<Spanned<PerLocale<Spanned<AnswerSpec>>>>,
     /// Phrasings the intent must match, per locale.
     pub examples: Option<Spanned<PerLocale<Words>>>,
+    /// A short name per locale, shown on quick replies ("did you mean...?").
+    pub label: Option<Spanned<PerLocale<Spanned<String>>>>,
+    /// What went wrong for the customer, named in an apology ("配送の遅れ").
+    pub trouble: Option<Spanned<PerLocale<Spanned<String>>>>,
+    /// Always hand the conversation to a person (legal threats, data
+    /// deletion): escalation reason `rule`.
+    pub escalate: Option<Spanned<bool>>,
+    /// Details to ask for once before answering or escalating.
+    #[serde(default)]
+    pub requires: Vec<Spanned<String>>,
+}
+
+/// The `hours:` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoursSpec {
+    /// An IANA time zone; `Asia/Tokyo` when absent.
+    pub timezone: Option<Spanned<String>>,
+    /// Days (`mon-fri`, `sat`) → openings (`10:00-18:00`, `closed`). With no
+    /// `open:`, a person is there around the clock.
+    pub open: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    /// `jp`: closed on Japan's public holidays; `none` (the default): not.
+    pub holidays: Option<Spanned<String>>,
+    /// Closures: one day, or a range, dated (`2026-08-13`) or every year
+    /// (`12-29` to `01-03`).
+    pub closed: Option<Spanned<Vec<Spanned<ClosureSpec>>>>,
+}
+
+/// One closure.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClosureSpec {
+    /// The first closed day: `YYYY-MM-DD`, or `MM-DD` for every year.
+    pub from: Spanned<String>,
+    /// The last closed day (included); the same as `from` when absent.
+    pub to: Option<Spanned<String>>,
+    /// What it is called, per locale ("年末年始休業").
+    pub name: Option<PerLocale<String>>,
+}
+
+/// The `escalation:` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EscalationSpec {
+    /// A message whose sentiment is at or below this is handed off.
+    pub complaint: Option<Spanned<f64>>,
+    /// A conversation whose frustration (negative sentiment adding up over
+    /// the messages, fading by a fifth at each) reaches this is handed off.
+    pub frustration: Option<Spanned<f64>>,
+    /// Ask an anonymous chat customer for an e-mail address, once, before
+    /// handing off.
+    pub ask_email: Option<Spanned<bool>>,
+    /// The promised response time, in open hours, per channel.
+    pub response_time: Option<Spanned<ResponseTimeSpec>>,
+}
+
+/// Promised response times (`30m`, `2h`, `1h30m`) of open hours.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseTimeSpec {
+    /// On the chat widget.
+    pub chat: Option<Spanned<String>>,
+    /// By e-mail.
+    pub email: Option<Spanned<String>>,
+}
+
+/// The `fallback:` block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FallbackSpec {
+    /// After this many fallbacks in a row, hand off instead of looping.
+    pub escalate_after: Option<Spanned<i64>>,
+    /// Intents offered as quick replies when nothing matched.
+    pub topics: Option<Words>,
+}
+
+/// A dialogue reply in one locale: one text, several to vary between, or
+/// `chat:` and `email:` texts.
+#[derive(Debug)]
+pub enum ReplySpec {
+    /// One text (or one per channel).
+    One(AnswerSpec),
+    /// Texts taken in turn, so that a repeated reply does not repeat itself.
+    Variants(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for ReplySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ReplyVisitor)
+    }
+}
+
+struct ReplyVisitor;
+
+impl<'de> Visitor<'de> for ReplyVisitor {
+    type Value = ReplySpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a reply text, a list of texts, or `chat:` and `email:` texts")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        AnswerVisitor.visit_str(v).map(ReplySpec::One)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Vec::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(ReplySpec::Variants)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        AnswerVisitor.visit_map(map).map(ReplySpec::One)
+    }
 }
 
 /// Patterns that apply in every locale, plus per-locale blocks.

@@ -32,8 +32,15 @@ pub(crate) fn at(path: &Arc<str>, location: &Location) -> SourceLocation {
 }
 
 /// The built-in rules every rule set starts from (the "I want a human"
-/// intent); a rule set overrides one by declaring an intent with its id.
-const BUILTIN: &[(&str, &str)] = &[("<builtin>/human.yaml", include_str!("builtin/human.yaml"))];
+/// intent, the dialogue's replies); a rule set overrides an intent by
+/// declaring one with its id, and a reply by declaring one with its name.
+const BUILTIN: &[(&str, &str)] = &[
+    ("<builtin>/human.yaml", include_str!("builtin/human.yaml")),
+    (
+        "<builtin>/replies.yaml",
+        include_str!("builtin/replies.yaml"),
+    ),
+];
 
 /// Reads and parses every rule file under `root` (a file, or a folder read
 /// recursively in name order). Parse errors of all files are returned

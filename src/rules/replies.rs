@@ -1,0 +1,164 @@
+//! The dialogue's own texts: fallbacks, questions, escalation replies. The
+//! built-in ones (`builtin/replies.yaml`) are replaced per name and locale
+//! by the rule set's `replies:`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::answers::{Answers, Channel, ReplyKey, TemplateScope};
+use super::diagnostic::{Diagnostics, SourceLocation};
+use super::schema::{AnswerSpec, ReplySpec};
+use super::source::ParsedFile;
+use crate::text::Locale;
+
+/// The names a reply template can use besides `shop.*`, `details.*`,
+/// `locale` and `channel`.
+pub(crate) const REPLY_VARIABLES: &[&str] = &[
+    "trouble",
+    "apology",
+    "follow_up",
+    "open",
+    "by",
+    "closed_for",
+    "options",
+    "concern",
+];
+
+/// Every reply the dialogue uses; `ask_<detail>` replies come on top.
+pub(crate) const REPLY_NAMES: &[&str] = &[
+    "fallback",
+    "clarify",
+    "neither",
+    "ask_email",
+    "apology",
+    "follow_up",
+    "escalated_complaint",
+    "escalated_human_requested",
+    "escalated_repeated_fallback",
+    "escalated_rule",
+    "escalated_safety",
+    "handed_off",
+    "closed",
+];
+
+/// Compiles the replies of the rule set's files (the first declaration of a
+/// name in a locale wins; the built-in files come last). Two of the rule
+/// set's own files declaring one reply in one locale is an error.
+pub(crate) fn compile(
+    files: &[ParsedFile],
+    user_files: usize,
+    locales: &[Locale],
+    scope: &TemplateScope<'_>,
+    answers: &mut Answers,
+    d: &mut Diagnostics,
+) {
+    let mut declared: BTreeMap<(String, Locale), SourceLocation> = BTreeMap::new();
+    for (n, file) in files.iter().enumerate() {
+        let builtin = n >= user_files;
+        let Some(replies) = &file.rules.replies else {
+            continue;
+        };
+        for (name, per_locale) in &replies.value {
+            if !known(name, scope.detail_names) {
+                d.error(file.at_value(per_locale), unknown_message(name));
+                continue;
+            }
+            for &locale in locales {
+                let Some(reply) = per_locale.value.get(locale) else {
+                    continue;
+                };
+                let location = file.at_value(reply);
+                if let Some(first) = declared.get(&(name.clone(), locale)) {
+                    if !builtin {
+                        d.error(
+                            location,
+                            format!("reply `{name}` in `{locale}` is already declared at {first}"),
+                        );
+                    }
+                    continue;
+                }
+                declared.insert((name.clone(), locale), location);
+                add(
+                    file,
+                    name,
+                    locale,
+                    &reply.value,
+                    &file.at_value(reply),
+                    scope,
+                    answers,
+                    d,
+                );
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add(
+    file: &ParsedFile,
+    name: &str,
+    locale: Locale,
+    reply: &ReplySpec,
+    location: &SourceLocation,
+    scope: &TemplateScope<'_>,
+    answers: &mut Answers,
+    d: &mut Diagnostics,
+) {
+    let templates: Vec<(Channel, &str, SourceLocation)> = match reply {
+        ReplySpec::One(AnswerSpec::Same(text)) => vec![(Channel::Chat, text, location.clone())],
+        ReplySpec::One(AnswerSpec::PerChannel { chat, email }) => {
+            let mut out = vec![(Channel::Chat, chat.value.as_str(), file.at_value(chat))];
+            if let Some(email) = email {
+                out.push((Channel::Email, email.value.as_str(), file.at_value(email)));
+            }
+            out
+        }
+        ReplySpec::Variants(texts) => {
+            if texts.is_empty() {
+                d.error(location.clone(), format!("reply `{name}` has no texts"));
+            }
+            texts
+                .iter()
+                .map(|t| (Channel::Chat, t.value.as_str(), file.at_value(t)))
+                .collect()
+        }
+    };
+    let mut variant = [0, 0];
+    for (channel, source, location) in templates {
+        if source.trim().is_empty() && name != "neither" {
+            d.error(location, format!("reply `{name}` is empty"));
+            continue;
+        }
+        let key = ReplyKey {
+            name,
+            locale,
+            channel,
+            variant: variant[channel as usize],
+        };
+        variant[channel as usize] += 1;
+        if let Err(problems) = answers.add_reply(key, source, &location, scope) {
+            for (location, message) in problems {
+                d.error(location, message);
+            }
+        }
+    }
+}
+
+fn known(name: &str, detail_names: &BTreeSet<String>) -> bool {
+    REPLY_NAMES.contains(&name)
+        || name
+            .strip_prefix("ask_")
+            .is_some_and(|detail| detail_names.contains(detail))
+}
+
+fn unknown_message(name: &str) -> String {
+    let hint = if name.starts_with("ask_") {
+        "an `ask_` reply must be named after a detail the rule set extracts (`ask_order_number`)"
+            .to_owned()
+    } else {
+        format!(
+            "known replies: {}, and ask_<detail>",
+            REPLY_NAMES.join(", ")
+        )
+    };
+    format!("unknown reply `{name}`: {hint}")
+}
