@@ -13,6 +13,11 @@
 //!   lexicon terms the matcher found.
 //! - [`classify`]: one message through all of the above, as the CLI and
 //!   the API report it, and streams of messages on every core.
+//! - [`hours`]: business hours, holidays and closures: when a person is
+//!   there to answer.
+//! - [`engine`]: the dialogue policy, the pure decision on each message of
+//!   a conversation: answer, ask, fall back or hand off.
+//! - [`conversation_test`]: conversation tests, run through the engine.
 //! - [`eval`]: measuring a rule set on labelled messages.
 
 pub mod text;
@@ -23,8 +28,12 @@ pub mod matcher;
 
 pub mod sentiment;
 
+pub mod classify;
+
 pub mod hours;
 
-pub mod classify;
+pub mod engine;
+
+pub mod conversation_test;
 
 pub mod eval;

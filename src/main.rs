@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use madoguchi::classify::classify_lines;
+use madoguchi::conversation_test::TestSuite;
 use madoguchi::eval::{IntentMap, evaluate, read_labelled};
 use madoguchi::rules::{LoadError, RuleSet};
 
@@ -40,6 +41,19 @@ enum Command {
         #[arg(long)]
         answers: bool,
     },
+    /// Run conversation tests: YAML files of turns and what must come back.
+    /// Prints each failing conversation, then `N passed, N failed`.
+    Test {
+        /// The rule set: a YAML file or a folder of them.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+        /// List the intents no conversation exercises.
+        #[arg(long)]
+        uncovered: bool,
+        /// Test files or folders.
+        #[arg(default_value = "conversations")]
+        paths: Vec<PathBuf>,
+    },
     /// Measure a rule set on labelled messages (JSONL with `text`, `intent`,
     /// `complaint`): accuracy, per-intent precision/recall/F1, out-of-scope
     /// acceptance, complaint precision/recall/F1, frequent confusions.
@@ -65,6 +79,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check { rules } => check(&rules),
         Command::Classify { rules, answers } => run_classify(&rules, answers),
+        Command::Test {
+            rules,
+            uncovered,
+            paths,
+        } => run_tests(&rules, &paths, uncovered),
         Command::Eval {
             rules,
             data,
@@ -134,6 +153,59 @@ fn run_classify(path: &Path, answers: bool) -> anyhow::Result<ExitCode> {
         .context("classifying standard input")?;
     out.flush().context("writing standard output")?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_tests(rules: &Path, paths: &[PathBuf], uncovered: bool) -> anyhow::Result<ExitCode> {
+    let loaded = match RuleSet::load(rules) {
+        Ok(loaded) => loaded,
+        Err(err) => return Ok(report_load_error(&err)),
+    };
+    let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+    let suite = match TestSuite::load(&paths) {
+        Ok(suite) => suite,
+        Err(problems) => {
+            let mut stderr = io::stderr().lock();
+            for problem in &problems {
+                writeln!(stderr, "{problem}")?;
+            }
+            writeln!(
+                stderr,
+                "{} error(s) in the conversation tests",
+                problems.len()
+            )?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let outcome = suite.run(&loaded.rules);
+    let mut out = io::stdout().lock();
+    outcome.write_failures(&loaded.rules, &mut out)?;
+    if uncovered {
+        let missing = outcome.unexercised(&loaded.rules);
+        if missing.is_empty() {
+            writeln!(out, "every intent is exercised")?;
+        } else {
+            writeln!(
+                out,
+                "intents no conversation exercises: {}",
+                missing.join(", ")
+            )?;
+        }
+    }
+    writeln!(
+        out,
+        "{} passed, {} failed",
+        outcome.passed(),
+        outcome.failed()
+    )?;
+    let ok = outcome.failed() == 0 && !suite.is_empty();
+    if suite.is_empty() {
+        eprintln!("madoguchi: no conversation test ran");
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn run_eval(rules: &Path, data: &Path, map: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {

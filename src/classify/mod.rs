@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
+use crate::engine::{EscalationReason, escalation_for_message};
 use crate::matcher::{Candidate, Evidence, IntentIndex, MatchOutcome, PatternKind};
 use crate::rules::{Channel, RuleSet};
 use crate::sentiment::{Cue, CueKind, SafetyConcern, Sentiment};
@@ -75,6 +76,28 @@ impl Classification {
         }
     }
 
+    /// The locale the message's own letters show, if any.
+    #[must_use]
+    pub fn normalized_locale(&self) -> Option<Locale> {
+        self.normalized.detected_locale()
+    }
+
+    /// Whether the message contains any detail (order number, e-mail...).
+    #[must_use]
+    pub fn has_details(&self) -> bool {
+        !self.outcome.details.is_empty()
+    }
+
+    /// Where the extracted details are, in bytes of the original message.
+    #[must_use]
+    pub fn detail_spans(&self, original: &str) -> Vec<std::ops::Range<usize>> {
+        self.outcome
+            .details
+            .iter()
+            .map(|(_, span)| self.normalized.original_range(original, span.clone()))
+            .collect()
+    }
+
     /// The extracted details, as the customer wrote them (width-folded by
     /// NFKC, case kept: `ＡＢ－１２３` → `AB-123`). The first value found
     /// for a name wins.
@@ -126,6 +149,14 @@ impl Classification {
         // Capitals are found in the original text, the other cues in the
         // normalized one: sort them together by where they are.
         cues.sort_by_key(|c| c.start);
+        // Taken alone: a first message, with no conversation behind it.
+        let escalation = escalation_for_message(
+            rules,
+            self,
+            best.map(|c| c.intent),
+            0,
+            self.sentiment.score.min(0.0),
+        );
         Report {
             text: original,
             intent: best.map(|c| rules.intent(c.intent).id.as_str()),
@@ -142,6 +173,8 @@ impl Classification {
             complaint: self.sentiment.complaint,
             safety: self.sentiment.safety.is_some(),
             safety_concern: self.sentiment.safety,
+            escalate: escalation.is_some(),
+            escalation_reason: escalation,
             cues,
             answer,
         }
@@ -195,6 +228,8 @@ impl Classification {
 
 /// The JSON form of a classification (one line of `madoguchi classify`).
 #[derive(Debug, Serialize)]
+// The flags are the contract's JSON fields.
+#[allow(clippy::struct_excessive_bools)]
 pub struct Report<'a> {
     /// The message as given.
     pub text: &'a str,
@@ -222,6 +257,11 @@ pub struct Report<'a> {
     pub safety: bool,
     /// Which safety concern, if any.
     pub safety_concern: Option<SafetyConcern>,
+    /// Whether the message, taken alone, is handed to a person.
+    pub escalate: bool,
+    /// Why: `complaint`, `human_requested`, `repeated_fallback`, `rule`,
+    /// `safety`, or `null`.
+    pub escalation_reason: Option<EscalationReason>,
     /// What moved the sentiment score, in message order.
     pub cues: Vec<CueReport<'a>>,
     /// The chat answer of the matched intent, when asked for.

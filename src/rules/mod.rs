@@ -26,6 +26,7 @@ pub use answers::{Answers, Channel, RenderError, UnknownChannel};
 pub use diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
 pub use policy::{DEFAULT_TIME_ZONE, EscalationSettings, FallbackSettings, Policy};
+pub(crate) use source::{yaml_diagnostic, yaml_paths};
 
 use crate::matcher::{IntentIndex, Matcher, Terms};
 use crate::sentiment::Scorer;

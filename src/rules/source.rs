@@ -46,7 +46,7 @@ const BUILTIN: &[(&str, &str)] = &[
 /// recursively in name order). Parse errors of all files are returned
 /// together.
 pub(crate) fn read_rule_files(root: &Path) -> Result<Vec<ParsedFile>, Vec<Diagnostic>> {
-    let paths = rule_paths(root).map_err(|d| vec![d])?;
+    let paths = yaml_paths(root, "rules").map_err(|d| vec![d])?;
     let mut files = Vec::with_capacity(paths.len());
     let mut problems = Vec::new();
     for path in paths {
@@ -110,7 +110,7 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-fn yaml_diagnostic(path: &Arc<str>, err: &serde_saphyr::Error) -> Diagnostic {
+pub(crate) fn yaml_diagnostic(path: &Arc<str>, err: &serde_saphyr::Error) -> Diagnostic {
     let text = err.without_snippet().to_string();
     match err.location() {
         Some(location) => {
@@ -123,12 +123,14 @@ fn yaml_diagnostic(path: &Arc<str>, err: &serde_saphyr::Error) -> Diagnostic {
     }
 }
 
-fn rule_paths(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+/// The YAML files under `root` (a file, or a folder read recursively), in
+/// name order; `what` names them in messages (`rules`, `conversation tests`).
+pub(crate) fn yaml_paths(root: &Path, what: &str) -> Result<Vec<PathBuf>, Diagnostic> {
     let root_display: Arc<str> = root.display().to_string().into();
     let cannot = |err: std::io::Error| {
         Diagnostic::error(
             SourceLocation::new(&root_display, 1, 1),
-            format!("cannot read rules: {err}"),
+            format!("cannot read {what}: {err}"),
         )
     };
     let metadata = std::fs::metadata(root).map_err(cannot)?;
@@ -140,7 +142,7 @@ fn rule_paths(root: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     if paths.is_empty() {
         return Err(Diagnostic::error(
             SourceLocation::new(&root_display, 1, 1),
-            "no rule files (*.yaml, *.yml) in this folder",
+            format!("no {what} (*.yaml, *.yml) in this folder"),
         ));
     }
     paths.sort();
