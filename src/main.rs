@@ -50,6 +50,9 @@ enum Command {
         /// List the intents no conversation exercises.
         #[arg(long)]
         uncovered: bool,
+        /// Print every conversation's transcript, not only the failing ones.
+        #[arg(long)]
+        transcripts: bool,
         /// Test files or folders.
         #[arg(default_value = "conversations")]
         paths: Vec<PathBuf>,
@@ -82,8 +85,9 @@ fn main() -> ExitCode {
         Command::Test {
             rules,
             uncovered,
+            transcripts,
             paths,
-        } => run_tests(&rules, &paths, uncovered),
+        } => run_tests(&rules, &paths, uncovered, transcripts),
         Command::Eval {
             rules,
             data,
@@ -155,7 +159,12 @@ fn run_classify(path: &Path, answers: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_tests(rules: &Path, paths: &[PathBuf], uncovered: bool) -> anyhow::Result<ExitCode> {
+fn run_tests(
+    rules: &Path,
+    paths: &[PathBuf],
+    uncovered: bool,
+    transcripts: bool,
+) -> anyhow::Result<ExitCode> {
     let loaded = match RuleSet::load(rules) {
         Ok(loaded) => loaded,
         Err(err) => return Ok(report_load_error(&err)),
@@ -178,7 +187,7 @@ fn run_tests(rules: &Path, paths: &[PathBuf], uncovered: bool) -> anyhow::Result
     };
     let outcome = suite.run(&loaded.rules);
     let mut out = io::stdout().lock();
-    outcome.write_failures(&loaded.rules, &mut out)?;
+    outcome.write_transcripts(&loaded.rules, transcripts, &mut out)?;
     if uncovered {
         let missing = outcome.unexercised(&loaded.rules);
         if missing.is_empty() {

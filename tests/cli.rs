@@ -1,4 +1,4 @@
-//! The `check` and `classify` commands, run as a user runs them.
+//! The commands (`check`, `classify`, `test`), run as a user runs them.
 
 use std::io::Write;
 use std::path::Path;
@@ -331,4 +331,117 @@ fn eval_rejects_a_malformed_line_with_its_number() {
         "{}",
         text(&out.stderr)
     );
+}
+
+const CONVERSATION: &str = r"
+conversations:
+  - name: 配送状況を聞く
+    turns:
+      - say: 荷物がまだ届かないです
+        expect: { intent: order_status, state: bot, reply_contains: 配送状況 }
+  - name: A question the rules cannot answer falls back
+    turns:
+      - say: What's the weather like?
+        expect: { action: fallback, intent: null }
+";
+
+#[test]
+fn test_runs_conversations_and_sums_up_on_the_last_line() {
+    let dir = rules_dir(&[
+        ("rules/shop.yaml", SHOP),
+        ("conversations/basics.yaml", CONVERSATION),
+    ]);
+    let out = Command::new(BINARY)
+        .current_dir(dir.path())
+        .args(["test", "--uncovered"])
+        .output()
+        .expect("runs");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert_eq!(stdout.lines().last(), Some("2 passed, 0 failed"));
+    assert!(
+        stdout.contains("intents no conversation exercises: human"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_failing_conversation_shows_what_was_expected_and_what_came() {
+    let failing = CONVERSATION.replace("intent: order_status", "intent: refund");
+    let dir = rules_dir(&[
+        ("rules/shop.yaml", SHOP),
+        ("conversations/basics.yaml", &failing),
+    ]);
+    let out = Command::new(BINARY)
+        .current_dir(dir.path())
+        .arg("test")
+        .output()
+        .expect("runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAILED conversations/basics.yaml:3:11: 配送状況を聞く"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("customer: 荷物がまだ届かないです"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("- expected: refund"), "{stdout}");
+    assert!(stdout.contains("+ got:      order_status"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn test_fails_when_no_conversation_ran() {
+    let dir = rules_dir(&[
+        ("rules/shop.yaml", SHOP),
+        ("conversations/empty.yaml", "conversations: []\n"),
+    ]);
+    let out = Command::new(BINARY)
+        .current_dir(dir.path())
+        .arg("test")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout).lines().last(), Some("0 passed, 0 failed"));
+    assert!(text(&out.stderr).contains("no conversation test ran"));
+}
+
+#[test]
+fn a_broken_conversation_file_is_reported_at_its_place() {
+    let dir = rules_dir(&[
+        ("rules/shop.yaml", SHOP),
+        (
+            "conversations/bad.yaml",
+            "conversations:\n  - name: x\n    at: yesterday\n    turns:\n      - say: hi\n        expect: { intnet: greeting }\n",
+        ),
+    ]);
+    let out = Command::new(BINARY)
+        .current_dir(dir.path())
+        .arg("test")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("conversations/bad.yaml:6:"), "{stderr}");
+    assert!(stderr.contains("intnet"), "{stderr}");
+}
+
+#[test]
+fn classify_says_whether_a_message_alone_escalates() {
+    let dir = rules_dir(&[("rules/shop.yaml", SHOP)]);
+    let out = madoguchi(
+        &["classify"],
+        dir.path(),
+        "人と話したいです\n荷物がまだ届かないです\n".as_bytes(),
+    );
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(lines[0]["escalate"], true);
+    assert_eq!(lines[0]["escalation_reason"], "human_requested");
+    assert_eq!(lines[1]["escalate"], false);
+    assert_eq!(lines[1]["escalation_reason"], serde_json::Value::Null);
 }

@@ -123,16 +123,18 @@ impl Outcome {
     }
 
     /// Writes a readable report: each failing conversation's transcript
-    /// with what was expected and what came instead.
+    /// with what was expected and what came instead (with `all`, the
+    /// transcripts of passing conversations too).
     ///
     /// # Errors
     /// When the writer fails.
-    pub fn write_failures(
+    pub fn write_transcripts(
         &self,
         rules: &RuleSet,
+        all: bool,
         out: &mut impl std::io::Write,
     ) -> std::io::Result<()> {
-        for conversation in self.conversations.iter().filter(|c| !c.passed()) {
+        for conversation in self.conversations.iter().filter(|c| all || !c.passed()) {
             report::write_conversation(rules, conversation, out)?;
         }
         Ok(())

@@ -145,24 +145,30 @@ pub(crate) fn check(rules: &RuleSet, expect: &Expect, decision: &Decision) -> Ve
     out
 }
 
-/// A failing conversation: every turn up to the last failing one, each
-/// with the customer's words, the bot's reply and what it decided, and
-/// under a failing turn `- expected` and `+ got` lines.
+/// A conversation as a transcript: each turn (of a failing one, up to the
+/// last failing turn) with the customer's words, the bot's reply and what
+/// it decided, and under a failing turn `- expected` and `+ got` lines.
 pub(crate) fn write_conversation(
     rules: &RuleSet,
     conversation: &ConversationOutcome,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    let verdict = if conversation.passed() {
+        "PASSED"
+    } else {
+        "FAILED"
+    };
     writeln!(
         out,
-        "FAILED {}: {}",
+        "{verdict} {}: {}",
         conversation.location, conversation.name
     )?;
+    // A failing conversation is shown up to its last failing turn.
     let last_failing = conversation
         .turns
         .iter()
         .rposition(|t| !t.mismatches.is_empty())
-        .unwrap_or(0);
+        .unwrap_or(conversation.turns.len().saturating_sub(1));
     for (n, turn) in conversation.turns.iter().take(last_failing + 1).enumerate() {
         let decision = &turn.decision;
         let local = rules.policy().hours.local(turn.at);

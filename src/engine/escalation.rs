@@ -123,9 +123,12 @@ impl Escalation {
         let priority = match reason {
             EscalationReason::Safety => Priority::Urgent,
             EscalationReason::Complaint if angry => Priority::High,
-            EscalationReason::HumanRequested | EscalationReason::Rule if sentiment.complaint => {
+            // Asking for a person reads as a demand to the detector; only
+            // real anger makes it urgent.
+            EscalationReason::HumanRequested if sentiment.score <= HIGH_PRIORITY_SENTIMENT => {
                 Priority::High
             }
+            EscalationReason::Rule if sentiment.complaint => Priority::High,
             EscalationReason::Complaint
             | EscalationReason::HumanRequested
             | EscalationReason::Rule => Priority::Normal,

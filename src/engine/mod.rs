@@ -240,6 +240,13 @@ impl Dialogue<'_> {
         }
     }
 
+    /// Keeps the intent for later apologies, if it names a trouble.
+    fn remember_trouble(&mut self, intent: IntentIndex) {
+        if self.rules.intent(intent).trouble(self.locale).is_some() {
+            self.state.trouble_intent = Some(self.id(intent));
+        }
+    }
+
     fn id(&self, intent: IntentIndex) -> String {
         self.rules.intent(intent).id.as_str().to_owned()
     }
@@ -260,13 +267,15 @@ impl Dialogue<'_> {
 
     fn answer(&mut self, intent: IntentIndex) -> Response {
         self.state.fallbacks_in_a_row = 0;
-        self.state.last_intent = Some(self.id(intent));
+        self.remember_trouble(intent);
         let answer = self
             .rules
             .render_answer(intent, self.locale, self.turn.channel, &self.state.details)
             .unwrap_or_default();
-        // A complaint the bot can still answer: apologise first.
-        let text = if self.classification.sentiment.complaint {
+        // A complaint the bot can still answer: apologise first, unless
+        // the answer itself opens with an apology (a late-delivery answer
+        // does), which would then be said twice.
+        let text = if self.classification.sentiment.complaint && !apologises(self.locale, &answer) {
             let apology = self
                 .writer()
                 .apology(self.rules.intent(intent).trouble(self.locale));
@@ -375,7 +384,7 @@ impl Dialogue<'_> {
 
     fn ask_detail(&mut self, intent: IntentIndex, detail: &str) -> Response {
         self.state.asked.push(detail.to_owned());
-        self.state.last_intent = Some(self.id(intent));
+        self.remember_trouble(intent);
         self.state.pending = Some(Pending::Detail {
             intent: self.id(intent),
             detail: detail.to_owned(),
@@ -407,7 +416,7 @@ impl Dialogue<'_> {
 
     fn escalate(&mut self, reason: EscalationReason, intent: Option<IntentIndex>) -> Response {
         if let Some(i) = intent {
-            self.state.last_intent = Some(self.id(i));
+            self.remember_trouble(i);
         }
         // A rule escalation collects what its intent needs first; an upset
         // customer or one asking for a person is not kept waiting for it.
@@ -507,23 +516,34 @@ impl Dialogue<'_> {
     /// An apology for complaints (and for rule escalations of an upset
     /// customer); none when the customer just asked for a person.
     fn apology_for(&self, reason: EscalationReason, intent: Option<IntentIndex>) -> Option<String> {
+        let escalation = self.rules.policy().escalation;
+        let sentiment = &self.classification.sentiment;
+        // Asking for a person is itself a demand to the detector: only an
+        // angrier message than that earns an apology.
+        let upset_message = if reason == EscalationReason::HumanRequested {
+            sentiment.score <= escalation.complaint
+        } else {
+            sentiment.complaint
+        };
         let upset = reason == EscalationReason::Complaint
-            || self.classification.sentiment.complaint
-            || self.state.frustration <= self.rules.policy().escalation.frustration;
+            || upset_message
+            || self.state.frustration <= escalation.frustration;
         (upset && reason != EscalationReason::Safety)
             .then(|| self.writer().apology(self.trouble(intent)))
     }
 
-    /// The trouble to name: the intent's, else the last intent's.
+    /// The trouble to name: the intent's, else the last one named.
     fn trouble(&self, intent: Option<IntentIndex>) -> Option<&str> {
+        let earlier = || {
+            self.state
+                .trouble_intent
+                .as_deref()
+                .and_then(|id| self.rules.intent_index(id))
+                .and_then(|i| self.rules.intent(i).trouble(self.locale))
+        };
         intent
-            .or_else(|| {
-                self.state
-                    .last_intent
-                    .as_deref()
-                    .and_then(|id| self.rules.intent_index(id))
-            })
             .and_then(|i| self.rules.intent(i).trouble(self.locale))
+            .or_else(earlier)
     }
 }
 
@@ -537,6 +557,21 @@ fn text_reply(text: String) -> Reply {
     Reply {
         text,
         quick_replies: Vec::new(),
+    }
+}
+
+/// Whether an answer already apologises in its first sentence.
+fn apologises(locale: Locale, answer: &str) -> bool {
+    let first = answer
+        .split_inclusive(['。', '.', '!', '！'])
+        .next()
+        .unwrap_or(answer);
+    match locale {
+        Locale::Ja => first.contains("申し訳") || first.contains("お詫び"),
+        Locale::En => {
+            let lower = first.to_lowercase();
+            lower.contains("sorry") || lower.contains("apolog")
+        }
     }
 }
 

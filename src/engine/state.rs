@@ -124,10 +124,10 @@ pub struct ConversationState {
     /// fifth at each message.
     #[serde(default)]
     pub frustration: f64,
-    /// The last intent answered or asked about, for apologies that name the
-    /// trouble when a later message names none.
+    /// The last intent that names a trouble (`late_delivery`), for
+    /// apologies when a later message names none ("正直がっかりです").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_intent: Option<String>,
+    pub trouble_intent: Option<String>,
     /// Details already asked for (by name), so each is asked once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub asked: Vec<String>,

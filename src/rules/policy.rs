@@ -56,8 +56,8 @@ impl EscalationSettings {
 impl Default for EscalationSettings {
     fn default() -> Self {
         EscalationSettings {
-            complaint: -0.5,
-            frustration: -0.7,
+            complaint: -0.65,
+            frustration: -0.9,
             ask_email: true,
             response_time: [SignedDuration::from_hours(1), SignedDuration::from_hours(8)],
         }

@@ -43,7 +43,7 @@ fn without_a_policy_the_defaults_apply() {
     let policy = loaded.rules.policy();
     assert_eq!(policy.fallback.escalate_after, 2);
     assert!(policy.fallback.topics.is_empty());
-    assert!((policy.escalation.complaint - -0.5).abs() < 1e-9);
+    assert!((policy.escalation.complaint - -0.65).abs() < 1e-9);
     let now: jiff::Timestamp = "2026-12-31T03:00:00Z".parse().unwrap();
     assert!(policy.hours.availability(now).open, "no hours: always open");
 }
