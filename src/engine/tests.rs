@@ -1,1 +1,208 @@
+//! The decision function on a small rule set: each policy on its own.
 
+use super::*;
+
+const RULES: &str = r"
+locales: [en]
+details:
+  email: '[a-z0-9._-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+'
+  order_number: 'hm-\d{8}'
+escalation:
+  response_time: { chat: 30m }
+fallback:
+  escalate_after: 3
+  topics: [cancel_order]
+replies:
+  ask_order_number: { en: 'Which order number?' }
+intents:
+  - id: cancel_order
+    label: { en: Cancelling }
+    requires: [order_number]
+    match:
+      any: [cancel*]
+    answer:
+      en: 'Cancelled{% if details.order_number %} {{ details.order_number }}{% endif %}.'
+  - id: legal
+    escalate: true
+    match:
+      any: [lawyer, sue]
+    answer:
+      en: A person will contact you.
+";
+
+fn rules() -> RuleSet {
+    RuleSet::from_yaml("t.yaml", RULES)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .rules
+}
+
+fn at(minute: u32) -> Timestamp {
+    format!("2026-12-01T10:{minute:02}:00+09:00")
+        .parse()
+        .expect("valid time")
+}
+
+/// Runs `messages` as one conversation; returns every decision.
+fn conversation(rules: &RuleSet, start: ConversationState, messages: &[&str]) -> Vec<Decision> {
+    let mut state = start;
+    let mut decisions = Vec::new();
+    for (n, text) in messages.iter().enumerate() {
+        let turn = Turn {
+            text,
+            channel: Channel::Chat,
+            now: at(n as u32),
+        };
+        let decision = decide(rules, &state, turn);
+        state = decision.state.clone();
+        decisions.push(decision);
+    }
+    decisions
+}
+
+fn known() -> ConversationState {
+    ConversationState::with_email("c@example.com")
+}
+
+#[test]
+fn fallbacks_escalate_after_the_rule_sets_count_and_reset_on_an_answer() {
+    let rules = rules();
+    let d = conversation(
+        &rules,
+        known(),
+        &["hello?", "what?", "cancel hm-12345678", "huh", "eh", "no"],
+    );
+    let actions: Vec<Action> = d.iter().map(|d| d.action).collect();
+    assert_eq!(
+        actions,
+        [
+            Action::Fallback,
+            Action::Fallback,
+            Action::Answer,
+            Action::Fallback,
+            Action::Fallback,
+            Action::Escalate
+        ]
+    );
+    assert_eq!(
+        d[5].escalation.map(|e| e.reason),
+        Some(EscalationReason::RepeatedFallback)
+    );
+    assert_eq!(d[0].reply.quick_replies[0].label, "Cancelling");
+    assert_ne!(d[0].reply.text, d[1].reply.text, "the fallback varies");
+}
+
+#[test]
+fn a_required_detail_is_asked_once_and_remembered() {
+    let rules = rules();
+    let d = conversation(&rules, known(), &["cancel please", "not sure", "cancel it"]);
+    assert_eq!(d[0].action, Action::AskDetail);
+    assert_eq!(d[0].state.status, Status::AwaitingDetail);
+    assert_eq!(d[1].action, Action::Answer, "asked once, then answered");
+    assert_eq!(d[2].action, Action::Answer, "not asked again");
+
+    let d = conversation(&rules, known(), &["cancel please", "it is hm-87654321"]);
+    assert_eq!(d[1].reply.text, "Cancelled hm-87654321.");
+    assert_eq!(
+        d[1].state.details.get("order_number").map(String::as_str),
+        Some("hm-87654321")
+    );
+}
+
+#[test]
+fn a_rule_escalation_hands_off_with_the_promised_time() {
+    let rules = rules();
+    let d = conversation(&rules, known(), &["I will call my lawyer"]);
+    assert_eq!(d[0].action, Action::Escalate);
+    assert_eq!(
+        d[0].escalation.map(|e| e.reason),
+        Some(EscalationReason::Rule)
+    );
+    assert_eq!(d[0].state.status, Status::HandedOff);
+    assert!(
+        d[0].reply.text.contains("10:30 today"),
+        "{}",
+        d[0].reply.text
+    );
+}
+
+#[test]
+fn an_anonymous_chat_is_asked_for_an_email_once() {
+    let rules = rules();
+    let d = conversation(
+        &rules,
+        ConversationState::default(),
+        &["I want to sue you", "no thanks"],
+    );
+    assert_eq!(d[0].action, Action::AskEmail);
+    assert!(d[0].escalation.is_none(), "not handed off yet");
+    assert_eq!(d[1].action, Action::Escalate);
+    assert_eq!(d[1].state.status, Status::HandedOff);
+    assert!(d[1].state.email_asked);
+}
+
+#[test]
+fn a_safety_concern_is_never_delayed_by_a_question() {
+    let rules = rules();
+    let d = conversation(
+        &rules,
+        ConversationState::default(),
+        &["I want to kill myself"],
+    );
+    assert_eq!(d[0].action, Action::Escalate);
+    let escalation = d[0].escalation.expect("escalated");
+    assert_eq!(escalation.reason, EscalationReason::Safety);
+    assert_eq!(escalation.priority, Priority::Urgent);
+}
+
+#[test]
+fn after_a_handoff_only_safety_raises_the_alarm_again() {
+    let rules = rules();
+    let d = conversation(
+        &rules,
+        known(),
+        &["I will sue", "cancel hm-12345678", "I want to kill myself"],
+    );
+    assert_eq!(d[1].action, Action::Acknowledge);
+    assert!(d[1].escalation.is_none());
+    assert!(!d[1].reply.text.contains("Cancelled"));
+    assert_eq!(
+        d[1].state.details.get("order_number").map(String::as_str),
+        Some("hm-12345678"),
+        "still recorded"
+    );
+    assert_eq!(d[2].escalation.map(|e| e.priority), Some(Priority::Urgent));
+}
+
+#[test]
+fn a_closed_conversation_is_not_answered() {
+    let rules = rules();
+    let closed = ConversationState {
+        status: Status::Closed,
+        ..known()
+    };
+    let d = conversation(&rules, closed, &["cancel hm-12345678"]);
+    assert_eq!(d[0].action, Action::Closed);
+    assert_eq!(d[0].state.status, Status::Closed);
+    assert!(d[0].reply.text.contains("closed"));
+}
+
+#[test]
+fn state_survives_a_round_trip_through_json() {
+    let rules = rules();
+    let d = conversation(&rules, ConversationState::default(), &["I want to sue you"]);
+    let json = serde_json::to_string(&d[0].state).expect("serializes");
+    assert!(json.contains(r#""status":"awaiting_detail""#), "{json}");
+    let back: ConversationState = serde_json::from_str(&json).expect("deserializes");
+    assert_eq!(back, d[0].state);
+}
+
+#[test]
+fn the_time_is_written_relative_to_now() {
+    let tz = jiff::tz::TimeZone::get("Asia/Tokyo").expect("tz");
+    let now = at(0).to_zoned_datetime(tz);
+    let later = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * 3))
+        .expect("ok");
+    assert_eq!(reply::when(&later, &now, Locale::Ja), "12月4日（金）10:00");
+    assert_eq!(reply::when(&later, &now, Locale::En), "10:00 on Fri 4 Dec");
+}
