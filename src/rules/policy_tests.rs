@@ -1,26 +1,8 @@
 //! The dialogue policy and replies of a rule set: read, checked, reported
 //! at their place.
 
+use super::tests::{assert_has, load, problems};
 use super::*;
-
-fn load(yaml: &str) -> Result<Loaded, LoadError> {
-    RuleSet::from_yaml("t.yaml", yaml)
-}
-
-fn problems(yaml: &str) -> Vec<String> {
-    match load(yaml) {
-        Ok(_) => panic!("the rule set loaded, but it should not have"),
-        Err(err) => err.diagnostics.iter().map(ToString::to_string).collect(),
-    }
-}
-
-fn assert_has(found: &[String], expected: &str) {
-    assert!(
-        found.iter().any(|p| p.contains(expected)),
-        "expected a problem containing {expected:?}, got:\n{}",
-        found.join("\n")
-    );
-}
 
 const INTENT: &str = r"
 intents:

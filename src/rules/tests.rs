@@ -2,12 +2,12 @@
 
 use super::*;
 
-fn load(yaml: &str) -> Result<Loaded, LoadError> {
+pub(super) fn load(yaml: &str) -> Result<Loaded, LoadError> {
     RuleSet::from_yaml("t.yaml", yaml)
 }
 
 /// Every diagnostic of a rule set that must fail, as printed.
-fn problems(yaml: &str) -> Vec<String> {
+pub(super) fn problems(yaml: &str) -> Vec<String> {
     match load(yaml) {
         Ok(_) => panic!("the rule set loaded, but it should not have"),
         Err(err) => err.diagnostics.iter().map(ToString::to_string).collect(),
@@ -21,7 +21,7 @@ fn warnings(yaml: &str) -> Vec<String> {
     all.iter().map(ToString::to_string).collect()
 }
 
-fn assert_has(found: &[String], expected: &str) {
+pub(super) fn assert_has(found: &[String], expected: &str) {
     assert!(
         found.iter().any(|p| p.contains(expected)),
         "expected a problem containing {expected:?}, got:\n{}",
