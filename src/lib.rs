@@ -18,6 +18,12 @@
 //! - [`engine`]: the dialogue policy, the pure decision on each message of
 //!   a conversation: answer, ask, fall back or hand off.
 //! - [`conversation_test`]: conversation tests, run through the engine.
+//! - [`privacy`]: masking card numbers and My Number before anything is
+//!   stored or logged.
+//! - [`store`]: all SQL: conversations, messages, customers, feedback, on
+//!   SQLite or PostgreSQL.
+//! - [`config`]: the service's typed configuration (file, environment,
+//!   flags).
 //! - [`eval`]: measuring a rule set on labelled messages.
 
 pub mod text;
@@ -35,5 +41,11 @@ pub mod hours;
 pub mod engine;
 
 pub mod conversation_test;
+
+pub mod privacy;
+
+pub mod store;
+
+pub mod config;
 
 pub mod eval;

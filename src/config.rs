@@ -1,0 +1,289 @@
+//! The service's one typed configuration: defaults, then a TOML file, then
+//! `MADOGUCHI_*` environment variables, then command-line flags. It holds
+//! only deployment matters (addresses, database, secrets, limits); the
+//! support policy lives in the rule set.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// A secret from the configuration: never printed, never logged.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    /// The secret's text, for the one place that needs it.
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(SecretString::from(s.to_owned()))
+    }
+}
+
+/// The configuration of `madoguchi serve`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen (`127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// `sqlite://madoguchi.db` (created if missing) or `postgres://...`.
+    pub database_url: String,
+    /// The rule set: a YAML file or a folder of them.
+    pub rules: PathBuf,
+    /// The bearer token of the agent API; without it the agent API answers
+    /// 401 to everyone.
+    pub admin_token: Option<Secret>,
+    /// The secret shared with the shop's backend: `user_hash` is
+    /// HMAC-SHA256 of the customer's `external_id` with it.
+    pub identity_secret: Option<Secret>,
+    /// Where handoffs are posted.
+    pub webhook_url: Option<String>,
+    /// The Standard Webhooks signing secret (`whsec_...`).
+    pub webhook_secret: Option<Secret>,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// The longest message text accepted, in characters.
+    pub max_message_chars: usize,
+    /// Conversations not updated for this many days are purged (0: never).
+    pub retention_days: u32,
+    /// SQLite's `synchronous`: `normal` (durable across a process crash) or
+    /// `full` (also across a power loss).
+    pub sqlite_synchronous: String,
+    /// Log lines as `text` or `json`.
+    pub log_format: String,
+}
+
+/// The defaults: a fresh machine runs with no configuration at all.
+#[derive(Serialize)]
+struct Defaults {
+    listen: &'static str,
+    database_url: &'static str,
+    rules: &'static str,
+    max_body_bytes: usize,
+    max_message_chars: usize,
+    retention_days: u32,
+    sqlite_synchronous: &'static str,
+    log_format: &'static str,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    listen: "127.0.0.1:8080",
+    database_url: "sqlite://madoguchi.db",
+    rules: "rules",
+    max_body_bytes: 64 * 1024,
+    max_message_chars: 4_000,
+    retention_days: 365,
+    sqlite_synchronous: "normal",
+    log_format: "text",
+};
+
+/// Values given on the command line, over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Flags {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// `--database`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--rules`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<PathBuf>,
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be read.
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads the configuration: defaults, then `file` (if given), then the
+    /// environment (`MADOGUCHI_LISTEN`, `MADOGUCHI_DATABASE_URL`...), then
+    /// `flags`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the key whose value is wrong.
+    pub fn load(file: Option<&std::path::Path>, flags: &Flags) -> Result<Self, ConfigError> {
+        Self::from_figment(&Self::figment(file, flags, Env::prefixed("MADOGUCHI_")))
+    }
+
+    fn figment(
+        file: Option<&std::path::Path>,
+        flags: &Flags,
+        env: impl figment::Provider,
+    ) -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment.merge(env).merge(Serialized::defaults(flags))
+    }
+
+    fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(|errors| {
+            let messages: Vec<String> = errors.into_iter().map(|e| describe(&e)).collect();
+            ConfigError::Invalid(messages.join("; "))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: &str| ConfigError::Invalid(format!("`{key}` {why}"));
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database_url",
+                "must start with sqlite: or postgres://",
+            ));
+        }
+        if !matches!(self.sqlite_synchronous.as_str(), "normal" | "full") {
+            return Err(invalid("sqlite_synchronous", "must be `normal` or `full`"));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(invalid("log_format", "must be `text` or `json`"));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(invalid("max_body_bytes", "must be at least 1024"));
+        }
+        if self.max_message_chars == 0 {
+            return Err(invalid("max_message_chars", "must be at least 1"));
+        }
+        if let Some(secret) = &self.webhook_secret
+            && !secret.expose().starts_with("whsec_")
+        {
+            return Err(invalid(
+                "webhook_secret",
+                "must be a Standard Webhooks secret (`whsec_` and base64)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One configuration error, naming the key and where its value came from,
+/// never the value itself (it may be a secret).
+fn describe(error: &figment::Error) -> String {
+    let key = if error.path.is_empty() {
+        "configuration".to_owned()
+    } else {
+        format!("`{}`", error.path.join("."))
+    };
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (from {})", m.name))
+        .unwrap_or_default();
+    let kind = match &error.kind {
+        figment::error::Kind::InvalidType(_, expected)
+        | figment::error::Kind::InvalidValue(_, expected) => format!("expected {expected}"),
+        figment::error::Kind::UnknownField(field, _) => {
+            return format!("unknown key `{field}`{source}");
+        }
+        other => other.to_string(),
+    };
+    format!("{key}{source}: {kind}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, env: &[(&str, &str)], flags: &Flags) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("madoguchi.toml");
+        std::fs::write(&file, toml).expect("write");
+        // The environment layer is given as a map rather than read from the
+        // process, so that tests do not race on the process environment;
+        // the key mapping is the one `Env::prefixed` applies.
+        let env: std::collections::BTreeMap<String, String> = env
+            .iter()
+            .filter_map(|(k, v)| {
+                Some((
+                    k.strip_prefix("MADOGUCHI_")?.to_lowercase(),
+                    (*v).to_owned(),
+                ))
+            })
+            .collect();
+        Config::from_figment(&Config::figment(
+            Some(&file),
+            flags,
+            Serialized::defaults(env),
+        ))
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        let config = Config::from_figment(&Figment::from(Serialized::defaults(DEFAULTS)))
+            .expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://madoguchi.db");
+        assert!(config.admin_token.is_none());
+    }
+
+    #[test]
+    fn flags_beat_the_environment_which_beats_the_file() {
+        let flags = Flags {
+            listen: Some("127.0.0.1:9999".into()),
+            ..Flags::default()
+        };
+        let config = load(
+            "listen = '127.0.0.1:7000'\nrules = 'from-file'\ndatabase_url = 'sqlite://file.db'\n",
+            &[
+                ("MADOGUCHI_DATABASE_URL", "sqlite://env.db"),
+                ("MADOGUCHI_LISTEN", "127.0.0.1:8000"),
+            ],
+            &flags,
+        )
+        .expect("valid");
+        assert_eq!(config.rules, PathBuf::from("from-file"));
+        assert_eq!(config.database_url, "sqlite://env.db");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
+    }
+
+    #[test]
+    fn a_wrong_value_names_its_key_and_not_its_value() {
+        let err = load("listen = 'not an address'\n", &[], &Flags::default()).expect_err("invalid");
+        let message = err.to_string();
+        assert!(message.contains("`listen`"), "{message}");
+        let err =
+            load("webhook_secret = 'hunter2'\n", &[], &Flags::default()).expect_err("invalid");
+        let message = err.to_string();
+        assert!(message.contains("`webhook_secret`"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+        let err = load("admin_tokn = 'x'\n", &[], &Flags::default()).expect_err("unknown");
+        assert!(
+            err.to_string().contains("unknown key `admin_tokn`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = load("admin_token = 's3cret'\n", &[], &Flags::default()).expect("valid");
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert_eq!(config.admin_token.expect("set").expose(), "s3cret");
+    }
+}

@@ -1,0 +1,317 @@
+//! What the store reads and writes, and the raw rows behind them.
+
+use serde::Serialize;
+
+use super::StoreError;
+use crate::engine::ConversationState;
+use crate::rules::Channel;
+
+/// How the customer's identity was established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// An `external_id` sent with a valid `user_hash`: the shop vouches.
+    Verified,
+    /// An e-mail address the customer typed: not checked.
+    Email,
+    /// Nothing known.
+    Anonymous,
+}
+
+impl Identity {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Identity::Verified => "verified",
+            Identity::Email => "email",
+            Identity::Anonymous => "anonymous",
+        }
+    }
+
+    fn parse(s: &str) -> Identity {
+        match s {
+            "verified" => Identity::Verified,
+            "email" => Identity::Email,
+            _ => Identity::Anonymous,
+        }
+    }
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    /// The customer.
+    Customer,
+    /// The bot.
+    Bot,
+    /// A person of the support team.
+    Agent,
+}
+
+impl Author {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Author::Customer => "customer",
+            Author::Bot => "bot",
+            Author::Agent => "agent",
+        }
+    }
+
+    fn parse(s: &str) -> Author {
+        match s {
+            "customer" => Author::Customer,
+            "agent" => Author::Agent,
+            _ => Author::Bot,
+        }
+    }
+}
+
+/// A conversation to create.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    /// Its id.
+    pub id: String,
+    /// SHA-256 of its bearer token (the token itself is never stored).
+    pub token_hash: String,
+    /// The id for a new customer (an existing one with the same verified
+    /// external id is reused).
+    pub customer_id: String,
+    /// The shop's id of the customer, when verified.
+    pub external_id: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// How the identity was established.
+    pub identity: Identity,
+    /// Where it happens.
+    pub channel: Channel,
+    /// The engine's initial state.
+    pub state: ConversationState,
+    /// When, in milliseconds since the epoch.
+    pub at: i64,
+}
+
+/// A message to append.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Who wrote it.
+    pub author: Author,
+    /// The agent's name, for agent messages.
+    pub agent: Option<String>,
+    /// The text (masked).
+    pub text: String,
+    /// The intent it was taken as (customer messages).
+    pub intent: Option<String>,
+    /// The decision's evidence, sentiment and cues, as JSON.
+    pub decision: Option<String>,
+}
+
+/// A stored conversation with its customer.
+#[derive(Debug, Clone)]
+pub struct ConversationRecord {
+    /// Its id.
+    pub id: String,
+    /// SHA-256 of its token.
+    pub token_hash: String,
+    /// Its customer.
+    pub customer_id: String,
+    /// Where it happens.
+    pub channel: String,
+    /// How the customer's identity was established.
+    pub identity: Identity,
+    /// The engine's state.
+    pub state: ConversationState,
+    /// Incremented by each write.
+    pub version: i64,
+    /// A one-line summary.
+    pub summary: Option<String>,
+    /// Created, in milliseconds.
+    pub created_at: i64,
+    /// Last changed, in milliseconds.
+    pub updated_at: i64,
+    /// The customer's external id.
+    pub external_id: Option<String>,
+    /// The customer's e-mail.
+    pub email: Option<String>,
+    /// The customer's name.
+    pub name: Option<String>,
+}
+
+/// One stored message.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageRecord {
+    /// Its place in the conversation, from 1.
+    pub seq: i64,
+    /// Who wrote it.
+    pub author: Author,
+    /// The agent, for agent messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The text.
+    pub text: String,
+    /// The intent, for customer messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    /// The decision behind it, as JSON text.
+    #[serde(skip)]
+    pub decision: Option<String>,
+    /// When, in milliseconds.
+    #[serde(skip)]
+    pub created_at: i64,
+}
+
+/// A conversation in a listing.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationSummary {
+    /// Its id.
+    pub id: String,
+    /// `chat` or `email`.
+    pub channel: String,
+    /// How the customer is known.
+    pub identity: Identity,
+    /// Its state.
+    pub state: String,
+    /// A one-line summary.
+    pub summary: Option<String>,
+    /// Created, in milliseconds.
+    #[serde(skip)]
+    pub created_at: i64,
+    /// Last changed, in milliseconds.
+    #[serde(skip)]
+    pub updated_at: i64,
+    /// The customer's e-mail.
+    pub email: Option<String>,
+    /// The customer's name.
+    pub name: Option<String>,
+}
+
+/// One of the customer's earlier conversations.
+#[derive(Debug, Clone, Serialize)]
+pub struct EarlierConversation {
+    /// Its id.
+    pub id: String,
+    /// Whether the identity that links it to this customer was verified.
+    pub identity: Identity,
+    /// A one-line summary.
+    pub summary: Option<String>,
+    /// Created, in milliseconds.
+    #[serde(skip)]
+    pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ConversationRow {
+    id: String,
+    token_hash: String,
+    customer_id: String,
+    channel: String,
+    identity: String,
+    state: String,
+    version: i64,
+    summary: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    external_id: Option<String>,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+impl ConversationRow {
+    pub(super) fn into_record(self) -> Result<ConversationRecord, StoreError> {
+        let state: ConversationState =
+            serde_json::from_str(&self.state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(ConversationRecord {
+            id: self.id,
+            token_hash: self.token_hash,
+            customer_id: self.customer_id,
+            channel: self.channel,
+            identity: Identity::parse(&self.identity),
+            state,
+            version: self.version,
+            summary: self.summary,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            external_id: self.external_id,
+            email: self.email,
+            name: self.name,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    seq: i64,
+    author: String,
+    agent: Option<String>,
+    text: String,
+    intent: Option<String>,
+    decision: Option<String>,
+    created_at: i64,
+}
+
+impl From<MessageRow> for MessageRecord {
+    fn from(r: MessageRow) -> Self {
+        MessageRecord {
+            seq: r.seq,
+            author: Author::parse(&r.author),
+            agent: r.agent,
+            text: r.text,
+            intent: r.intent,
+            decision: r.decision,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SummaryRow {
+    id: String,
+    channel: String,
+    identity: String,
+    status: String,
+    summary: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    email: Option<String>,
+    name: Option<String>,
+}
+
+impl From<SummaryRow> for ConversationSummary {
+    fn from(r: SummaryRow) -> Self {
+        ConversationSummary {
+            id: r.id,
+            channel: r.channel,
+            identity: Identity::parse(&r.identity),
+            state: r.status,
+            summary: r.summary,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            email: r.email,
+            name: r.name,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct EarlierRow {
+    id: String,
+    identity: String,
+    summary: Option<String>,
+    created_at: i64,
+}
+
+impl From<EarlierRow> for EarlierConversation {
+    fn from(r: EarlierRow) -> Self {
+        EarlierConversation {
+            id: r.id,
+            identity: Identity::parse(&r.identity),
+            summary: r.summary,
+            created_at: r.created_at,
+        }
+    }
+}
