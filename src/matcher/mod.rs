@@ -9,6 +9,7 @@
 //! that intent would lose evidence it should have.
 
 mod build;
+mod gate;
 mod score;
 mod terms;
 
@@ -131,6 +132,8 @@ pub struct Matcher {
     keyword_targets: Vec<Range<u32>>,
     targets: Vec<KeywordTarget>,
     regex_set: RegexSet,
+    /// Whether a message can match any regex of the set at all.
+    regex_gate: gate::RegexGate,
     regexes: Vec<RegexTarget>,
     intents: Vec<IntentShape>,
     patterns: Vec<PatternInfo>,
@@ -184,10 +187,15 @@ impl Matcher {
         hits: &mut Vec<score::Hit>,
     ) -> Vec<(Arc<str>, Range<usize>)> {
         let mut details = Vec::new();
-        if self.regexes.is_empty() {
+        if self.regexes.is_empty() || !self.regex_gate.may_match(text) {
             return details;
         }
-        for index in &self.regex_set.matches(text) {
+        let matched = self.regex_set.matches(text);
+        // Going through the set's answers reads one flag per regex.
+        if !matched.matched_any() {
+            return details;
+        }
+        for index in &matched {
             let target = &self.regexes[index];
             if target.locale.is_some_and(|l| l != locale) {
                 continue;
