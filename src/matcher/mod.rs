@@ -124,6 +124,14 @@ struct IntentShape {
     priority: i32,
 }
 
+thread_local! {
+    /// The patterns found in the message being matched: a buffer reused
+    /// from one message to the next on each thread, as only the scored
+    /// outcome outlives the call.
+    static HITS: std::cell::RefCell<Vec<score::Hit>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Every pattern of a rule set, compiled for matching.
 #[derive(Debug)]
 pub struct Matcher {
@@ -156,10 +164,12 @@ impl Matcher {
     /// Matches `text` read as `locale`, given the terms found in it.
     #[must_use]
     pub fn find(&self, text: &Normalized, terms: &[TermMatch], locale: Locale) -> MatchOutcome {
-        let mut hits = Vec::with_capacity(16);
-        self.find_keywords(terms, locale, &mut hits);
-        let details = self.find_regexes(text.as_str(), locale, &mut hits);
-        score::score(self, hits, details)
+        HITS.with_borrow_mut(|hits| {
+            hits.clear();
+            self.find_keywords(terms, locale, hits);
+            let details = self.find_regexes(text.as_str(), locale, hits);
+            score::score(self, hits, details)
+        })
     }
 
     fn find_keywords(&self, terms: &[TermMatch], locale: Locale, hits: &mut Vec<score::Hit>) {
