@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use regex::{RegexBuilder, RegexSetBuilder};
 
+use super::gate::RegexGate;
 use super::terms::{TermId, Terms, TermsBuilder};
 use super::{
     IntentIndex, IntentShape, KeywordTarget, Matcher, MatchingSettings, PatternInfo, PatternKind,
@@ -253,10 +254,12 @@ impl MatcherBuilder {
             .size_limit(REGEX_SIZE_LIMIT)
             .dfa_size_limit(REGEX_DFA_CACHE)
             .build()?;
+        let regex_gate = RegexGate::new(self.regex_sources.iter().map(String::as_str));
         let matcher = Matcher {
             keyword_targets,
             targets,
             regex_set,
+            regex_gate,
             regexes: self.regexes,
             intents: self.intents,
             patterns: self.patterns,

@@ -9,6 +9,7 @@
 //! that intent would lose evidence it should have.
 
 mod build;
+mod gate;
 mod score;
 mod terms;
 
@@ -123,6 +124,14 @@ struct IntentShape {
     priority: i32,
 }
 
+thread_local! {
+    /// The patterns found in the message being matched: a buffer reused
+    /// from one message to the next on each thread, as only the scored
+    /// outcome outlives the call.
+    static HITS: std::cell::RefCell<Vec<score::Hit>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Every pattern of a rule set, compiled for matching.
 #[derive(Debug)]
 pub struct Matcher {
@@ -131,6 +140,8 @@ pub struct Matcher {
     keyword_targets: Vec<Range<u32>>,
     targets: Vec<KeywordTarget>,
     regex_set: RegexSet,
+    /// Whether a message can match any regex of the set at all.
+    regex_gate: gate::RegexGate,
     regexes: Vec<RegexTarget>,
     intents: Vec<IntentShape>,
     patterns: Vec<PatternInfo>,
@@ -153,10 +164,12 @@ impl Matcher {
     /// Matches `text` read as `locale`, given the terms found in it.
     #[must_use]
     pub fn find(&self, text: &Normalized, terms: &[TermMatch], locale: Locale) -> MatchOutcome {
-        let mut hits = Vec::with_capacity(16);
-        self.find_keywords(terms, locale, &mut hits);
-        let details = self.find_regexes(text.as_str(), locale, &mut hits);
-        score::score(self, hits, details)
+        HITS.with_borrow_mut(|hits| {
+            hits.clear();
+            self.find_keywords(terms, locale, hits);
+            let details = self.find_regexes(text.as_str(), locale, hits);
+            score::score(self, hits, details)
+        })
     }
 
     fn find_keywords(&self, terms: &[TermMatch], locale: Locale, hits: &mut Vec<score::Hit>) {
@@ -184,10 +197,15 @@ impl Matcher {
         hits: &mut Vec<score::Hit>,
     ) -> Vec<(Arc<str>, Range<usize>)> {
         let mut details = Vec::new();
-        if self.regexes.is_empty() {
+        if self.regexes.is_empty() || !self.regex_gate.may_match(text) {
             return details;
         }
-        for index in &self.regex_set.matches(text) {
+        let matched = self.regex_set.matches(text);
+        // Going through the set's answers reads one flag per regex.
+        if !matched.matched_any() {
+            return details;
+        }
+        for index in &matched {
             let target = &self.regexes[index];
             if target.locale.is_some_and(|l| l != locale) {
                 continue;

@@ -140,7 +140,7 @@ impl MatchOutcome {
 
 pub(crate) fn score(
     matcher: &Matcher,
-    mut hits: Vec<Hit>,
+    hits: &mut Vec<Hit>,
     details: Vec<(Arc<str>, Range<usize>)>,
 ) -> MatchOutcome {
     // Sorting by pattern keeps the words of one all-of group together, since

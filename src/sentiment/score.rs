@@ -35,6 +35,12 @@ const VIOLENCE_WEIGHT: f64 = 3.0;
 /// three times): politeness tempers a complaint but does not undo it.
 const POLITENESS_FACTOR: f64 = 0.85;
 
+thread_local! {
+    /// The sentiment terms of the message being scored: a buffer reused
+    /// from one message to the next on each thread.
+    static FOUND: std::cell::RefCell<Vec<Found>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 #[derive(Debug, Clone)]
 struct Found {
     term: usize,
@@ -47,8 +53,13 @@ impl Scorer {
     /// `terms` what the rule set's term automaton found in it.
     #[must_use]
     pub fn score(&self, text: &Normalized, original: &str, terms: &[TermMatch]) -> Sentiment {
-        let s = text.as_str();
-        let found = self.own_terms(terms);
+        FOUND.with_borrow_mut(|found| {
+            self.own_terms(terms, found);
+            self.score_found(text.as_str(), original, found)
+        })
+    }
+
+    fn score_found(&self, s: &str, original: &str, found: &[Found]) -> Sentiment {
         let last_contrast = found
             .iter()
             .filter(|f| self.term(f.term).kind == TermKind::Contrast)
@@ -62,7 +73,7 @@ impl Scorer {
             let term = self.term(f.term);
             match term.kind {
                 TermKind::Valence(kind) => {
-                    let weight = self.valence(s, &found, index, last_contrast, &mut cues);
+                    let weight = self.valence(s, found, index, last_contrast, &mut cues);
                     sum += weight;
                     cues.push(cue(kind, term, f.span.clone(), weight));
                 }
@@ -117,17 +128,15 @@ impl Scorer {
 
     /// The sentiment terms among the matches, leftmost-longest: at each
     /// place the longest term wins, and terms inside it do not count.
-    fn own_terms(&self, terms: &[TermMatch]) -> Vec<Found> {
-        let mut own: Vec<Found> = terms
-            .iter()
-            .filter_map(|m| {
-                let term = self.terms.get(m.id as usize)?.as_ref()?;
-                (m.whole_word || !term.bounded_end).then(|| Found {
-                    term: m.id as usize,
-                    span: m.span.clone(),
-                })
+    fn own_terms(&self, terms: &[TermMatch], own: &mut Vec<Found>) {
+        own.clear();
+        own.extend(terms.iter().filter_map(|m| {
+            let term = self.terms.get(m.id as usize)?.as_ref()?;
+            (m.whole_word || !term.bounded_end).then(|| Found {
+                term: m.id as usize,
+                span: m.span.clone(),
             })
-            .collect();
+        }));
         own.sort_by(|a, b| {
             a.span
                 .start
@@ -142,7 +151,6 @@ impl Scorer {
             }
             keep
         });
-        own
     }
 
     /// The weight of the valence term at `index`, after negation,

@@ -95,23 +95,33 @@ pub fn normalize(input: &str) -> Normalized {
             at += 1;
             continue;
         }
-        let segment = segment_at(&input[at..]);
-        let mut chars = segment.chars();
-        match (chars.next(), chars.next()) {
+        let rest = &input[at..];
+        if let Some(c) = lone_nfkc_stable(rest) {
             // Kana and kanji are none of the characters `push` treats
             // specially (spaces, separators, long vowels, punctuation).
-            (Some(c), None) if is_nfkc_stable(c) => writer.emit(fold_kana(c), origin(at)),
-            _ => {
-                for c in segment.nfkc() {
-                    for lower in c.to_lowercase() {
-                        writer.push(lower, origin(at));
-                    }
-                }
+            writer.emit_japanese(fold_kana(c), origin(at));
+            at += c.len_utf8();
+            continue;
+        }
+        let segment = segment_at(rest);
+        for c in segment.nfkc() {
+            for lower in c.to_lowercase() {
+                writer.push(lower, origin(at));
             }
         }
         at += segment.len();
     }
     writer.finish(input.len())
+}
+
+/// The first character of `text` when it is kana or kanji that NFKC leaves
+/// alone and no combining mark follows: the bulk of Japanese text, decoded
+/// once instead of cut into a segment first.
+fn lone_nfkc_stable(text: &str) -> Option<char> {
+    let mut chars = text.chars();
+    let c = chars.next().filter(|&c| is_nfkc_stable(c))?;
+    let joined = chars.next().is_some_and(joins_previous);
+    (!joined).then_some(c)
 }
 
 fn origin(at: usize) -> u32 {
@@ -232,6 +242,24 @@ impl Writer {
             self.count_latin();
         }
         self.write(c, origin);
+    }
+
+    /// [`Writer::emit`] for kana and kanji (after [`fold_kana`]), which
+    /// are Japanese and written in three bytes.
+    fn emit_japanese(&mut self, c: char, origin: u32) {
+        if !is_katakana(c) {
+            self.drop_final_long_vowel();
+        }
+        if let Some(space_origin) = self.pending_space.take()
+            && !self.last().is_some_and(is_japanese)
+        {
+            self.write(' ', space_origin);
+        }
+        self.scripts.japanese += 1;
+        debug_assert_eq!(c.len_utf8(), 3);
+        self.last = Some(c);
+        self.text.push(c);
+        self.origins.extend_from_slice(&[origin; 3]);
     }
 
     /// Counts a Latin letter, and a word when it starts one. Called before
