@@ -22,6 +22,10 @@
 //!   stored or logged.
 //! - [`store`]: all SQL: conversations, messages, customers, feedback, on
 //!   SQLite or PostgreSQL.
+//! - [`conversation`]: the conversation service: mask, load, decide,
+//!   store in one transaction, tell live listeners.
+//! - [`channels`]: the chat API (HTTP, JSON, Server-Sent Events).
+//! - [`http`]: the router, the agent API, errors, start and graceful stop.
 //! - [`config`]: the service's typed configuration (file, environment,
 //!   flags).
 //! - [`eval`]: measuring a rule set on labelled messages.
@@ -45,6 +49,12 @@ pub mod conversation_test;
 pub mod privacy;
 
 pub mod store;
+
+pub mod conversation;
+
+pub mod channels;
+
+pub mod http;
 
 pub mod config;
 

@@ -10,7 +10,9 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use madoguchi::classify::classify_lines;
+use madoguchi::config::{Config, Flags};
 use madoguchi::conversation_test::TestSuite;
+use madoguchi::http::Application;
 use madoguchi::eval::{IntentMap, evaluate, read_labelled};
 use madoguchi::rules::{LoadError, RuleSet};
 
@@ -24,6 +26,23 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the chat service: the chat API, the agent API, health checks.
+    /// With no arguments: 127.0.0.1:8080, `./rules`, `./madoguchi.db`.
+    Serve {
+        /// A TOML configuration file (`madoguchi.example.toml` lists every
+        /// key); `MADOGUCHI_*` environment variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The address to listen on (over `listen`).
+        #[arg(long)]
+        listen: Option<String>,
+        /// The database URL (over `database_url`).
+        #[arg(long)]
+        database: Option<String>,
+        /// The rule set (over `rules`).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Check a rule set: exit 0 with a summary when it is valid, 1 with every
     /// problem as `path:line:column: message` otherwise.
     Check {
@@ -80,6 +99,19 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            database,
+            rules,
+        } => serve(
+            config.as_deref(),
+            &Flags {
+                listen,
+                database_url: database,
+                rules,
+            },
+        ),
         Command::Check { rules } => check(&rules),
         Command::Classify { rules, answers } => run_classify(&rules, answers),
         Command::Test {
@@ -101,6 +133,57 @@ fn main() -> ExitCode {
             eprintln!("madoguchi: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn serve(file: Option<&Path>, flags: &Flags) -> anyhow::Result<ExitCode> {
+    let config = Config::load(file, flags)?;
+    init_logging(&config.log_format);
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async {
+        let app = Application::build(&config).await?;
+        app.run_until_stopped(shutdown_signal())
+            .await
+            .context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Logs as text or JSON lines; `RUST_LOG` sets the level (default `info`).
+/// Message texts are never logged at info level.
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()));
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what service managers send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
     }
 }
 

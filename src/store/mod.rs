@@ -214,7 +214,8 @@ impl Store {
     }
 
     /// Appends `messages` and saves `state`, in one transaction, if the
-    /// conversation is still at `version`.
+    /// conversation is still at `version`. Returns the transcript's last
+    /// place (`seq`) afterwards.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when another message changed it meanwhile.
@@ -226,7 +227,7 @@ impl Store {
         state: &ConversationState,
         summary: Option<&str>,
         at: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<i64, StoreError> {
         let state_json =
             serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         on_pool!(self, pool => {
@@ -251,7 +252,9 @@ impl Store {
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
+            let mut last = next;
             for (seq, message) in (next + 1..).zip(messages) {
+                last = seq;
                 sqlx::query(
                     "INSERT INTO messages (conversation_id, seq, author, agent, text, intent, decision, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -268,8 +271,8 @@ impl Store {
                 .await?;
             }
             tx.commit().await?;
-        });
-        Ok(())
+            Ok(last)
+        })
     }
 
     /// The messages of a conversation, in order.

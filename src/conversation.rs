@@ -1,0 +1,333 @@
+//! The conversation service: what happens to a message between the channel
+//! that received it and the store. It masks what must not be kept, loads
+//! the conversation, lets the engine decide, and writes the messages and the
+//! new state in one transaction (deciding again if another message changed
+//! the conversation meanwhile). Live listeners hear of agent messages and
+//! state changes through the [`Events`] hub.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+use crate::engine::{Decision, Status, Turn, decide};
+use crate::privacy::mask;
+use crate::rules::{Channel, RuleSet};
+use crate::store::{Author, ConversationRecord, NewMessage, Store, StoreError};
+
+/// How often a message is decided again when other messages keep changing
+/// the conversation under it.
+const ATTEMPTS: usize = 5;
+
+/// Something a live listener of a conversation is told.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A message from a person of the support team.
+    Message {
+        /// Its place in the transcript.
+        seq: i64,
+        /// Who wrote it.
+        author: Author,
+        /// The agent's name.
+        agent: Option<String>,
+        /// The text.
+        text: String,
+        /// When (RFC 3339).
+        at: String,
+    },
+    /// The conversation's state changed.
+    State {
+        /// The new state.
+        state: Status,
+    },
+}
+
+/// Live listeners per conversation. A conversation nobody listens to has
+/// no channel; a channel is dropped when its last listener goes.
+#[derive(Debug, Default, Clone)]
+pub struct Events {
+    channels: Arc<Mutex<HashMap<String, broadcast::Sender<Event>>>>,
+}
+
+/// Events a slow listener may fall behind by before it misses some.
+const EVENT_BACKLOG: usize = 64;
+
+impl Events {
+    /// Listens to a conversation.
+    #[must_use]
+    pub fn subscribe(&self, conversation: &str) -> broadcast::Receiver<Event> {
+        let mut channels = self.lock();
+        channels
+            .entry(conversation.to_owned())
+            .or_insert_with(|| broadcast::channel(EVENT_BACKLOG).0)
+            .subscribe()
+    }
+
+    /// Tells the conversation's listeners, if any.
+    pub fn publish(&self, conversation: &str, event: Event) {
+        let mut channels = self.lock();
+        if let Some(sender) = channels.get(conversation) {
+            if sender.send(event).is_err() {
+                // Nobody listens any more.
+                channels.remove(conversation);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Event>>> {
+        // A panic while holding the lock cannot leave the map inconsistent:
+        // every change is one insert or remove.
+        self.channels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// A customer message, decided and stored.
+#[derive(Debug)]
+pub struct Answered {
+    /// The engine's decision.
+    pub decision: Decision,
+    /// The rule set's id of the intent, if any.
+    pub intent: Option<String>,
+}
+
+/// Why a message could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// The conversation is closed.
+    #[error("the conversation is closed")]
+    Closed,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Milliseconds since the epoch, as the store keeps time.
+#[must_use]
+pub fn millis(at: jiff::Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+/// Decides and stores a customer's message in `conversation`.
+///
+/// # Errors
+/// [`MessageError::Closed`] for a closed conversation, or a store failure.
+pub async fn customer_message(
+    store: &Store,
+    rules: &RuleSet,
+    events: &Events,
+    mut conversation: ConversationRecord,
+    text: &str,
+    now: jiff::Timestamp,
+) -> Result<Answered, MessageError> {
+    let text = mask(text);
+    let channel: Channel = conversation.channel.parse().unwrap_or(Channel::Chat);
+    for _ in 0..ATTEMPTS {
+        if conversation.state.status == Status::Closed {
+            return Err(MessageError::Closed);
+        }
+        let decision = decide(
+            rules,
+            &conversation.state,
+            Turn {
+                text: &text,
+                channel,
+                now,
+            },
+        );
+        let intent = decision
+            .intent
+            .map(|i| rules.intent(i).id.as_str().to_owned());
+        let messages = [
+            NewMessage {
+                author: Author::Customer,
+                agent: None,
+                text: text.clone().into_owned(),
+                intent: intent.clone(),
+                decision: Some(decision_json(rules, &decision, &text)),
+            },
+            NewMessage {
+                author: Author::Bot,
+                agent: None,
+                text: decision.reply.text.clone(),
+                intent: None,
+                decision: None,
+            },
+        ];
+        let summary = conversation
+            .summary
+            .is_none()
+            .then(|| summary(rules, &decision, &text));
+        match store
+            .record(
+                &conversation.id,
+                conversation.version,
+                &messages,
+                &decision.state,
+                summary.as_deref(),
+                millis(now),
+            )
+            .await
+        {
+            Ok(_) => {
+                if decision.state.status != conversation.state.status {
+                    events.publish(
+                        &conversation.id,
+                        Event::State {
+                            state: decision.state.status,
+                        },
+                    );
+                }
+                return Ok(Answered { decision, intent });
+            }
+            Err(StoreError::Conflict) => {
+                let id = conversation.id.clone();
+                conversation = store
+                    .conversation(&id)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// What is kept of a decision for the agent and the handoff: the
+/// classification report (intent, evidence, sentiment, cues) with the
+/// action and any escalation.
+fn decision_json(rules: &RuleSet, decision: &Decision, text: &str) -> String {
+    let report = decision.classification.report(rules, text, false);
+    serde_json::json!({
+        "action": decision.action,
+        "escalation": decision.escalation,
+        "classification": report,
+    })
+    .to_string()
+}
+
+/// A one-line summary from the first message: its intent's label and what
+/// the customer wrote, shortened.
+fn summary(rules: &RuleSet, decision: &Decision, text: &str) -> String {
+    const LENGTH: usize = 60;
+    let mut short: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if short.chars().count() > LENGTH {
+        short = short.chars().take(LENGTH).collect::<String>() + "…";
+    }
+    match decision.intent {
+        Some(intent) => format!("{}: {short}", rules.intent(intent).label(decision.locale)),
+        None => short,
+    }
+}
+
+/// Adds an agent's message: the conversation is a person's from now on.
+///
+/// # Errors
+/// [`MessageError::Closed`] for a closed conversation, or a store failure.
+pub async fn agent_message(
+    store: &Store,
+    events: &Events,
+    mut conversation: ConversationRecord,
+    agent: &str,
+    text: &str,
+    now: jiff::Timestamp,
+) -> Result<i64, MessageError> {
+    let text = mask(text).into_owned();
+    for _ in 0..ATTEMPTS {
+        if conversation.state.status == Status::Closed {
+            return Err(MessageError::Closed);
+        }
+        let before = conversation.state.status;
+        let mut state = conversation.state.clone();
+        state.status = Status::HandedOff;
+        state.pending = None;
+        let message = NewMessage {
+            author: Author::Agent,
+            agent: Some(agent.to_owned()),
+            text: text.clone(),
+            intent: None,
+            decision: None,
+        };
+        match store
+            .record(&conversation.id, conversation.version, std::slice::from_ref(&message), &state, None, millis(now))
+            .await
+        {
+            Ok(seq) => {
+                events.publish(
+                    &conversation.id,
+                    Event::Message {
+                        seq,
+                        author: Author::Agent,
+                        agent: Some(agent.to_owned()),
+                        text,
+                        at: now.to_string(),
+                    },
+                );
+                if before != Status::HandedOff {
+                    events.publish(
+                        &conversation.id,
+                        Event::State {
+                            state: Status::HandedOff,
+                        },
+                    );
+                }
+                return Ok(seq);
+            }
+            Err(StoreError::Conflict) => {
+                let id = conversation.id.clone();
+                conversation = store
+                    .conversation(&id)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// Closes a conversation; closing a closed one changes nothing.
+///
+/// # Errors
+/// A store failure.
+pub async fn close(
+    store: &Store,
+    events: &Events,
+    mut conversation: ConversationRecord,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    for _ in 0..ATTEMPTS {
+        if conversation.state.status == Status::Closed {
+            return Ok(());
+        }
+        let mut state = conversation.state.clone();
+        state.status = Status::Closed;
+        state.pending = None;
+        match store
+            .record(&conversation.id, conversation.version, &[], &state, None, millis(now))
+            .await
+        {
+            Ok(_) => {
+                events.publish(
+                    &conversation.id,
+                    Event::State {
+                        state: Status::Closed,
+                    },
+                );
+                return Ok(());
+            }
+            Err(StoreError::Conflict) => {
+                let id = conversation.id.clone();
+                conversation = store
+                    .conversation(&id)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Err(StoreError::Conflict)
+}

@@ -1,0 +1,284 @@
+//! The agent API, behind the admin bearer token: the conversations waiting
+//! for a person, each with everything the bot collected, and the person's
+//! answers, delivered live to the customer.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Json};
+use axum::routing::{delete, get, post};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{bearer, same_secret};
+use super::error::ApiJson;
+use super::{ApiError, AppState};
+use crate::conversation::{self, MessageError};
+use crate::engine::{ConversationState, Status};
+use crate::store::{ConversationSummary, EarlierConversation, Identity, MessageRecord};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/conversations", get(list))
+        .route("/v1/admin/conversations/{id}", get(show))
+        .route("/v1/admin/conversations/{id}/messages", post(reply))
+        .route("/v1/admin/conversations/{id}/close", post(close))
+        .route("/v1/admin/customers/{id}", delete(delete_customer))
+}
+
+fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = bearer(headers)?;
+    let expected = state.settings.admin_token.as_ref().ok_or_else(|| {
+        ApiError::unauthorized("the agent API is disabled: set `admin_token` in the configuration")
+    })?;
+    if same_secret(token, expected.expose()) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("wrong admin token"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct ListResponse {
+    conversations: Vec<Listed>,
+}
+
+#[derive(Debug, Serialize)]
+struct Listed {
+    #[serde(flatten)]
+    summary: ConversationSummary,
+    created_at: String,
+    updated_at: String,
+}
+
+fn rfc3339(millis: i64) -> String {
+    jiff::Timestamp::from_millisecond(millis)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ListResponse>, ApiError> {
+    admin(&state, &headers)?;
+    let status = query
+        .state
+        .as_deref()
+        .map(str::parse::<Status>)
+        .transpose()
+        .map_err(ApiError::invalid)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("`limit` must be from 1 to 500"));
+    }
+    let found = state.store.list(status, limit).await?;
+    Ok(Json(ListResponse {
+        conversations: found
+            .into_iter()
+            .map(|summary| Listed {
+                created_at: rfc3339(summary.created_at),
+                updated_at: rfc3339(summary.updated_at),
+                summary,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct Customer {
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
+    external_id: Option<String>,
+    identity: Identity,
+    verified: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct AgentMessage {
+    #[serde(flatten)]
+    message: MessageRecord,
+    at: String,
+    /// The decision behind a customer message: intent, evidence,
+    /// sentiment and cues, action, escalation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct Earlier {
+    #[serde(flatten)]
+    conversation: EarlierConversation,
+    created_at: String,
+    verified: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ConversationDetail {
+    id: String,
+    channel: String,
+    state: Status,
+    summary: Option<String>,
+    customer: Customer,
+    /// The engine's state: details collected, handoff reason and priority,
+    /// frustration.
+    dialogue: ConversationState,
+    messages: Vec<AgentMessage>,
+    earlier_conversations: Vec<Earlier>,
+    created_at: String,
+    updated_at: String,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ConversationDetail>, ApiError> {
+    admin(&state, &headers)?;
+    let conversation = state
+        .store
+        .conversation(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    let messages = state.store.transcript(&id).await?;
+    let earlier = state
+        .store
+        .earlier_conversations(&conversation.customer_id, &id)
+        .await?;
+    Ok(Json(ConversationDetail {
+        id: conversation.id,
+        channel: conversation.channel,
+        state: conversation.state.status,
+        summary: conversation.summary,
+        customer: Customer {
+            id: conversation.customer_id,
+            name: conversation.name,
+            email: conversation.email,
+            external_id: conversation.external_id,
+            identity: conversation.identity,
+            verified: conversation.identity == Identity::Verified,
+        },
+        dialogue: conversation.state,
+        messages: messages
+            .into_iter()
+            .map(|message| AgentMessage {
+                at: rfc3339(message.created_at),
+                decision: message
+                    .decision
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok()),
+                message,
+            })
+            .collect(),
+        earlier_conversations: earlier
+            .into_iter()
+            .map(|conversation| Earlier {
+                created_at: rfc3339(conversation.created_at),
+                verified: conversation.identity == Identity::Verified,
+                conversation,
+            })
+            .collect(),
+        created_at: rfc3339(conversation.created_at),
+        updated_at: rfc3339(conversation.updated_at),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplyRequest {
+    text: String,
+    agent: String,
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReplyRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    admin(&state, &headers)?;
+    let text = request.text.trim();
+    let agent = request.agent.trim();
+    if text.is_empty() {
+        return Err(ApiError::invalid("`text` is empty"));
+    }
+    if agent.is_empty() {
+        return Err(ApiError::invalid("`agent` is empty: say who answers"));
+    }
+    if text.chars().count() > state.settings.max_message_chars {
+        return Err(ApiError::invalid("`text` is too long"));
+    }
+    let conversation = state
+        .store
+        .conversation(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    let seq = conversation::agent_message(
+        &state.store,
+        &state.events,
+        conversation,
+        agent,
+        text,
+        jiff::Timestamp::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        MessageError::Closed => ApiError::closed(),
+        MessageError::Store(e) => e.into(),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "seq": seq, "state": Status::HandedOff })),
+    ))
+}
+
+async fn close(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&state, &headers)?;
+    let conversation = state
+        .store
+        .conversation(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    conversation::close(
+        &state.store,
+        &state.events,
+        conversation,
+        jiff::Timestamp::now(),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({ "id": id, "state": Status::Closed })))
+}
+
+async fn delete_customer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin(&state, &headers)?;
+    if state.store.delete_customer(&id).await? {
+        tracing::info!(customer = %id, "customer deleted on request");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("customer"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_formats_milliseconds() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+    }
+}
