@@ -69,6 +69,22 @@ pub struct Config {
     pub log_format: String,
 }
 
+/// Every key of the configuration.
+const KEYS: &[&str] = &[
+    "listen",
+    "database_url",
+    "rules",
+    "admin_token",
+    "identity_secret",
+    "webhook_url",
+    "webhook_secret",
+    "max_body_bytes",
+    "max_message_chars",
+    "retention_days",
+    "sqlite_synchronous",
+    "log_format",
+];
+
 /// The defaults: a fresh machine runs with no configuration at all.
 #[derive(Serialize)]
 struct Defaults {
@@ -123,7 +139,11 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the key whose value is wrong.
     pub fn load(file: Option<&std::path::Path>, flags: &Flags) -> Result<Self, ConfigError> {
-        Self::from_figment(&Self::figment(file, flags, Env::prefixed("MADOGUCHI_")))
+        // Only the configuration's own keys are taken from the environment:
+        // other `MADOGUCHI_*` variables (a test's database, say) are not
+        // configuration, and a typo there cannot be told from them.
+        let env = Env::prefixed("MADOGUCHI_").only(KEYS);
+        Self::from_figment(&Self::figment(file, flags, env))
     }
 
     fn figment(
@@ -277,6 +297,18 @@ mod tests {
             err.to_string().contains("unknown key `admin_tokn`"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_example_file_lists_every_key_and_is_valid() {
+        let text = include_str!("../madoguchi.example.toml");
+        for key in KEYS {
+            assert!(
+                text.contains(&format!("{key} =")),
+                "`{key}` is not documented"
+            );
+        }
+        load(text, &[], &Flags::default()).expect("the example is valid");
     }
 
     #[test]

@@ -68,11 +68,11 @@ impl Events {
     /// Tells the conversation's listeners, if any.
     pub fn publish(&self, conversation: &str, event: Event) {
         let mut channels = self.lock();
-        if let Some(sender) = channels.get(conversation) {
-            if sender.send(event).is_err() {
-                // Nobody listens any more.
-                channels.remove(conversation);
-            }
+        if let Some(sender) = channels.get(conversation)
+            && sender.send(event).is_err()
+        {
+            // Nobody listens any more.
+            channels.remove(conversation);
         }
     }
 
@@ -185,10 +185,7 @@ pub async fn customer_message(
             }
             Err(StoreError::Conflict) => {
                 let id = conversation.id.clone();
-                conversation = store
-                    .conversation(&id)
-                    .await?
-                    .ok_or(StoreError::Conflict)?;
+                conversation = store.conversation(&id).await?.ok_or(StoreError::Conflict)?;
             }
             Err(other) => return Err(other.into()),
         }
@@ -252,7 +249,14 @@ pub async fn agent_message(
             decision: None,
         };
         match store
-            .record(&conversation.id, conversation.version, std::slice::from_ref(&message), &state, None, millis(now))
+            .record(
+                &conversation.id,
+                conversation.version,
+                std::slice::from_ref(&message),
+                &state,
+                None,
+                millis(now),
+            )
             .await
         {
             Ok(seq) => {
@@ -278,10 +282,7 @@ pub async fn agent_message(
             }
             Err(StoreError::Conflict) => {
                 let id = conversation.id.clone();
-                conversation = store
-                    .conversation(&id)
-                    .await?
-                    .ok_or(StoreError::Conflict)?;
+                conversation = store.conversation(&id).await?.ok_or(StoreError::Conflict)?;
             }
             Err(other) => return Err(other.into()),
         }
@@ -307,7 +308,14 @@ pub async fn close(
         state.status = Status::Closed;
         state.pending = None;
         match store
-            .record(&conversation.id, conversation.version, &[], &state, None, millis(now))
+            .record(
+                &conversation.id,
+                conversation.version,
+                &[],
+                &state,
+                None,
+                millis(now),
+            )
             .await
         {
             Ok(_) => {
@@ -321,10 +329,7 @@ pub async fn close(
             }
             Err(StoreError::Conflict) => {
                 let id = conversation.id.clone();
-                conversation = store
-                    .conversation(&id)
-                    .await?
-                    .ok_or(StoreError::Conflict)?;
+                conversation = store.conversation(&id).await?.ok_or(StoreError::Conflict)?;
             }
             Err(other) => return Err(other),
         }

@@ -12,8 +12,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use madoguchi::classify::classify_lines;
 use madoguchi::config::{Config, Flags};
 use madoguchi::conversation_test::TestSuite;
-use madoguchi::http::Application;
 use madoguchi::eval::{IntentMap, evaluate, read_labelled};
+use madoguchi::http::Application;
 use madoguchi::rules::{LoadError, RuleSet};
 
 /// madoguchi (窓口): a rule-based support chatbot for Japanese and English.

@@ -19,9 +19,9 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::conversation::{self, Event, MessageError, customer_message};
 use crate::engine::{ConversationState, QuickReply, Status};
-use crate::http::{ApiError, AppState, heartbeat};
 use crate::http::auth::{bearer, new_id, new_token, token_hash, verify_user_hash};
 use crate::http::error::ApiJson;
+use crate::http::{ApiError, AppState, heartbeat};
 use crate::rules::Channel;
 use crate::store::{ConversationRecord, Identity, MessageRecord, NewConversation};
 use crate::text::Locale;
@@ -64,13 +64,20 @@ async fn start(
         ("email", &request.email),
         ("external_id", &request.external_id),
     ] {
-        if value.as_ref().is_some_and(|v| v.chars().count() > MAX_FIELD_CHARS) {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.chars().count() > MAX_FIELD_CHARS)
+        {
             return Err(ApiError::invalid(format!(
                 "`{name}` is longer than {MAX_FIELD_CHARS} characters"
             )));
         }
     }
-    let email = request.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    let email = request
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
     if let Some(email) = email
         && !looks_like_email(email)
     {
@@ -78,10 +85,14 @@ async fn start(
     }
     let locale = match request.locale.as_deref() {
         None => None,
-        Some(tag) => Some(tag.parse::<Locale>().map_err(|e| ApiError::invalid(e.to_string()))?),
+        Some(tag) => Some(
+            tag.parse::<Locale>()
+                .map_err(|e| ApiError::invalid(e.to_string()))?,
+        ),
     };
     let identity = identity(&state, &request, email)?;
-    let mut conversation_state = email.map_or_else(ConversationState::default, ConversationState::with_email);
+    let mut conversation_state =
+        email.map_or_else(ConversationState::default, ConversationState::with_email);
     conversation_state.locale = locale.filter(|l| state.rules.locales().contains(l));
     let token = new_token();
     let new = NewConversation {
@@ -113,12 +124,16 @@ fn identity(
     match (&request.external_id, &request.user_hash) {
         (Some(external), Some(hash)) => {
             let secret = state.settings.identity_secret.as_ref().ok_or_else(|| {
-                ApiError::invalid("identity verification is not set up: `user_hash` cannot be checked")
+                ApiError::invalid(
+                    "identity verification is not set up: `user_hash` cannot be checked",
+                )
             })?;
             if verify_user_hash(secret.expose(), external, hash) {
                 Ok(Identity::Verified)
             } else {
-                Err(ApiError::unauthorized("`user_hash` does not match `external_id`"))
+                Err(ApiError::unauthorized(
+                    "`user_hash` does not match `external_id`",
+                ))
             }
         }
         (Some(_), None) => Err(ApiError::invalid(
@@ -153,7 +168,9 @@ pub(crate) async fn authorized(
     if crate::http::auth::same_secret(&token_hash(token), &conversation.token_hash) {
         Ok(conversation)
     } else {
-        Err(ApiError::unauthorized("this token is not for this conversation"))
+        Err(ApiError::unauthorized(
+            "this token is not for this conversation",
+        ))
     }
 }
 
@@ -281,7 +298,7 @@ async fn events(
         let _ = stopping.wait_for(|stop| *stop).await;
     };
     let stream = BroadcastStream::new(receiver)
-        .filter_map(|event| event.ok())
+        .filter_map(Result::ok)
         .map(|event: Event| {
             let name = match &event {
                 Event::Message { .. } => "message",

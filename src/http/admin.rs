@@ -258,7 +258,9 @@ async fn close(
         jiff::Timestamp::now(),
     )
     .await?;
-    Ok(Json(serde_json::json!({ "id": id, "state": Status::Closed })))
+    Ok(Json(
+        serde_json::json!({ "id": id, "state": Status::Closed }),
+    ))
 }
 
 async fn delete_customer(

@@ -49,7 +49,10 @@ pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
 #[must_use]
 pub fn same_secret(a: &str, b: &str) -> bool {
     let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 /// Whether `user_hash` is HMAC-SHA256 of `external_id` with `secret`, in

@@ -33,8 +33,13 @@ impl ApiError {
     }
 
     /// 404: no such conversation (or customer).
+    #[must_use]
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
     }
 
     /// 422: a field that is present but wrong.
@@ -43,6 +48,7 @@ impl ApiError {
     }
 
     /// 409: the conversation is closed.
+    #[must_use]
     pub fn closed() -> Self {
         Self::new(
             StatusCode::CONFLICT,

@@ -225,7 +225,7 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
 /// Purges conversations past the retention once an hour.
 fn spawn_retention(store: Store, days: u32, mut stopping: watch::Receiver<bool>) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(Duration::from_hours(1));
         loop {
             tokio::select! {
                 _ = tick.tick() => {}

@@ -90,3 +90,140 @@ macro_rules! both_databases {
         }
     };
 }
+
+/// A running service on 127.0.0.1 with a port of its own and a fresh
+/// database, stopped when the test asks or ends.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub admin_token: String,
+    pub identity_secret: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _db: FreshDb,
+}
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const IDENTITY_SECRET: &str = "test-identity-secret";
+
+/// The example rules, with `overrides` on top of the default test
+/// configuration (TOML keys).
+pub async fn spawn_app_with(db: Db, overrides: &str) -> Option<TestApp> {
+    let fresh = fresh_db(db).await?;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let toml = format!(
+        "listen = '127.0.0.1:0'\ndatabase_url = '{}'\nrules = '{}'\nadmin_token = '{ADMIN_TOKEN}'\nidentity_secret = '{IDENTITY_SECRET}'\n{overrides}\n",
+        fresh.url,
+        root.join("rules").display()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("madoguchi.toml");
+    std::fs::write(&file, toml).expect("write config");
+    let config = madoguchi::config::Config::load(Some(&file), &madoguchi::config::Flags::default())
+        .expect("valid test configuration");
+    let app = madoguchi::http::Application::build(&config)
+        .await
+        .expect("the service starts");
+    let address = format!("http://{}", app.address());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    Some(TestApp {
+        address,
+        client: reqwest::Client::new(),
+        admin_token: ADMIN_TOKEN.into(),
+        identity_secret: IDENTITY_SECRET.into(),
+        stop: Some(stop),
+        server: Some(server),
+        _db: fresh,
+    })
+}
+
+pub async fn spawn_app(db: Db) -> Option<TestApp> {
+    spawn_app_with(db, "").await
+}
+
+/// A started conversation: its id and token.
+pub struct Started {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn start(&self, body: serde_json::Value) -> Started {
+        let response = self
+            .client
+            .post(self.url("/v1/conversations"))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        Started {
+            id: body["id"].as_str().expect("id").to_owned(),
+            token: body["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    pub async fn say(&self, conversation: &Started, text: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/v1/conversations/{}/messages", conversation.id)))
+            .bearer_auth(&conversation.token)
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn say_ok(&self, conversation: &Started, text: &str) -> serde_json::Value {
+        let response = self.say(conversation, text).await;
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+        response.json().await.expect("JSON")
+    }
+
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(&self.admin_token)
+    }
+
+    /// Stops the service gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task ends")
+                .expect("the server stops cleanly");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The error code of an API error response.
+pub async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.expect("a JSON error body");
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}

@@ -1,0 +1,437 @@
+//! The chat API and the agent API, spoken to over HTTP on a real server
+//! with a fresh database: every test runs on SQLite and on PostgreSQL.
+
+// Test bodies shared by both databases are plain functions, outside
+// `#[test]`, where clippy would otherwise flag every `unwrap`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Db, Started, error_code, spawn_app, spawn_app_with};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn a_customer_asks_and_reads_the_transcript(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({ "locale": "ja" })).await;
+    let answer = app.say_ok(&conversation, "送料はいくらですか").await;
+    assert_eq!(answer["intent"], "shipping_cost");
+    assert_eq!(answer["escalated"], false);
+    assert_eq!(answer["state"], "bot");
+    assert!(answer["reply"]["text"].as_str().unwrap().contains("550円"));
+    assert!(answer["reply"]["quick_replies"].is_array());
+
+    let transcript: Value = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}", conversation.id)))
+        .bearer_auth(&conversation.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(transcript["state"], "bot");
+    let messages = transcript["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["author"], "customer");
+    assert_eq!(messages[0]["text"], "送料はいくらですか");
+    assert_eq!(messages[1]["author"], "bot");
+    assert!(messages[1]["at"].as_str().unwrap().ends_with('Z'));
+    app.stop().await;
+}
+
+async fn one_visitor_cannot_read_anothers_conversation(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let mine = app.start(json!({})).await;
+    let theirs = app.start(json!({})).await;
+    let get = |id: &str, token: Option<&str>| {
+        let request = app.client.get(app.url(&format!("/v1/conversations/{id}")));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    let (status, code) = error_code(get(&theirs.id, Some(&mine.token)).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
+    let (status, _) = error_code(get(&theirs.id, None).await.unwrap()).await;
+    assert_eq!(status, 401);
+    let (status, code) = error_code(get("0000", Some(&mine.token)).await.unwrap()).await;
+    assert_eq!((status, code.as_str()), (404, "not_found"));
+    app.stop().await;
+}
+
+async fn bad_requests_get_a_json_error_with_the_right_status(db: Db) {
+    let Some(app) = spawn_app_with(db, "max_body_bytes = 2048").await else {
+        return;
+    };
+    let conversation = app.start(json!({})).await;
+    let url = app.url(&format!("/v1/conversations/{}/messages", conversation.id));
+    let post = |body: &'static str, content_type: &'static str| {
+        app.client
+            .post(&url)
+            .bearer_auth(&conversation.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let cases: [(&str, &str, u16, &str); 4] = [
+        ("{\"text\": ", "application/json", 400, "malformed_json"),
+        (
+            "text=hello",
+            "application/x-www-form-urlencoded",
+            415,
+            "unsupported_media_type",
+        ),
+        ("{\"text\": \"   \"}", "application/json", 422, "invalid"),
+        ("{\"txt\": \"hello\"}", "application/json", 422, "invalid"),
+    ];
+    for (body, content_type, status, code) in cases {
+        let found = error_code(post(body, content_type).await.unwrap()).await;
+        assert_eq!(found, (status, code.to_owned()), "{body}");
+    }
+    let big = json!({ "text": "あ".repeat(3000) }).to_string();
+    let response = app
+        .client
+        .post(&url)
+        .bearer_auth(&conversation.token)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(response).await,
+        (413, "payload_too_large".to_owned())
+    );
+    app.stop().await;
+}
+
+async fn card_numbers_are_masked_before_they_are_stored(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({})).await;
+    app.say_ok(&conversation, "カード 4111 1111 1111 1111 で払えません")
+        .await;
+    let transcript: Value = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}", conversation.id)))
+        .bearer_auth(&conversation.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = transcript["messages"][0]["text"].as_str().unwrap();
+    assert_eq!(text, "カード **** **** **** 1111 で払えません");
+    app.stop().await;
+}
+
+async fn an_angry_customer_is_handed_off_and_listed_for_agents(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app
+        .start(json!({ "name": "山田太郎", "email": "taro@example.jp" }))
+        .await;
+    let answer = app
+        .say_ok(
+            &conversation,
+            "一週間以上たっても届かないってどういうことですか！ふざけないでください！！",
+        )
+        .await;
+    assert_eq!(answer["escalated"], true);
+    assert_eq!(answer["state"], "handed_off");
+
+    let listed: Value = app
+        .admin(Method::GET, "/v1/admin/conversations?state=handed_off")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [conversation.id.as_str()]);
+
+    let detail: Value = app
+        .admin(
+            Method::GET,
+            &format!("/v1/admin/conversations/{}", conversation.id),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["customer"]["email"], "taro@example.jp");
+    assert_eq!(detail["customer"]["verified"], false);
+    assert_eq!(detail["dialogue"]["handoff"]["reason"], "complaint");
+    assert_eq!(detail["dialogue"]["handoff"]["priority"], "high");
+    let decision = &detail["messages"][0]["decision"];
+    assert_eq!(decision["classification"]["complaint"], true);
+    assert!(
+        !decision["classification"]["cues"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Without the admin token there is nothing to see.
+    let response = app
+        .client
+        .get(app.url("/v1/admin/conversations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(response).await.0, 401);
+    app.stop().await;
+}
+
+/// Reads Server-Sent Events until one named `name` arrives.
+async fn next_event(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buffer: &mut String,
+    name: &str,
+) -> Value {
+    let deadline = Duration::from_secs(10);
+    tokio::time::timeout(deadline, async {
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let event = block.lines().find_map(|l| l.strip_prefix("event: "));
+                let data = block.lines().find_map(|l| l.strip_prefix("data: "));
+                if event == Some(name) {
+                    return serde_json::from_str(data.unwrap_or("null")).unwrap();
+                }
+            }
+            let chunk = stream.next().await.expect("the stream goes on").unwrap();
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no `{name}` event within {deadline:?}"))
+}
+
+async fn an_agent_answers_live_and_closes_the_conversation(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({ "email": "hanako@example.jp" })).await;
+    app.say_ok(&conversation, "人と話したいです").await;
+    let events = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
+        .bearer_auth(&conversation.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    assert!(
+        events.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut stream = events.bytes_stream();
+    let mut buffer = String::new();
+
+    let reply = app
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/conversations/{}/messages", conversation.id),
+        )
+        .json(&json!({ "text": "担当の佐藤です。ご用件を伺います。", "agent": "佐藤" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    let message = next_event(&mut stream, &mut buffer, "message").await;
+    assert_eq!(message["text"], "担当の佐藤です。ご用件を伺います。");
+    assert_eq!(message["agent"], "佐藤");
+    assert_eq!(message["author"], "agent");
+
+    let closed = app
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/conversations/{}/close", conversation.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    let state = next_event(&mut stream, &mut buffer, "state").await;
+    assert_eq!(state["state"], "closed");
+
+    let (status, code) = error_code(app.say(&conversation, "まだいますか").await).await;
+    assert_eq!((status, code.as_str()), (409, "conversation_closed"));
+    app.stop().await;
+}
+
+async fn a_verified_customer_is_recognised_across_conversations(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let hash = madoguchi::http::user_hash(&app.identity_secret, "customer-42");
+    let identity =
+        json!({ "external_id": "customer-42", "user_hash": hash, "email": "k@example.jp" });
+    let first = app.start(identity.clone()).await;
+    app.say_ok(&first, "送料はいくらですか").await;
+    let second = app.start(identity).await;
+    app.say_ok(&second, "オペレーターと話したい").await;
+
+    let detail: Value = app
+        .admin(
+            Method::GET,
+            &format!("/v1/admin/conversations/{}", second.id),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["customer"]["verified"], true);
+    assert_eq!(detail["customer"]["external_id"], "customer-42");
+    let earlier = detail["earlier_conversations"].as_array().unwrap();
+    assert_eq!(earlier.len(), 1);
+    assert_eq!(earlier[0]["id"], first.id.as_str());
+    assert_eq!(earlier[0]["verified"], true);
+    assert!(earlier[0]["summary"].as_str().unwrap().contains("送料"));
+
+    let wrong = app
+        .client
+        .post(app.url("/v1/conversations"))
+        .json(&json!({ "external_id": "customer-42", "user_hash": "00ff" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(wrong).await.0, 401);
+
+    let customer = detail["customer"]["id"].as_str().unwrap();
+    let deleted = app
+        .admin(Method::DELETE, &format!("/v1/admin/customers/{customer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = app
+        .admin(
+            Method::GET,
+            &format!("/v1/admin/conversations/{}", first.id),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+    app.stop().await;
+}
+
+async fn feedback_is_taken_and_checked(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({})).await;
+    let send = |body: Value| {
+        app.client
+            .post(app.url(&format!("/v1/conversations/{}/feedback", conversation.id)))
+            .bearer_auth(&conversation.token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        send(json!({ "helpful": true, "csat": 5 }))
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        error_code(send(json!({ "csat": 9 })).await.unwrap())
+            .await
+            .0,
+        422
+    );
+    app.stop().await;
+}
+
+async fn health_and_readiness_answer(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready: Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["intents"], 38);
+    app.stop().await;
+}
+
+async fn stopping_ends_live_streams_and_finishes_cleanly(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation: Started = app.start(json!({})).await;
+    let events = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
+        .bearer_auth(&conversation.token)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = events.bytes_stream();
+    let address = app.address.clone();
+    let client = app.client.clone();
+    // The open stream must not keep the service from stopping.
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("the service stops although a stream was open");
+    let rest = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(chunk) = stream.next().await {
+            if chunk.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream ended");
+    let after = client.get(format!("{address}/healthz")).send().await;
+    assert!(after.is_err(), "no longer listening");
+}
+
+both_databases! {
+    a_customer_asks_and_reads_the_transcript => a_customer_asks_and_reads_the_transcript;
+    one_visitor_cannot_read_anothers_conversation => one_visitor_cannot_read_anothers_conversation;
+    bad_requests_get_a_json_error_with_the_right_status => bad_requests_get_a_json_error_with_the_right_status;
+    card_numbers_are_masked_before_they_are_stored => card_numbers_are_masked_before_they_are_stored;
+    an_angry_customer_is_handed_off_and_listed_for_agents => an_angry_customer_is_handed_off_and_listed_for_agents;
+    an_agent_answers_live_and_closes_the_conversation => an_agent_answers_live_and_closes_the_conversation;
+    a_verified_customer_is_recognised_across_conversations => a_verified_customer_is_recognised_across_conversations;
+    feedback_is_taken_and_checked => feedback_is_taken_and_checked;
+    health_and_readiness_answer => health_and_readiness_answer;
+    stopping_ends_live_streams_and_finishes_cleanly => stopping_ends_live_streams_and_finishes_cleanly;
+}
