@@ -18,6 +18,7 @@ CREATE TABLE conversations (
     status TEXT NOT NULL,
     state TEXT NOT NULL,
     version BIGINT NOT NULL DEFAULT 0,
+    message_count BIGINT NOT NULL DEFAULT 0,
     summary TEXT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL

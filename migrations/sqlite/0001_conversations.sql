@@ -18,6 +18,7 @@ CREATE TABLE conversations (
     status TEXT NOT NULL,
     state TEXT NOT NULL,
     version INTEGER NOT NULL DEFAULT 0,
+    message_count INTEGER NOT NULL DEFAULT 0,
     summary TEXT,
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL

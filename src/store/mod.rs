@@ -47,19 +47,53 @@ pub enum StoreError {
 
 #[derive(Debug, Clone)]
 enum Backend {
-    Sqlite(SqlitePool),
+    /// SQLite allows one writer at a time; a second connection that tries
+    /// to write waits in SQLite's busy handler, which sleeps for
+    /// milliseconds. So writes go through a pool of one connection, where
+    /// they queue without sleeping, and reads through a pool of several.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to whichever pool the store has: the
-/// statements are the same for both.
+/// Runs `$body` with `$pool` bound to the store's pool for reading or for
+/// writing: the statements are the same for both backends.
 macro_rules! on_pool {
-    ($store:expr, $pool:ident => $body:expr) => {
+    ($store:expr, read, $pool:ident => $body:expr) => {
         match &$store.backend {
-            Backend::Sqlite($pool) => $body,
+            Backend::Sqlite { read: $pool, .. } => $body,
             Backend::Postgres($pool) => $body,
         }
     };
+    ($store:expr, write, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            Backend::Sqlite { write: $pool, .. } => $body,
+            Backend::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// `INSERT INTO messages` of `rows` rows in one statement: its own
+/// numbered placeholders only, no outside text.
+fn insert_messages_sql(rows: usize) -> String {
+    const COLUMNS: usize = 8;
+    let mut sql = String::from(
+        "INSERT INTO messages (conversation_id, seq, author, agent, text, intent, decision, created_at) VALUES ",
+    );
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        let placeholders: Vec<String> = (1..=COLUMNS)
+            .map(|c| format!("${}", row * COLUMNS + c))
+            .collect();
+        sql.push('(');
+        sql.push_str(&placeholders.join(", "));
+        sql.push(')');
+    }
+    sql
 }
 
 /// The durability of SQLite writes.
@@ -97,13 +131,18 @@ impl Store {
                 .synchronous(synchronous)
                 .foreign_keys(true)
                 .busy_timeout(POOL_TIMEOUT);
-            let pool = SqlitePoolOptions::new()
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(POOL_TIMEOUT)
+                .connect_with(options.clone())
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&write).await?;
+            let read = SqlitePoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(POOL_TIMEOUT)
-                .connect_with(options)
+                .connect_with(options.read_only(true))
                 .await?;
-            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            Backend::Sqlite(pool)
+            Backend::Sqlite { read, write }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
@@ -122,7 +161,7 @@ impl Store {
     #[must_use]
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
-            Backend::Sqlite(_) => "sqlite",
+            Backend::Sqlite { .. } => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
     }
@@ -132,7 +171,7 @@ impl Store {
     /// # Errors
     /// When it does not.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, read, pool => {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
         Ok(())
@@ -140,7 +179,13 @@ impl Store {
 
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
-        on_pool!(self, pool => pool.close().await);
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
     }
 
     /// Creates a conversation, and its customer unless one with the same
@@ -151,7 +196,7 @@ impl Store {
     pub async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError> {
         let state =
             serde_json::to_string(&new.state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        on_pool!(self, pool => {
+        on_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
             let existing: Option<String> = match &new.external_id {
                 Some(external) => sqlx::query_scalar("SELECT id FROM customers WHERE external_id = $1")
@@ -207,7 +252,7 @@ impl Store {
         const SQL: &str = "SELECT c.id, c.token_hash, c.customer_id, c.channel, c.identity, c.status, c.state, c.version, c.summary, c.created_at, c.updated_at, \
                            u.external_id, u.email, u.name \
                            FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1";
-        let row: Option<rows::ConversationRow> = on_pool!(self, pool => {
+        let row: Option<rows::ConversationRow> = on_pool!(self, read, pool => {
             sqlx::query_as(SQL).bind(id).fetch_optional(pool).await?
         });
         row.map(rows::ConversationRow::into_record).transpose()
@@ -230,45 +275,43 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let state_json =
             serde_json::to_string(state).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        on_pool!(self, pool => {
+        on_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
-            let updated = sqlx::query(
-                "UPDATE conversations SET state = $1, status = $2, version = version + 1, updated_at = $3, summary = COALESCE($4, summary) \
-                 WHERE id = $5 AND version = $6",
+            // One statement checks the version, saves the state and counts
+            // the messages; the count numbers the new ones.
+            let count: Option<i64> = sqlx::query_scalar(
+                "UPDATE conversations SET state = $1, status = $2, version = version + 1, updated_at = $3, \
+                 summary = COALESCE($4, summary), message_count = message_count + $5 \
+                 WHERE id = $6 AND version = $7 RETURNING message_count",
             )
             .bind(&state_json)
             .bind(state.status.as_str())
             .bind(at)
             .bind(summary)
+            .bind(messages.len() as i64)
             .bind(id)
             .bind(version)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-            if updated.rows_affected() == 0 {
+            let Some(last) = count else {
                 tx.rollback().await?;
                 return Err(StoreError::Conflict);
-            }
-            let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let mut last = next;
-            for (seq, message) in (next + 1..).zip(messages) {
-                last = seq;
-                sqlx::query(
-                    "INSERT INTO messages (conversation_id, seq, author, agent, text, intent, decision, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(id)
-                .bind(seq)
-                .bind(message.author.as_str())
-                .bind(&message.agent)
-                .bind(&message.text)
-                .bind(&message.intent)
-                .bind(&message.decision)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
+            };
+            if !messages.is_empty() {
+                let first = last - messages.len() as i64 + 1;
+                let mut insert = sqlx::query(sqlx::AssertSqlSafe(insert_messages_sql(messages.len())));
+                for (seq, message) in (first..).zip(messages) {
+                    insert = insert
+                        .bind(id)
+                        .bind(seq)
+                        .bind(message.author.as_str())
+                        .bind(&message.agent)
+                        .bind(&message.text)
+                        .bind(&message.intent)
+                        .bind(&message.decision)
+                        .bind(at);
+                }
+                insert.execute(&mut *tx).await?;
             }
             tx.commit().await?;
             Ok(last)
@@ -281,7 +324,7 @@ impl Store {
     /// [`StoreError`] when the database fails.
     pub async fn transcript(&self, id: &str) -> Result<Vec<MessageRecord>, StoreError> {
         const SQL: &str = "SELECT seq, author, agent, text, intent, decision, created_at FROM messages WHERE conversation_id = $1 ORDER BY seq";
-        let found: Vec<rows::MessageRow> = on_pool!(self, pool => {
+        let found: Vec<rows::MessageRow> = on_pool!(self, read, pool => {
             sqlx::query_as(SQL).bind(id).fetch_all(pool).await?
         });
         Ok(found.into_iter().map(MessageRecord::from).collect())
@@ -301,7 +344,7 @@ impl Store {
                            WHERE ($1 IS NULL OR c.status = $1) ORDER BY c.updated_at DESC LIMIT $2";
         // `$1` is compared as text on both backends.
         let status = status.map(Status::as_str);
-        let found: Vec<rows::SummaryRow> = on_pool!(self, pool => {
+        let found: Vec<rows::SummaryRow> = on_pool!(self, read, pool => {
             sqlx::query_as(SQL).bind(status).bind(limit).fetch_all(pool).await?
         });
         Ok(found.into_iter().map(ConversationSummary::from).collect())
@@ -318,7 +361,7 @@ impl Store {
     ) -> Result<Vec<EarlierConversation>, StoreError> {
         const SQL: &str = "SELECT id, identity, summary, created_at FROM conversations \
                            WHERE customer_id = $1 AND id <> $2 ORDER BY created_at DESC LIMIT 20";
-        let found: Vec<rows::EarlierRow> = on_pool!(self, pool => {
+        let found: Vec<rows::EarlierRow> = on_pool!(self, read, pool => {
             sqlx::query_as(SQL).bind(customer_id).bind(except).fetch_all(pool).await?
         });
         Ok(found.into_iter().map(EarlierConversation::from).collect())
@@ -336,7 +379,7 @@ impl Store {
         comment: Option<&str>,
         at: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool => {
+        on_pool!(self, write, pool => {
             sqlx::query("INSERT INTO feedback (conversation_id, helpful, csat, comment, created_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)
                 .bind(helpful)
@@ -355,7 +398,7 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn delete_customer(&self, customer_id: &str) -> Result<bool, StoreError> {
-        let deleted = on_pool!(self, pool => {
+        let deleted = on_pool!(self, write, pool => {
             sqlx::query("DELETE FROM customers WHERE id = $1").bind(customer_id).execute(pool).await?.rows_affected()
         });
         Ok(deleted > 0)
@@ -367,7 +410,7 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn purge_before(&self, before: i64) -> Result<u64, StoreError> {
-        let purged = on_pool!(self, pool => {
+        let purged = on_pool!(self, write, pool => {
             let mut tx = pool.begin().await?;
             let purged = sqlx::query("DELETE FROM conversations WHERE updated_at < $1")
                 .bind(before)
