@@ -122,7 +122,10 @@ async fn worker(
         n += 1;
         let began = Instant::now();
         let response = client
-            .post(format!("{url}/v1/conversations/{}/messages", conversation.id))
+            .post(format!(
+                "{url}/v1/conversations/{}/messages",
+                conversation.id
+            ))
             .bearer_auth(&conversation.token)
             .json(&json!({ "text": text }))
             .send()

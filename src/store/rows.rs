@@ -206,19 +206,19 @@ pub struct EarlierConversation {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ConversationRow {
-    id: String,
-    token_hash: String,
-    customer_id: String,
-    channel: String,
-    identity: String,
-    state: String,
-    version: i64,
-    summary: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    external_id: Option<String>,
-    email: Option<String>,
-    name: Option<String>,
+    pub(super) id: String,
+    pub(super) token_hash: String,
+    pub(super) customer_id: String,
+    pub(super) channel: String,
+    pub(super) identity: String,
+    pub(super) state: String,
+    pub(super) version: i64,
+    pub(super) summary: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    pub(super) external_id: Option<String>,
+    pub(super) email: Option<String>,
+    pub(super) name: Option<String>,
 }
 
 impl ConversationRow {
@@ -245,13 +245,13 @@ impl ConversationRow {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
-    seq: i64,
-    author: String,
-    agent: Option<String>,
-    text: String,
-    intent: Option<String>,
-    decision: Option<String>,
-    created_at: i64,
+    pub(super) seq: i64,
+    pub(super) author: String,
+    pub(super) agent: Option<String>,
+    pub(super) text: String,
+    pub(super) intent: Option<String>,
+    pub(super) decision: Option<String>,
+    pub(super) created_at: i64,
 }
 
 impl From<MessageRow> for MessageRecord {
@@ -270,15 +270,15 @@ impl From<MessageRow> for MessageRecord {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct SummaryRow {
-    id: String,
-    channel: String,
-    identity: String,
-    status: String,
-    summary: Option<String>,
-    created_at: i64,
-    updated_at: i64,
-    email: Option<String>,
-    name: Option<String>,
+    pub(super) id: String,
+    pub(super) channel: String,
+    pub(super) identity: String,
+    pub(super) status: String,
+    pub(super) summary: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+    pub(super) email: Option<String>,
+    pub(super) name: Option<String>,
 }
 
 impl From<SummaryRow> for ConversationSummary {
@@ -299,10 +299,10 @@ impl From<SummaryRow> for ConversationSummary {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct EarlierRow {
-    id: String,
-    identity: String,
-    summary: Option<String>,
-    created_at: i64,
+    pub(super) id: String,
+    pub(super) identity: String,
+    pub(super) summary: Option<String>,
+    pub(super) created_at: i64,
 }
 
 impl From<EarlierRow> for EarlierConversation {

@@ -1,0 +1,197 @@
+//! The PostgreSQL backend, with sqlx: a pool shared by every replica's
+//! requests.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::rows::{ConversationRow, EarlierRow, MessageRow, SummaryRow};
+use super::{NewConversation, NewMessage, StoreError, sql};
+
+const POOL_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(POOL_TIMEOUT)
+        .connect(url)
+        .await?;
+    sqlx::migrate!("migrations/postgres").run(&pool).await?;
+    Ok(pool)
+}
+
+pub(super) async fn ping(pool: &PgPool) -> Result<(), StoreError> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub(super) async fn create_conversation(
+    pool: &PgPool,
+    new: &NewConversation,
+    state: &str,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    let existing: Option<String> = match &new.external_id {
+        Some(external) => {
+            sqlx::query_scalar(sql::CUSTOMER_BY_EXTERNAL_ID)
+                .bind(external)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
+        None => None,
+    };
+    let customer_id = if let Some(id) = existing {
+        sqlx::query(sql::UPDATE_CUSTOMER)
+            .bind(&new.email)
+            .bind(&new.name)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        id
+    } else {
+        sqlx::query(sql::INSERT_CUSTOMER)
+            .bind(&new.customer_id)
+            .bind(&new.external_id)
+            .bind(&new.email)
+            .bind(&new.name)
+            .bind(new.at)
+            .execute(&mut *tx)
+            .await?;
+        new.customer_id.clone()
+    };
+    sqlx::query(sql::INSERT_CONVERSATION)
+        .bind(&new.id)
+        .bind(&new.token_hash)
+        .bind(&customer_id)
+        .bind(new.channel.as_str())
+        .bind(new.identity.as_str())
+        .bind(new.state.status.as_str())
+        .bind(state)
+        .bind(new.at)
+        .bind(new.at)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn conversation(
+    pool: &PgPool,
+    id: &str,
+) -> Result<Option<ConversationRow>, StoreError> {
+    Ok(sqlx::query_as(sql::CONVERSATION)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let count: Option<i64> = sqlx::query_scalar(sql::UPDATE_CONVERSATION)
+        .bind(change.state)
+        .bind(change.status)
+        .bind(change.at)
+        .bind(change.summary)
+        .bind(change.messages.len() as i64)
+        .bind(change.id)
+        .bind(change.version)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(last) = count else {
+        tx.rollback().await?;
+        return Err(StoreError::Conflict);
+    };
+    if !change.messages.is_empty() {
+        let statement = sql::insert_messages(change.messages.len());
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(statement));
+        for (seq, message) in change.numbered(last) {
+            insert = bind_message(insert, change, seq, message);
+        }
+        insert.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(last)
+}
+
+fn bind_message<'q>(
+    insert: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    change: &super::Change<'q>,
+    seq: i64,
+    message: &'q NewMessage,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    insert
+        .bind(change.id)
+        .bind(seq)
+        .bind(message.author.as_str())
+        .bind(&message.agent)
+        .bind(&message.text)
+        .bind(&message.intent)
+        .bind(&message.decision)
+        .bind(change.at)
+}
+
+pub(super) async fn transcript(pool: &PgPool, id: &str) -> Result<Vec<MessageRow>, StoreError> {
+    Ok(sqlx::query_as(sql::TRANSCRIPT)
+        .bind(id)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(super) async fn list(
+    pool: &PgPool,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<SummaryRow>, StoreError> {
+    Ok(sqlx::query_as(sql::LIST)
+        .bind(status)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(super) async fn earlier(
+    pool: &PgPool,
+    customer_id: &str,
+    except: &str,
+) -> Result<Vec<EarlierRow>, StoreError> {
+    Ok(sqlx::query_as(sql::EARLIER)
+        .bind(customer_id)
+        .bind(except)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(super) async fn add_feedback(
+    pool: &PgPool,
+    feedback: &super::Feedback<'_>,
+) -> Result<(), StoreError> {
+    sqlx::query(sql::INSERT_FEEDBACK)
+        .bind(feedback.conversation)
+        .bind(feedback.helpful)
+        .bind(feedback.csat)
+        .bind(feedback.comment)
+        .bind(feedback.at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn delete_customer(pool: &PgPool, id: &str) -> Result<u64, StoreError> {
+    Ok(sqlx::query(sql::DELETE_CUSTOMER)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
+pub(super) async fn purge_before(pool: &PgPool, before: i64) -> Result<u64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let purged = sqlx::query(sql::PURGE_CONVERSATIONS)
+        .bind(before)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query(sql::PURGE_CUSTOMERS).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(purged)
+}

@@ -1,0 +1,318 @@
+//! The SQLite backend, with rusqlite: one file in WAL mode, one writing
+//! connection and a few reading ones.
+//!
+//! Statements run on the calling task's thread, under an async lock. A
+//! statement here takes microseconds (WAL with `synchronous=NORMAL` does
+//! not wait for the disk at each commit); handing each to a thread of its
+//! own, as a pool of background connections does, costs more in thread
+//! switches than the statement itself, and measured that way the service
+//! spent most of its time in the scheduler. SQLite allows one writer at a
+//! time, so writes queue on the one writing connection instead of sleeping
+//! in SQLite's busy handler.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use tokio::sync::{Mutex, MutexGuard};
+
+use super::rows::{ConversationRow, EarlierRow, MessageRow, SummaryRow};
+use super::{Change, Durability, Feedback, NewConversation, StoreError, sql};
+
+/// The migrations, in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[include_str!(
+    "../../migrations/sqlite/0001_conversations.sql"
+)];
+
+/// Reading connections: enough for the runtime's threads to read at once.
+const READERS: usize = 4;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The database file's connections.
+#[derive(Debug)]
+pub(super) struct Sqlite {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+}
+
+impl Sqlite {
+    /// Opens (creating) the file at `path` and applies the migrations.
+    pub(super) fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let mut writer = Connection::open(path)?;
+        let synchronous = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        writer.pragma_update(None, "synchronous", synchronous)?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
+        writer.busy_timeout(BUSY_TIMEOUT)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                reader.busy_timeout(BUSY_TIMEOUT)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Sqlite {
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    async fn reader(&self) -> MutexGuard<'_, Connection> {
+        for reader in &self.readers {
+            if let Ok(guard) = reader.try_lock() {
+                return guard;
+            }
+        }
+        self.readers[0].lock().await
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), StoreError> {
+        let reader = self.reader().await;
+        reader.query_row("SELECT 1", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    pub(super) async fn create_conversation(
+        &self,
+        new: &NewConversation,
+        state: &str,
+    ) -> Result<(), StoreError> {
+        let mut writer = self.writer.lock().await;
+        let tx = writer.transaction()?;
+        let existing: Option<String> = match &new.external_id {
+            Some(external) => tx
+                .prepare_cached(sql::CUSTOMER_BY_EXTERNAL_ID)?
+                .query_row([external], |r| r.get(0))
+                .optional()?,
+            None => None,
+        };
+        let customer_id = if let Some(id) = existing {
+            tx.prepare_cached(sql::UPDATE_CUSTOMER)?
+                .execute(params![new.email, new.name, id])?;
+            id
+        } else {
+            tx.prepare_cached(sql::INSERT_CUSTOMER)?.execute(params![
+                new.customer_id,
+                new.external_id,
+                new.email,
+                new.name,
+                new.at
+            ])?;
+            new.customer_id.clone()
+        };
+        tx.prepare_cached(sql::INSERT_CONVERSATION)?
+            .execute(params![
+                new.id,
+                new.token_hash,
+                customer_id,
+                new.channel.as_str(),
+                new.identity.as_str(),
+                new.state.status.as_str(),
+                state,
+                new.at,
+                new.at
+            ])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(super) async fn conversation(
+        &self,
+        id: &str,
+    ) -> Result<Option<ConversationRow>, StoreError> {
+        let reader = self.reader().await;
+        let row = reader
+            .prepare_cached(sql::CONVERSATION)?
+            .query_row([id], |r| {
+                Ok(ConversationRow {
+                    id: r.get("id")?,
+                    token_hash: r.get("token_hash")?,
+                    customer_id: r.get("customer_id")?,
+                    channel: r.get("channel")?,
+                    identity: r.get("identity")?,
+                    state: r.get("state")?,
+                    version: r.get("version")?,
+                    summary: r.get("summary")?,
+                    created_at: r.get("created_at")?,
+                    updated_at: r.get("updated_at")?,
+                    external_id: r.get("external_id")?,
+                    email: r.get("email")?,
+                    name: r.get("name")?,
+                })
+            })
+            .optional()?;
+        Ok(row)
+    }
+
+    pub(super) async fn record(&self, change: &Change<'_>) -> Result<i64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let tx = writer.transaction()?;
+        let count: Option<i64> = tx
+            .prepare_cached(sql::UPDATE_CONVERSATION)?
+            .query_row(
+                params![
+                    change.state,
+                    change.status,
+                    change.at,
+                    change.summary,
+                    change.messages.len() as i64,
+                    change.id,
+                    change.version
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        // Dropping the transaction rolls it back.
+        let Some(last) = count else {
+            return Err(StoreError::Conflict);
+        };
+        if !change.messages.is_empty() {
+            let statement = sql::insert_messages(change.messages.len());
+            let mut insert = tx.prepare_cached(&statement)?;
+            let mut values: Vec<&dyn rusqlite::ToSql> =
+                Vec::with_capacity(change.messages.len() * sql::MESSAGE_COLUMNS);
+            let numbered: Vec<(i64, &str, &super::NewMessage)> = change
+                .numbered(last)
+                .map(|(seq, message)| (seq, message.author.as_str(), message))
+                .collect();
+            for (seq, author, message) in &numbered {
+                values.extend([
+                    &change.id as &dyn rusqlite::ToSql,
+                    seq,
+                    author,
+                    &message.agent,
+                    &message.text,
+                    &message.intent,
+                    &message.decision,
+                    &change.at,
+                ]);
+            }
+            insert.execute(values.as_slice())?;
+        }
+        tx.commit()?;
+        Ok(last)
+    }
+
+    pub(super) async fn transcript(&self, id: &str) -> Result<Vec<MessageRow>, StoreError> {
+        let reader = self.reader().await;
+        let mut statement = reader.prepare_cached(sql::TRANSCRIPT)?;
+        let rows = statement
+            .query_map([id], |r| {
+                Ok(MessageRow {
+                    seq: r.get("seq")?,
+                    author: r.get("author")?,
+                    agent: r.get("agent")?,
+                    text: r.get("text")?,
+                    intent: r.get("intent")?,
+                    decision: r.get("decision")?,
+                    created_at: r.get("created_at")?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub(super) async fn list(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SummaryRow>, StoreError> {
+        let reader = self.reader().await;
+        let mut statement = reader.prepare_cached(sql::LIST)?;
+        let rows = statement
+            .query_map(params![status, limit], |r| {
+                Ok(SummaryRow {
+                    id: r.get("id")?,
+                    channel: r.get("channel")?,
+                    identity: r.get("identity")?,
+                    status: r.get("status")?,
+                    summary: r.get("summary")?,
+                    created_at: r.get("created_at")?,
+                    updated_at: r.get("updated_at")?,
+                    email: r.get("email")?,
+                    name: r.get("name")?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub(super) async fn earlier(
+        &self,
+        customer_id: &str,
+        except: &str,
+    ) -> Result<Vec<EarlierRow>, StoreError> {
+        let reader = self.reader().await;
+        let mut statement = reader.prepare_cached(sql::EARLIER)?;
+        let rows = statement
+            .query_map(params![customer_id, except], |r| {
+                Ok(EarlierRow {
+                    id: r.get("id")?,
+                    identity: r.get("identity")?,
+                    summary: r.get("summary")?,
+                    created_at: r.get("created_at")?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub(super) async fn add_feedback(&self, feedback: &Feedback<'_>) -> Result<(), StoreError> {
+        let writer = self.writer.lock().await;
+        writer
+            .prepare_cached(sql::INSERT_FEEDBACK)?
+            .execute(params![
+                feedback.conversation,
+                feedback.helpful,
+                feedback.csat,
+                feedback.comment,
+                feedback.at
+            ])?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_customer(&self, id: &str) -> Result<u64, StoreError> {
+        let writer = self.writer.lock().await;
+        let deleted = writer.prepare_cached(sql::DELETE_CUSTOMER)?.execute([id])?;
+        Ok(deleted as u64)
+    }
+
+    pub(super) async fn purge_before(&self, before: i64) -> Result<u64, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let tx = writer.transaction()?;
+        let purged = tx
+            .prepare_cached(sql::PURGE_CONVERSATIONS)?
+            .execute([before])?;
+        tx.prepare_cached(sql::PURGE_CUSTOMERS)?.execute([])?;
+        tx.commit()?;
+        Ok(purged as u64)
+    }
+}
+
+/// Applies the migrations the file does not have yet, each in a
+/// transaction of its own.
+fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let applied: i64 = connection.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {applied}, newer than this madoguchi knows ({}): upgrade madoguchi",
+            MIGRATIONS.len()
+        )));
+    }
+    for (n, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = connection.transaction()?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", n as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
