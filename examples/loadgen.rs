@@ -82,7 +82,7 @@ struct Conversation {
 }
 
 async fn start(client: &reqwest::Client, url: &str, n: usize) -> Conversation {
-    let email = if n % 2 == 0 {
+    let email = if n.is_multiple_of(2) {
         json!(format!("customer{n}@example.com"))
     } else {
         Value::Null

@@ -74,6 +74,8 @@ pub(crate) struct Change<'a> {
     id: &'a str,
     version: i64,
     messages: &'a [NewMessage],
+    /// How many messages, as the database counts.
+    count: i64,
     state: &'a str,
     status: &'a str,
     summary: Option<&'a str>,
@@ -83,7 +85,7 @@ pub(crate) struct Change<'a> {
 impl<'a> Change<'a> {
     /// The messages with their places, given the count after them.
     fn numbered(&self, last: i64) -> impl Iterator<Item = (i64, &'a NewMessage)> {
-        let first = last - self.messages.len() as i64 + 1;
+        let first = last - self.count + 1;
         (first..).zip(self.messages)
     }
 }
@@ -202,6 +204,7 @@ impl Store {
             id,
             version,
             messages,
+            count: i64::try_from(messages.len()).unwrap_or(i64::MAX),
             state: &state_json,
             status: state.status.as_str(),
             summary,

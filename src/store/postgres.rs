@@ -92,7 +92,7 @@ pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<
         .bind(change.status)
         .bind(change.at)
         .bind(change.summary)
-        .bind(change.messages.len() as i64)
+        .bind(change.count)
         .bind(change.id)
         .bind(change.version)
         .fetch_optional(&mut *tx)

@@ -163,7 +163,7 @@ impl Sqlite {
                     change.status,
                     change.at,
                     change.summary,
-                    change.messages.len() as i64,
+                    change.count,
                     change.id,
                     change.version
                 ],
@@ -311,7 +311,11 @@ fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
     for (n, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = connection.transaction()?;
         tx.execute_batch(migration)?;
-        tx.pragma_update(None, "user_version", n as i64 + 1)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(n + 1).unwrap_or(i64::MAX),
+        )?;
         tx.commit()?;
     }
     Ok(())
