@@ -152,10 +152,17 @@ impl Store {
         }
     }
 
-    /// Closes the connections (SQLite's close when the last handle goes).
+    /// Closes the database: PostgreSQL's connections close; SQLite's WAL is
+    /// folded back into the database file (its connections close when the
+    /// last handle goes).
     pub async fn close(&self) {
-        if let Backend::Postgres(pool) = &self.backend {
-            pool.close().await;
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                if let Err(err) = db.close().await {
+                    tracing::warn!(error = %err, "closing the SQLite database");
+                }
+            }
+            Backend::Postgres(pool) => pool.close().await,
         }
     }
 

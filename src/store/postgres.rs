@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::rows::{ConversationRow, EarlierRow, MessageRow, SummaryRow};
-use super::{NewConversation, NewMessage, StoreError, sql};
+use super::{NewConversation, StoreError, sql};
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -85,49 +85,64 @@ pub(super) async fn conversation(
         .await?)
 }
 
+/// One round trip: the version check, the state and the messages in one
+/// statement (PostgreSQL runs a statement atomically, and a data-modifying
+/// `WITH` lets the insert number the messages from the update's count).
+/// Each round trip to the database costs more than the statement, so this
+/// is the one place where PostgreSQL's SQL differs from SQLite's.
 pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<i64, StoreError> {
-    let mut tx = pool.begin().await?;
-    let count: Option<i64> = sqlx::query_scalar(sql::UPDATE_CONVERSATION)
+    let update = sqlx::query_scalar(sqlx::AssertSqlSafe(record_sql(change.messages.len())))
         .bind(change.state)
         .bind(change.status)
         .bind(change.at)
         .bind(change.summary)
         .bind(change.count)
         .bind(change.id)
-        .bind(change.version)
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(last) = count else {
-        tx.rollback().await?;
-        return Err(StoreError::Conflict);
-    };
-    if !change.messages.is_empty() {
-        let statement = sql::insert_messages(change.messages.len());
-        let mut insert = sqlx::query(sqlx::AssertSqlSafe(statement));
-        for (seq, message) in change.numbered(last) {
-            insert = bind_message(insert, change, seq, message);
-        }
-        insert.execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    Ok(last)
+        .bind(change.version);
+    let update = change.messages.iter().fold(update, |query, message| {
+        query
+            .bind(message.author.as_str())
+            .bind(&message.agent)
+            .bind(&message.text)
+            .bind(&message.intent)
+            .bind(&message.decision)
+    });
+    let last: Option<i64> = update.fetch_optional(pool).await?;
+    last.ok_or(StoreError::Conflict)
 }
 
-fn bind_message<'q>(
-    insert: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
-    change: &super::Change<'q>,
-    seq: i64,
-    message: &'q NewMessage,
-) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
-    insert
-        .bind(change.id)
-        .bind(seq)
-        .bind(message.author.as_str())
-        .bind(&message.agent)
-        .bind(&message.text)
-        .bind(&message.intent)
-        .bind(&message.decision)
-        .bind(change.at)
+/// The statement of [`record`] for `messages` messages: the update of
+/// `sql::UPDATE_CONVERSATION`, then the messages' rows, numbered from the
+/// new count; it returns the count, or no row when the version did not
+/// match.
+fn record_sql(messages: usize) -> String {
+    if messages == 0 {
+        return sql::UPDATE_CONVERSATION.to_owned();
+    }
+    const PER_MESSAGE: usize = 5;
+    let rows: Vec<String> = (0..messages)
+        .map(|m| {
+            let p = 8 + m * PER_MESSAGE;
+            format!(
+                "({n}, ${a}, ${b}, ${c}, ${d}, ${e})",
+                n = m + 1,
+                a = p,
+                b = p + 1,
+                c = p + 2,
+                d = p + 3,
+                e = p + 4
+            )
+        })
+        .collect();
+    format!(
+        "WITH updated AS ({update}), \
+         inserted AS (INSERT INTO messages (conversation_id, seq, author, agent, text, intent, decision, created_at) \
+         SELECT $6, updated.message_count - $5 + v.n, v.author, v.agent, v.text, v.intent, v.decision, $3 \
+         FROM updated, (VALUES {rows}) AS v (n, author, agent, text, intent, decision)) \
+         SELECT message_count FROM updated",
+        update = sql::UPDATE_CONVERSATION,
+        rows = rows.join(", ")
+    )
 }
 
 pub(super) async fn transcript(pool: &PgPool, id: &str) -> Result<Vec<MessageRow>, StoreError> {

@@ -74,6 +74,14 @@ impl Sqlite {
         self.readers[0].lock().await
     }
 
+    /// Copies the WAL back into the database file and empties it, so that
+    /// a stopped service leaves one complete file.
+    pub(super) async fn close(&self) -> Result<(), StoreError> {
+        let writer = self.writer.lock().await;
+        writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     pub(super) async fn ping(&self) -> Result<(), StoreError> {
         let reader = self.reader().await;
         reader.query_row("SELECT 1", [], |_| Ok(()))?;
