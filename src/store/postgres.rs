@@ -116,10 +116,11 @@ pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<
 /// new count; it returns the count, or no row when the version did not
 /// match.
 fn record_sql(messages: usize) -> String {
+    /// The parameters of one message: author, agent, text, intent, decision.
+    const PER_MESSAGE: usize = 5;
     if messages == 0 {
         return sql::UPDATE_CONVERSATION.to_owned();
     }
-    const PER_MESSAGE: usize = 5;
     let rows: Vec<String> = (0..messages)
         .map(|m| {
             let p = 8 + m * PER_MESSAGE;
