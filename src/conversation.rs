@@ -111,6 +111,82 @@ pub fn millis(at: jiff::Timestamp) -> i64 {
     at.as_millisecond()
 }
 
+/// One write to a conversation, planned from its current state.
+struct Write {
+    messages: Vec<NewMessage>,
+    state: crate::engine::ConversationState,
+    summary: Option<String>,
+}
+
+/// What a write did.
+struct Written<T> {
+    /// What the plan returned besides the write.
+    outcome: T,
+    /// The transcript's last place afterwards.
+    seq: i64,
+    /// The state before and after.
+    before: Status,
+    after: Status,
+}
+
+/// Plans a write from the conversation and stores it; when another message
+/// changed the conversation meanwhile (a version conflict), reloads it and
+/// plans again, a few times at most. The plan is pure: deciding again on
+/// the new state is what keeps two racing messages from losing each other.
+async fn write_planned<T>(
+    store: &Store,
+    mut conversation: ConversationRecord,
+    now: jiff::Timestamp,
+    mut plan: impl FnMut(&ConversationRecord) -> (Write, T),
+) -> Result<Written<T>, MessageError> {
+    for _ in 0..ATTEMPTS {
+        if conversation.state.status == Status::Closed {
+            return Err(MessageError::Closed);
+        }
+        let (write, outcome) = plan(&conversation);
+        let stored = store
+            .record(
+                &conversation.id,
+                conversation.version,
+                &write.messages,
+                &write.state,
+                write.summary.as_deref(),
+                millis(now),
+            )
+            .await;
+        match stored {
+            Ok(seq) => {
+                return Ok(Written {
+                    outcome,
+                    seq,
+                    before: conversation.state.status,
+                    after: write.state.status,
+                });
+            }
+            Err(StoreError::Conflict) => {
+                conversation = store
+                    .conversation(&conversation.id)
+                    .await?
+                    .ok_or(StoreError::Conflict)?;
+            }
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
+}
+
+/// Tells the listeners when a write changed the conversation's state.
+fn publish_state<T>(events: &Events, id: &str, written: &Written<T>) {
+    if written.before != written.after {
+        events.publish(
+            id,
+            Event::State {
+                state: written.after,
+            },
+        );
+    }
+}
+
 /// Decides and stores a customer's message in `conversation`.
 ///
 /// # Errors
@@ -119,16 +195,14 @@ pub async fn customer_message(
     store: &Store,
     rules: &RuleSet,
     events: &Events,
-    mut conversation: ConversationRecord,
+    conversation: ConversationRecord,
     text: &str,
     now: jiff::Timestamp,
 ) -> Result<Answered, MessageError> {
     let text = mask(text);
     let channel: Channel = conversation.channel.parse().unwrap_or(Channel::Chat);
-    for _ in 0..ATTEMPTS {
-        if conversation.state.status == Status::Closed {
-            return Err(MessageError::Closed);
-        }
+    let id = conversation.id.clone();
+    let written = write_planned(store, conversation, now, |conversation| {
         let decision = decide(
             rules,
             &conversation.state,
@@ -141,56 +215,34 @@ pub async fn customer_message(
         let intent = decision
             .intent
             .map(|i| rules.intent(i).id.as_str().to_owned());
-        let messages = [
-            NewMessage {
-                author: Author::Customer,
-                agent: None,
-                text: text.clone().into_owned(),
-                intent: intent.clone(),
-                decision: Some(decision_json(rules, &decision, &text)),
-            },
-            NewMessage {
-                author: Author::Bot,
-                agent: None,
-                text: decision.reply.text.clone(),
-                intent: None,
-                decision: None,
-            },
-        ];
-        let summary = conversation
-            .summary
-            .is_none()
-            .then(|| summary(rules, &decision, &text));
-        match store
-            .record(
-                &conversation.id,
-                conversation.version,
-                &messages,
-                &decision.state,
-                summary.as_deref(),
-                millis(now),
-            )
-            .await
-        {
-            Ok(_) => {
-                if decision.state.status != conversation.state.status {
-                    events.publish(
-                        &conversation.id,
-                        Event::State {
-                            state: decision.state.status,
-                        },
-                    );
-                }
-                return Ok(Answered { decision, intent });
-            }
-            Err(StoreError::Conflict) => {
-                let id = conversation.id.clone();
-                conversation = store.conversation(&id).await?.ok_or(StoreError::Conflict)?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(StoreError::Conflict.into())
+        let write = Write {
+            messages: vec![
+                NewMessage {
+                    author: Author::Customer,
+                    agent: None,
+                    text: text.clone().into_owned(),
+                    intent: intent.clone(),
+                    decision: Some(decision_json(rules, &decision, &text)),
+                },
+                NewMessage {
+                    author: Author::Bot,
+                    agent: None,
+                    text: decision.reply.text.clone(),
+                    intent: None,
+                    decision: None,
+                },
+            ],
+            state: decision.state.clone(),
+            summary: conversation
+                .summary
+                .is_none()
+                .then(|| summary(rules, &decision, &text)),
+        };
+        (write, Answered { decision, intent })
+    })
+    .await?;
+    publish_state(events, &id, &written);
+    Ok(written.outcome)
 }
 
 /// What is kept of a decision for the agent and the handoff: the
@@ -221,23 +273,21 @@ fn summary(rules: &RuleSet, decision: &Decision, text: &str) -> String {
 }
 
 /// Adds an agent's message: the conversation is a person's from now on.
+/// Returns the message's place in the transcript.
 ///
 /// # Errors
 /// [`MessageError::Closed`] for a closed conversation, or a store failure.
 pub async fn agent_message(
     store: &Store,
     events: &Events,
-    mut conversation: ConversationRecord,
+    conversation: ConversationRecord,
     agent: &str,
     text: &str,
     now: jiff::Timestamp,
 ) -> Result<i64, MessageError> {
     let text = mask(text).into_owned();
-    for _ in 0..ATTEMPTS {
-        if conversation.state.status == Status::Closed {
-            return Err(MessageError::Closed);
-        }
-        let before = conversation.state.status;
+    let id = conversation.id.clone();
+    let written = write_planned(store, conversation, now, |conversation| {
         let mut state = conversation.state.clone();
         state.status = Status::HandedOff;
         state.pending = None;
@@ -248,46 +298,26 @@ pub async fn agent_message(
             intent: None,
             decision: None,
         };
-        match store
-            .record(
-                &conversation.id,
-                conversation.version,
-                std::slice::from_ref(&message),
-                &state,
-                None,
-                millis(now),
-            )
-            .await
-        {
-            Ok(seq) => {
-                events.publish(
-                    &conversation.id,
-                    Event::Message {
-                        seq,
-                        author: Author::Agent,
-                        agent: Some(agent.to_owned()),
-                        text,
-                        at: now.to_string(),
-                    },
-                );
-                if before != Status::HandedOff {
-                    events.publish(
-                        &conversation.id,
-                        Event::State {
-                            state: Status::HandedOff,
-                        },
-                    );
-                }
-                return Ok(seq);
-            }
-            Err(StoreError::Conflict) => {
-                let id = conversation.id.clone();
-                conversation = store.conversation(&id).await?.ok_or(StoreError::Conflict)?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(StoreError::Conflict.into())
+        let write = Write {
+            messages: vec![message],
+            state,
+            summary: None,
+        };
+        (write, ())
+    })
+    .await?;
+    events.publish(
+        &id,
+        Event::Message {
+            seq: written.seq,
+            author: Author::Agent,
+            agent: Some(agent.to_owned()),
+            text,
+            at: now.to_string(),
+        },
+    );
+    publish_state(events, &id, &written);
+    Ok(written.seq)
 }
 
 /// Closes a conversation; closing a closed one changes nothing.
@@ -297,42 +327,28 @@ pub async fn agent_message(
 pub async fn close(
     store: &Store,
     events: &Events,
-    mut conversation: ConversationRecord,
+    conversation: ConversationRecord,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
-    for _ in 0..ATTEMPTS {
-        if conversation.state.status == Status::Closed {
-            return Ok(());
-        }
+    let id = conversation.id.clone();
+    let closing = write_planned(store, conversation, now, |conversation| {
         let mut state = conversation.state.clone();
         state.status = Status::Closed;
         state.pending = None;
-        match store
-            .record(
-                &conversation.id,
-                conversation.version,
-                &[],
-                &state,
-                None,
-                millis(now),
-            )
-            .await
-        {
-            Ok(_) => {
-                events.publish(
-                    &conversation.id,
-                    Event::State {
-                        state: Status::Closed,
-                    },
-                );
-                return Ok(());
-            }
-            Err(StoreError::Conflict) => {
-                let id = conversation.id.clone();
-                conversation = store.conversation(&id).await?.ok_or(StoreError::Conflict)?;
-            }
-            Err(other) => return Err(other),
+        let write = Write {
+            messages: Vec::new(),
+            state,
+            summary: None,
+        };
+        (write, ())
+    })
+    .await;
+    match closing {
+        Ok(written) => {
+            publish_state(events, &id, &written);
+            Ok(())
         }
+        Err(MessageError::Closed) => Ok(()),
+        Err(MessageError::Store(err)) => Err(err),
     }
-    Err(StoreError::Conflict)
 }

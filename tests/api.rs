@@ -423,6 +423,44 @@ async fn stopping_ends_live_streams_and_finishes_cleanly(db: Db) {
     assert!(after.is_err(), "no longer listening");
 }
 
+async fn requests_in_flight_when_stopping_are_answered(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let mut conversations = Vec::new();
+    for _ in 0..20 {
+        conversations.push(app.start(json!({})).await);
+    }
+    let url = app.address.clone();
+    let client = app.client.clone();
+    let requests: Vec<_> = conversations
+        .iter()
+        .map(|c| {
+            client
+                .post(format!("{url}/v1/conversations/{}/messages", c.id))
+                .bearer_auth(&c.token)
+                .json(&json!({ "text": "送料はいくらですか" }))
+                .send()
+        })
+        .collect();
+    // The stop comes while the messages are being decided and stored.
+    let (responses, ()) = tokio::join!(futures_util::future::join_all(requests), async move {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        app.stop().await;
+    });
+    let mut answered = 0;
+    for response in responses {
+        match response {
+            Ok(r) => {
+                assert_eq!(r.status(), 200, "an accepted request is answered");
+                answered += 1;
+            }
+            Err(e) => assert!(e.is_connect(), "only refused, never cut off: {e}"),
+        }
+    }
+    assert!(answered > 0, "some requests were in flight");
+}
+
 both_databases! {
     a_customer_asks_and_reads_the_transcript => a_customer_asks_and_reads_the_transcript;
     one_visitor_cannot_read_anothers_conversation => one_visitor_cannot_read_anothers_conversation;
@@ -434,4 +472,5 @@ both_databases! {
     feedback_is_taken_and_checked => feedback_is_taken_and_checked;
     health_and_readiness_answer => health_and_readiness_answer;
     stopping_ends_live_streams_and_finishes_cleanly => stopping_ends_live_streams_and_finishes_cleanly;
+    requests_in_flight_when_stopping_are_answered => requests_in_flight_when_stopping_are_answered;
 }
