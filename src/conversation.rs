@@ -14,7 +14,9 @@ use tokio::sync::broadcast;
 use crate::engine::{Decision, Status, Turn, decide};
 use crate::privacy::mask;
 use crate::rules::{Channel, RuleSet};
-use crate::store::{Author, ConversationRecord, NewMessage, Store, StoreError};
+use crate::store::{
+    Author, ConversationRecord, ConversationWrite, NewHandoff, NewMessage, Store, StoreError,
+};
 
 /// How often a message is decided again when other messages keep changing
 /// the conversation under it.
@@ -116,6 +118,7 @@ struct Write {
     messages: Vec<NewMessage>,
     state: crate::engine::ConversationState,
     summary: Option<String>,
+    handoff: Option<NewHandoff>,
 }
 
 /// What a write did.
@@ -144,15 +147,14 @@ async fn write_planned<T>(
             return Err(MessageError::Closed);
         }
         let (write, outcome) = plan(&conversation);
+        let change = ConversationWrite {
+            messages: &write.messages,
+            state: &write.state,
+            summary: write.summary.as_deref(),
+            handoff: write.handoff.as_ref(),
+        };
         let stored = store
-            .record(
-                &conversation.id,
-                conversation.version,
-                &write.messages,
-                &write.state,
-                write.summary.as_deref(),
-                millis(now),
-            )
+            .record(&conversation.id, conversation.version, &change, millis(now))
             .await;
         match stored {
             Ok(seq) => {
@@ -237,6 +239,12 @@ pub async fn customer_message(
                 .summary
                 .is_none()
                 .then(|| summary(rules, &decision, &text)),
+            handoff: decision.escalation.map(|e| NewHandoff {
+                id: crate::http::auth::new_id(),
+                reason: e.reason.as_str().to_owned(),
+                priority: e.priority.as_str().to_owned(),
+                intent: intent.clone(),
+            }),
         };
         (write, Answered { decision, intent })
     })
@@ -302,6 +310,7 @@ pub async fn agent_message(
             messages: vec![message],
             state,
             summary: None,
+            handoff: None,
         };
         (write, ())
     })
@@ -339,6 +348,7 @@ pub async fn close(
             messages: Vec::new(),
             state,
             summary: None,
+            handoff: None,
         };
         (write, ())
     })

@@ -5,7 +5,9 @@ mod common;
 use common::{Db, random_hex, store};
 use madoguchi::engine::{ConversationState, Status};
 use madoguchi::rules::Channel;
-use madoguchi::store::{Author, Identity, NewConversation, NewMessage, StoreError};
+use madoguchi::store::{
+    Author, ConversationWrite, Identity, NewConversation, NewMessage, StoreError,
+};
 
 fn new_conversation(external_id: Option<&str>, at: i64) -> NewConversation {
     NewConversation {
@@ -23,6 +25,19 @@ fn new_conversation(external_id: Option<&str>, at: i64) -> NewConversation {
         channel: Channel::Chat,
         state: ConversationState::with_email("hanako@example.jp"),
         at,
+    }
+}
+
+fn write<'a>(
+    messages: &'a [NewMessage],
+    state: &'a ConversationState,
+    summary: Option<&'a str>,
+) -> ConversationWrite<'a> {
+    ConversationWrite {
+        messages,
+        state,
+        summary,
+        handoff: None,
     }
 }
 
@@ -68,7 +83,12 @@ async fn messages_and_state_are_written_together_or_not_at_all(db: Db) {
         message(Author::Bot, "担当者におつなぎします。"),
     ];
     store
-        .record(&new.id, 0, &turn, &state, Some("人と話したい"), 2_000)
+        .record(
+            &new.id,
+            0,
+            &write(&turn, &state, Some("人と話したい")),
+            2_000,
+        )
         .await
         .expect("recorded");
     // A second writer that read version 0 too loses, and writes nothing.
@@ -76,9 +96,7 @@ async fn messages_and_state_are_written_together_or_not_at_all(db: Db) {
         .record(
             &new.id,
             0,
-            &[message(Author::Customer, "late")],
-            &new.state,
-            None,
+            &write(&[message(Author::Customer, "late")], &new.state, None),
             3_000,
         )
         .await;
@@ -146,9 +164,7 @@ async fn deleting_a_customer_deletes_everything_about_them(db: Db) {
         .record(
             &new.id,
             0,
-            &[message(Author::Customer, "hi")],
-            &new.state,
-            None,
+            &write(&[message(Author::Customer, "hi")], &new.state, None),
             2_000,
         )
         .await

@@ -96,6 +96,19 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    /// The contract name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
 /// A handoff decided for one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Escalation {

@@ -235,6 +235,7 @@ impl Compiler {
             label: per_locale_text(spec.label.as_ref()),
             trouble: per_locale_text(spec.trouble.as_ref()),
             escalate: spec.escalate.as_ref().is_some_and(|e| e.value),
+            team: spec.team.as_ref().map(|t| t.value.clone()),
             requires: spec.requires.iter().map(|r| r.value.clone()).collect(),
         });
         self.requires_at

@@ -84,6 +84,8 @@ pub struct Intent {
     pub trouble: [Option<String>; 2],
     /// Always hand the conversation to a person.
     pub escalate: bool,
+    /// The team or queue its handoffs go to.
+    pub team: Option<String>,
     /// Details to ask for once before answering or escalating.
     pub requires: Vec<String>,
 }

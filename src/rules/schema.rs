@@ -96,6 +96,8 @@ pub struct IntentSpec {
     /// Details to ask for once before answering or escalating.
     #[serde(default)]
     pub requires: Vec<Spanned<String>>,
+    /// The team or queue a handoff about this intent goes to (`shipping`).
+    pub team: Option<Spanned<String>>,
 }
 
 /// The `hours:` block.

@@ -15,8 +15,8 @@ mod sql;
 mod sqlite;
 
 pub use rows::{
-    Author, ConversationRecord, ConversationSummary, EarlierConversation, Identity, MessageRecord,
-    NewConversation, NewMessage,
+    Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffRecord,
+    HandoffStatus, Identity, MessageRecord, NewConversation, NewHandoff, NewMessage,
 };
 
 use std::sync::Arc;
@@ -79,7 +79,23 @@ pub(crate) struct Change<'a> {
     state: &'a str,
     status: &'a str,
     summary: Option<&'a str>,
+    handoff: Option<&'a NewHandoff>,
     at: i64,
+}
+
+/// What one message (or agent action) writes to a conversation: appended
+/// messages, the new state, a summary for the first message, and the
+/// handoff an escalation puts in the outbox — all in one transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct ConversationWrite<'a> {
+    /// Messages to append.
+    pub messages: &'a [NewMessage],
+    /// The conversation's new state.
+    pub state: &'a ConversationState,
+    /// A one-line summary, kept only if the conversation has none.
+    pub summary: Option<&'a str>,
+    /// A handoff for the outbox.
+    pub handoff: Option<&'a NewHandoff>,
 }
 
 impl<'a> Change<'a> {
@@ -191,9 +207,9 @@ impl Store {
         row.map(rows::ConversationRow::into_record).transpose()
     }
 
-    /// Appends `messages` and saves `state`, in one transaction, if the
-    /// conversation is still at `version`. Returns the transcript's last
-    /// place (`seq`) afterwards.
+    /// Writes `write` (messages, state, summary, handoff) in one
+    /// transaction, if the conversation is still at `version`. Returns the
+    /// transcript's last place (`seq`) afterwards.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when another message changed it meanwhile.
@@ -201,20 +217,19 @@ impl Store {
         &self,
         id: &str,
         version: i64,
-        messages: &[NewMessage],
-        state: &ConversationState,
-        summary: Option<&str>,
+        write: &ConversationWrite<'_>,
         at: i64,
     ) -> Result<i64, StoreError> {
-        let state_json = serde_json::to_string(state).map_err(|e| corrupt(&e))?;
+        let state_json = serde_json::to_string(write.state).map_err(|e| corrupt(&e))?;
         let change = Change {
             id,
             version,
-            messages,
-            count: i64::try_from(messages.len()).unwrap_or(i64::MAX),
+            messages: write.messages,
+            count: i64::try_from(write.messages.len()).unwrap_or(i64::MAX),
             state: &state_json,
-            status: state.status.as_str(),
-            summary,
+            status: write.state.status.as_str(),
+            summary: write.summary,
+            handoff: write.handoff,
             at,
         };
         match &self.backend {
@@ -317,4 +332,165 @@ impl Store {
             Backend::Postgres(pool) => postgres::purge_before(pool, before).await,
         }
     }
+
+    /// Takes the handoff whose attempt is due first (at `now`), holding it
+    /// until `lease_until` so that no other worker takes it meanwhile; the
+    /// attempt is counted. `None` when nothing is due.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn claim_handoff(
+        &self,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<HandoffRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.claim_handoff(now, lease_until).await,
+            Backend::Postgres(pool) => postgres::claim_handoff(pool, now, lease_until).await,
+        }
+    }
+
+    /// One handoff.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn handoff(&self, id: &str) -> Result<Option<HandoffRecord>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.handoff(id).await,
+            Backend::Postgres(pool) => postgres::handoff(pool, id).await,
+        }
+    }
+
+    /// Handoffs, newest first, optionally in one status.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn handoffs(
+        &self,
+        status: Option<HandoffStatus>,
+        limit: i64,
+    ) -> Result<Vec<HandoffRecord>, StoreError> {
+        let status = status.map(HandoffStatus::as_str);
+        match &self.backend {
+            Backend::Sqlite(db) => db.handoffs(status, limit).await,
+            Backend::Postgres(pool) => postgres::handoffs(pool, status, limit).await,
+        }
+    }
+
+    /// How many handoffs there are in each status.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn handoff_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.handoff_counts().await,
+            Backend::Postgres(pool) => postgres::handoff_counts(pool).await,
+        }
+    }
+
+    /// Records the body of a handoff's first attempt, sent unchanged on
+    /// every retry (a body already recorded stays).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn set_handoff_payload(&self, id: &str, payload: &str) -> Result<(), StoreError> {
+        self.write_handoff(
+            sql::SET_HANDOFF_PAYLOAD,
+            HandoffValues::Payload { id, payload },
+        )
+        .await
+    }
+
+    /// Marks a handoff delivered, with the ticket system's reference.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn handoff_delivered(
+        &self,
+        id: &str,
+        ticket_id: Option<&str>,
+        ticket_url: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let values = HandoffValues::Delivered {
+            id,
+            ticket_id,
+            ticket_url,
+            now,
+        };
+        self.write_handoff(sql::HANDOFF_DELIVERED, values).await
+    }
+
+    /// Schedules a handoff's next attempt.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn handoff_retry(
+        &self,
+        id: &str,
+        next: i64,
+        error: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let values = HandoffValues::Retry {
+            id,
+            next,
+            error,
+            now,
+        };
+        self.write_handoff(sql::HANDOFF_RETRY, values).await
+    }
+
+    /// Dead-letters a handoff.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn handoff_dead(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
+        self.write_handoff(sql::HANDOFF_DEAD, HandoffValues::Dead { id, error, now })
+            .await
+    }
+
+    /// Puts a dead handoff back in the outbox, due now, with its schedule
+    /// started over. Returns whether it was dead.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn requeue_handoff(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.requeue_handoff(id, now).await,
+            Backend::Postgres(pool) => postgres::requeue_handoff(pool, id, now).await,
+        }
+    }
+
+    async fn write_handoff(&self, sql: &str, values: HandoffValues<'_>) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.write_handoff(sql, &values).await,
+            Backend::Postgres(pool) => postgres::write_handoff(pool, sql, &values).await,
+        }
+    }
+}
+
+/// The values of one handoff update, in their statement's order.
+pub(crate) enum HandoffValues<'a> {
+    Payload {
+        id: &'a str,
+        payload: &'a str,
+    },
+    Delivered {
+        id: &'a str,
+        ticket_id: Option<&'a str>,
+        ticket_url: Option<&'a str>,
+        now: i64,
+    },
+    Retry {
+        id: &'a str,
+        next: i64,
+        error: &'a str,
+        now: i64,
+    },
+    Dead {
+        id: &'a str,
+        error: &'a str,
+        now: i64,
+    },
 }

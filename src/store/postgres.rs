@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::rows::{ConversationRow, EarlierRow, MessageRow, SummaryRow};
-use super::{NewConversation, StoreError, sql};
+use super::{HandoffRecord, HandoffValues, NewConversation, StoreError, sql};
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -91,7 +91,8 @@ pub(super) async fn conversation(
 /// Each round trip to the database costs more than the statement, so this
 /// is the one place where PostgreSQL's SQL differs from SQLite's.
 pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<i64, StoreError> {
-    let update = sqlx::query_scalar(sqlx::AssertSqlSafe(record_sql(change.messages.len())))
+    let statement = record_sql(change.messages.len(), change.handoff.is_some());
+    let update = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
         .bind(change.state)
         .bind(change.status)
         .bind(change.at)
@@ -107,43 +108,62 @@ pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<
             .bind(&message.intent)
             .bind(&message.decision)
     });
+    let update = match change.handoff {
+        Some(handoff) => update
+            .bind(&handoff.id)
+            .bind(&handoff.reason)
+            .bind(&handoff.priority)
+            .bind(&handoff.intent),
+        None => update,
+    };
     let last: Option<i64> = update.fetch_optional(pool).await?;
     last.ok_or(StoreError::Conflict)
 }
 
-/// The statement of [`record`] for `messages` messages: the update of
-/// `sql::UPDATE_CONVERSATION`, then the messages' rows, numbered from the
-/// new count; it returns the count, or no row when the version did not
-/// match.
-fn record_sql(messages: usize) -> String {
+/// The statement of [`record`] for `messages` messages (and a handoff):
+/// the update of `sql::UPDATE_CONVERSATION`, then the messages' rows,
+/// numbered from the new count, then the handoff; it returns the count, or
+/// no row when the version did not match (and then inserts nothing).
+fn record_sql(messages: usize, handoff: bool) -> String {
     /// The parameters of one message: author, agent, text, intent, decision.
     const PER_MESSAGE: usize = 5;
-    if messages == 0 {
+    if messages == 0 && !handoff {
         return sql::UPDATE_CONVERSATION.to_owned();
     }
-    let rows: Vec<String> = (0..messages)
-        .map(|m| {
-            let p = 8 + m * PER_MESSAGE;
-            format!(
-                "({n}, ${a}, ${b}, ${c}, ${d}, ${e})",
-                n = m + 1,
-                a = p,
-                b = p + 1,
-                c = p + 2,
-                d = p + 3,
-                e = p + 4
-            )
-        })
-        .collect();
-    format!(
-        "WITH updated AS ({update}), \
-         inserted AS (INSERT INTO messages (conversation_id, seq, author, agent, text, intent, decision, created_at) \
-         SELECT $6, updated.message_count - $5 + v.n, v.author, v.agent, v.text, v.intent, v.decision, $3 \
-         FROM updated, (VALUES {rows}) AS v (n, author, agent, text, intent, decision)) \
-         SELECT message_count FROM updated",
-        update = sql::UPDATE_CONVERSATION,
-        rows = rows.join(", ")
-    )
+    let mut statement = format!("WITH updated AS ({})", sql::UPDATE_CONVERSATION);
+    if messages > 0 {
+        let rows: Vec<String> = (0..messages)
+            .map(|m| {
+                let p = 8 + m * PER_MESSAGE;
+                format!(
+                    "({n}, ${p}, ${b}, ${c}, ${d}, ${e})",
+                    n = m + 1,
+                    b = p + 1,
+                    c = p + 2,
+                    d = p + 3,
+                    e = p + 4
+                )
+            })
+            .collect();
+        statement.push_str(&format!(
+            ", inserted AS (INSERT INTO messages (conversation_id, seq, author, agent, text, intent, decision, created_at) \
+             SELECT $6, updated.message_count - $5 + v.n, v.author, v.agent, v.text, v.intent, v.decision, $3 \
+             FROM updated, (VALUES {}) AS v (n, author, agent, text, intent, decision))",
+            rows.join(", ")
+        ));
+    }
+    if handoff {
+        let p = 8 + messages * PER_MESSAGE;
+        statement.push_str(&format!(
+            ", handoff AS (INSERT INTO handoffs (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
+             SELECT ${p}, $6, updated.message_count, ${r}, ${q}, ${i}, 'pending', 0, $3, $3, $3 FROM updated)",
+            r = p + 1,
+            q = p + 2,
+            i = p + 3
+        ));
+    }
+    statement.push_str(" SELECT message_count FROM updated");
+    statement
 }
 
 pub(super) async fn transcript(pool: &PgPool, id: &str) -> Result<Vec<MessageRow>, StoreError> {
@@ -210,4 +230,78 @@ pub(super) async fn purge_before(pool: &PgPool, before: i64) -> Result<u64, Stor
     sqlx::query(sql::PURGE_CUSTOMERS).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(purged)
+}
+
+pub(super) async fn claim_handoff(
+    pool: &PgPool,
+    now: i64,
+    lease_until: i64,
+) -> Result<Option<HandoffRecord>, StoreError> {
+    // SKIP LOCKED: replicas on one database never take the same handoff.
+    Ok(
+        sqlx::query_as(sqlx::AssertSqlSafe(sql::claim_handoff(true)))
+            .bind(lease_until)
+            .bind(now)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+pub(super) async fn handoff(pool: &PgPool, id: &str) -> Result<Option<HandoffRecord>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::handoff()))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub(super) async fn handoffs(
+    pool: &PgPool,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<HandoffRecord>, StoreError> {
+    Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::list_handoffs()))
+        .bind(status)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(super) async fn handoff_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, StoreError> {
+    Ok(sqlx::query_as(sql::COUNT_HANDOFFS).fetch_all(pool).await?)
+}
+
+pub(super) async fn requeue_handoff(pool: &PgPool, id: &str, now: i64) -> Result<bool, StoreError> {
+    let changed = sqlx::query(sql::HANDOFF_REQUEUE)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(changed > 0)
+}
+
+pub(super) async fn write_handoff(
+    pool: &PgPool,
+    statement: &str,
+    values: &HandoffValues<'_>,
+) -> Result<(), StoreError> {
+    let query = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()));
+    let query = match *values {
+        HandoffValues::Payload { id, payload } => query.bind(payload).bind(id),
+        HandoffValues::Delivered {
+            id,
+            ticket_id,
+            ticket_url,
+            now,
+        } => query.bind(ticket_id).bind(ticket_url).bind(now).bind(id),
+        HandoffValues::Retry {
+            id,
+            next,
+            error,
+            now,
+        } => query.bind(next).bind(error).bind(now).bind(id),
+        HandoffValues::Dead { id, error, now } => query.bind(error).bind(now).bind(id),
+    };
+    query.execute(pool).await?;
+    Ok(())
 }

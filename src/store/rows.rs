@@ -315,3 +315,95 @@ impl From<EarlierRow> for EarlierConversation {
         }
     }
 }
+
+/// A handoff to create with the escalation that causes it.
+#[derive(Debug, Clone)]
+pub struct NewHandoff {
+    /// Its id: also the webhook's `webhook-id`, the same on every retry.
+    pub id: String,
+    /// `complaint`, `human_requested`, ...
+    pub reason: String,
+    /// `low`, `normal`, `high`, `urgent`.
+    pub priority: String,
+    /// The intent that led there, if any.
+    pub intent: Option<String>,
+}
+
+/// Where a handoff's delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The ticket system took it.
+    Delivered,
+    /// Given up: listed for operators, retried by hand.
+    Dead,
+}
+
+impl HandoffStatus {
+    /// The stored name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HandoffStatus::Pending => "pending",
+            HandoffStatus::Delivered => "delivered",
+            HandoffStatus::Dead => "dead",
+        }
+    }
+
+    /// Reads a stored or requested name.
+    ///
+    /// # Errors
+    /// The names it knows, for anything else.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "pending" => Ok(HandoffStatus::Pending),
+            "delivered" => Ok(HandoffStatus::Delivered),
+            "dead" => Ok(HandoffStatus::Dead),
+            other => Err(format!(
+                "unknown handoff status `{other}` (expected pending, delivered or dead)"
+            )),
+        }
+    }
+}
+
+/// A stored handoff.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct HandoffRecord {
+    /// Its id.
+    pub id: String,
+    /// The conversation handed off.
+    pub conversation_id: String,
+    /// The last message that belongs to it.
+    #[serde(skip)]
+    pub seq: i64,
+    /// Why.
+    pub reason: String,
+    /// How urgent.
+    pub priority: String,
+    /// The intent that led there.
+    pub intent: Option<String>,
+    /// `pending`, `delivered` or `dead`.
+    pub status: String,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// When the next attempt is due (milliseconds).
+    #[serde(skip)]
+    pub next_attempt_at: i64,
+    /// What went wrong last.
+    pub last_error: Option<String>,
+    /// The body sent, once built.
+    #[serde(skip)]
+    pub payload: Option<String>,
+    /// The ticket system's reference.
+    pub ticket_id: Option<String>,
+    /// A link to the ticket.
+    pub ticket_url: Option<String>,
+    /// Created (milliseconds).
+    #[serde(skip)]
+    pub created_at: i64,
+    /// Last changed (milliseconds).
+    #[serde(skip)]
+    pub updated_at: i64,
+}

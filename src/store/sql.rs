@@ -66,3 +66,55 @@ pub fn insert_messages(rows: usize) -> String {
     }
     sql
 }
+
+pub const INSERT_HANDOFF: &str = "INSERT INTO handoffs \
+     (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)";
+
+/// The columns a claimed handoff comes back with.
+const HANDOFF_COLUMNS: &str = "id, conversation_id, seq, reason, priority, intent, status, \
+     attempts, next_attempt_at, last_error, payload, ticket_id, ticket_url, created_at, updated_at";
+
+/// Takes the handoff due first: pushes its next attempt to the end of the
+/// lease (`$1`), so no other worker takes it meanwhile, and counts the
+/// attempt. `$2` is now. SQLite has one writer, so the subquery cannot race.
+pub fn claim_handoff(skip_locked: bool) -> String {
+    let lock = if skip_locked {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    format!(
+        "UPDATE handoffs SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2 \
+         WHERE id = (SELECT id FROM handoffs WHERE status = 'pending' AND next_attempt_at <= $2 \
+         ORDER BY next_attempt_at, created_at LIMIT 1{lock}) RETURNING {HANDOFF_COLUMNS}"
+    )
+}
+
+pub fn handoff() -> String {
+    format!("SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE id = $1")
+}
+
+pub fn list_handoffs() -> String {
+    format!(
+        "SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE ($1 IS NULL OR status = $1) \
+         ORDER BY created_at DESC LIMIT $2"
+    )
+}
+
+pub const COUNT_HANDOFFS: &str = "SELECT status, COUNT(*) AS n FROM handoffs GROUP BY status";
+
+pub const SET_HANDOFF_PAYLOAD: &str =
+    "UPDATE handoffs SET payload = $1 WHERE id = $2 AND payload IS NULL";
+
+pub const HANDOFF_DELIVERED: &str = "UPDATE handoffs SET status = 'delivered', ticket_id = $1, \
+     ticket_url = $2, last_error = NULL, updated_at = $3 WHERE id = $4";
+
+pub const HANDOFF_RETRY: &str =
+    "UPDATE handoffs SET next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE id = $4";
+
+pub const HANDOFF_DEAD: &str =
+    "UPDATE handoffs SET status = 'dead', last_error = $1, updated_at = $2 WHERE id = $3";
+
+pub const HANDOFF_REQUEUE: &str = "UPDATE handoffs SET status = 'pending', attempts = 0, \
+     next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND status = 'dead'";

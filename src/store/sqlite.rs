@@ -17,12 +17,15 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::rows::{ConversationRow, EarlierRow, MessageRow, SummaryRow};
-use super::{Change, Durability, Feedback, NewConversation, StoreError, sql};
+use super::{
+    Change, Durability, Feedback, HandoffRecord, HandoffValues, NewConversation, StoreError, sql,
+};
 
 /// The migrations, in order; `PRAGMA user_version` counts those applied.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../migrations/sqlite/0001_conversations.sql"
-)];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_conversations.sql"),
+    include_str!("../../migrations/sqlite/0002_handoffs.sql"),
+];
 
 /// Reading connections: enough for the runtime's threads to read at once.
 const READERS: usize = 4;
@@ -205,6 +208,17 @@ impl Sqlite {
             }
             insert.execute(values.as_slice())?;
         }
+        if let Some(handoff) = change.handoff {
+            tx.prepare_cached(sql::INSERT_HANDOFF)?.execute(params![
+                handoff.id,
+                change.id,
+                last,
+                handoff.reason,
+                handoff.priority,
+                handoff.intent,
+                change.at
+            ])?;
+        }
         tx.commit()?;
         Ok(last)
     }
@@ -303,6 +317,106 @@ impl Sqlite {
         tx.commit()?;
         Ok(purged as u64)
     }
+}
+
+impl Sqlite {
+    pub(super) async fn claim_handoff(
+        &self,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Option<HandoffRecord>, StoreError> {
+        let writer = self.writer.lock().await;
+        let claimed = writer
+            .prepare_cached(&sql::claim_handoff(false))?
+            .query_row(params![lease_until, now], handoff_row)
+            .optional()?;
+        Ok(claimed)
+    }
+
+    pub(super) async fn handoff(&self, id: &str) -> Result<Option<HandoffRecord>, StoreError> {
+        let reader = self.reader().await;
+        let found = reader
+            .prepare_cached(&sql::handoff())?
+            .query_row([id], handoff_row)
+            .optional()?;
+        Ok(found)
+    }
+
+    pub(super) async fn handoffs(
+        &self,
+        status: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<HandoffRecord>, StoreError> {
+        let reader = self.reader().await;
+        let mut statement = reader.prepare_cached(&sql::list_handoffs())?;
+        let found = statement
+            .query_map(params![status, limit], handoff_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(found)
+    }
+
+    pub(super) async fn handoff_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let reader = self.reader().await;
+        let mut statement = reader.prepare_cached(sql::COUNT_HANDOFFS)?;
+        let found = statement
+            .query_map([], |r| Ok((r.get("status")?, r.get("n")?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(found)
+    }
+
+    pub(super) async fn requeue_handoff(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let writer = self.writer.lock().await;
+        let changed = writer
+            .prepare_cached(sql::HANDOFF_REQUEUE)?
+            .execute(params![now, id])?;
+        Ok(changed > 0)
+    }
+
+    pub(super) async fn write_handoff(
+        &self,
+        statement: &str,
+        values: &HandoffValues<'_>,
+    ) -> Result<(), StoreError> {
+        let writer = self.writer.lock().await;
+        let mut statement = writer.prepare_cached(statement)?;
+        match *values {
+            HandoffValues::Payload { id, payload } => statement.execute(params![payload, id])?,
+            HandoffValues::Delivered {
+                id,
+                ticket_id,
+                ticket_url,
+                now,
+            } => statement.execute(params![ticket_id, ticket_url, now, id])?,
+            HandoffValues::Retry {
+                id,
+                next,
+                error,
+                now,
+            } => statement.execute(params![next, error, now, id])?,
+            HandoffValues::Dead { id, error, now } => statement.execute(params![error, now, id])?,
+        };
+        Ok(())
+    }
+}
+
+fn handoff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HandoffRecord> {
+    Ok(HandoffRecord {
+        id: r.get("id")?,
+        conversation_id: r.get("conversation_id")?,
+        seq: r.get("seq")?,
+        reason: r.get("reason")?,
+        priority: r.get("priority")?,
+        intent: r.get("intent")?,
+        status: r.get("status")?,
+        attempts: r.get("attempts")?,
+        next_attempt_at: r.get("next_attempt_at")?,
+        last_error: r.get("last_error")?,
+        payload: r.get("payload")?,
+        ticket_id: r.get("ticket_id")?,
+        ticket_url: r.get("ticket_url")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+    })
 }
 
 /// Applies the migrations the file does not have yet, each in a

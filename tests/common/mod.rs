@@ -100,7 +100,7 @@ pub struct TestApp {
     pub identity_secret: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _db: FreshDb,
+    db: Option<FreshDb>,
 }
 
 pub const ADMIN_TOKEN: &str = "test-admin-token";
@@ -136,7 +136,7 @@ pub async fn spawn_app_with(db: Db, overrides: &str) -> Option<TestApp> {
         identity_secret: IDENTITY_SECRET.into(),
         stop: Some(stop),
         server: Some(server),
-        _db: fresh,
+        db: Some(fresh),
     })
 }
 
@@ -194,7 +194,13 @@ impl TestApp {
     }
 
     /// Stops the service gracefully and waits until it has.
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_keeping_db().await;
+    }
+
+    /// Stops the service gracefully; its database stays for the test to
+    /// look into.
+    pub async fn stop_keeping_db(mut self) -> FreshDb {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -204,6 +210,7 @@ impl TestApp {
                 .expect("the server task ends")
                 .expect("the server stops cleanly");
         }
+        self.db.take().expect("the database")
     }
 }
 
