@@ -1,6 +1,7 @@
 //! The PostgreSQL backend, with sqlx: a pool shared by every replica's
 //! requests.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -145,22 +146,24 @@ fn record_sql(messages: usize, handoff: bool) -> String {
                 )
             })
             .collect();
-        statement.push_str(&format!(
+        let _ = write!(
+            statement,
             ", inserted AS (INSERT INTO messages (conversation_id, seq, author, agent, text, intent, decision, created_at) \
              SELECT $6, updated.message_count - $5 + v.n, v.author, v.agent, v.text, v.intent, v.decision, $3 \
              FROM updated, (VALUES {}) AS v (n, author, agent, text, intent, decision))",
             rows.join(", ")
-        ));
+        );
     }
     if handoff {
         let p = 8 + messages * PER_MESSAGE;
-        statement.push_str(&format!(
+        let _ = write!(
+            statement,
             ", handoff AS (INSERT INTO handoffs (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
              SELECT ${p}, $6, updated.message_count, ${r}, ${q}, ${i}, 'pending', 0, $3, $3, $3 FROM updated)",
             r = p + 1,
             q = p + 2,
             i = p + 3
-        ));
+        );
     }
     statement.push_str(" SELECT message_count FROM updated");
     statement
