@@ -11,6 +11,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::handoff::{Schedule, Target};
+
 /// A secret from the configuration: never printed, never logged.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
@@ -56,6 +58,22 @@ pub struct Config {
     pub webhook_url: Option<String>,
     /// The Standard Webhooks signing secret (`whsec_...`).
     pub webhook_secret: Option<Secret>,
+    /// What `webhook_url` is: `webhook` (the generic signed event),
+    /// `zendesk` or `freshdesk` (the help desk's base URL).
+    pub ticket_system: String,
+    /// Zendesk: the agent's e-mail address for the API.
+    pub ticket_user: Option<String>,
+    /// Zendesk's API token, or Freshdesk's API key.
+    pub ticket_api_token: Option<Secret>,
+    /// Freshdesk: the requester when the bot collected no e-mail address.
+    pub ticket_fallback_email: Option<String>,
+    /// How long to wait for the ticket system, in seconds.
+    pub webhook_timeout_seconds: u64,
+    /// The waits before each retry (`5s`, `5m`, `2h`...); when they are
+    /// spent, the handoff is dead-lettered.
+    pub webhook_retry_schedule: Vec<String>,
+    /// Each wait is lengthened by up to this fraction, at random.
+    pub webhook_jitter: f64,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// The longest message text accepted, in characters.
@@ -78,6 +96,13 @@ const KEYS: &[&str] = &[
     "identity_secret",
     "webhook_url",
     "webhook_secret",
+    "ticket_system",
+    "ticket_user",
+    "ticket_api_token",
+    "ticket_fallback_email",
+    "webhook_timeout_seconds",
+    "webhook_retry_schedule",
+    "webhook_jitter",
     "max_body_bytes",
     "max_message_chars",
     "retention_days",
@@ -89,6 +114,10 @@ const KEYS: &[&str] = &[
 #[derive(Serialize)]
 struct Defaults {
     listen: &'static str,
+    ticket_system: &'static str,
+    webhook_timeout_seconds: u64,
+    webhook_retry_schedule: [&'static str; 9],
+    webhook_jitter: f64,
     database_url: &'static str,
     rules: &'static str,
     max_body_bytes: usize,
@@ -100,6 +129,11 @@ struct Defaults {
 
 const DEFAULTS: Defaults = Defaults {
     listen: "127.0.0.1:8080",
+    ticket_system: "webhook",
+    webhook_timeout_seconds: 10,
+    // Standard Webhooks' schedule after the first attempt: about three days.
+    webhook_retry_schedule: ["5s", "5m", "30m", "2h", "5h", "10h", "14h", "20h", "24h"],
+    webhook_jitter: 0.1,
     database_url: "sqlite://madoguchi.db",
     rules: "rules",
     max_body_bytes: 64 * 1024,
@@ -190,8 +224,10 @@ impl Config {
         if self.max_message_chars == 0 {
             return Err(invalid("max_message_chars", "must be at least 1"));
         }
+        self.target()?;
+        self.schedule()?;
         if let Some(secret) = &self.webhook_secret
-            && !secret.expose().starts_with("whsec_")
+            && !crate::handoff::delivery::valid_secret(secret.expose())
         {
             return Err(invalid(
                 "webhook_secret",
@@ -199,6 +235,88 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+impl Config {
+    /// Where handoffs go, if anywhere.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming what is missing.
+    pub fn target(&self) -> Result<Option<Target>, ConfigError> {
+        let invalid = |key: &str, why: &str| ConfigError::Invalid(format!("`{key}` {why}"));
+        let Some(url) = self.webhook_url.clone() else {
+            return Ok(None);
+        };
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(invalid("webhook_url", "must be an http:// or https:// URL"));
+        }
+        let token = || {
+            self.ticket_api_token
+                .clone()
+                .ok_or_else(|| invalid("ticket_api_token", "is needed for this ticket_system"))
+        };
+        let target = match self.ticket_system.as_str() {
+            "webhook" => Target::Webhook {
+                url,
+                secret: self.webhook_secret.clone(),
+            },
+            "zendesk" => Target::Zendesk {
+                base_url: url,
+                email: self.ticket_user.clone().ok_or_else(|| {
+                    invalid("ticket_user", "(the agent's e-mail) is needed for zendesk")
+                })?,
+                token: token()?,
+            },
+            "freshdesk" => Target::Freshdesk {
+                base_url: url,
+                api_key: token()?,
+                fallback_email: self.ticket_fallback_email.clone().ok_or_else(|| {
+                    invalid(
+                        "ticket_fallback_email",
+                        "is needed for freshdesk, which requires a requester e-mail",
+                    )
+                })?,
+            },
+            _ => {
+                return Err(invalid(
+                    "ticket_system",
+                    "must be `webhook`, `zendesk` or `freshdesk`",
+                ));
+            }
+        };
+        Ok(Some(target))
+    }
+
+    /// The retry schedule of handoff deliveries.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for a wait that cannot be read, or a jitter out of
+    /// range.
+    pub fn schedule(&self) -> Result<Schedule, ConfigError> {
+        let delays = self
+            .webhook_retry_schedule
+            .iter()
+            .map(|d| {
+                crate::hours::parse_duration(d)
+                    .ok()
+                    .and_then(|d| d.try_into().ok())
+                    .ok_or_else(|| {
+                        ConfigError::Invalid(format!(
+                            "`webhook_retry_schedule`: `{d}` is not a duration such as `5s`, `30m` or `2h`"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<std::time::Duration>, _>>()?;
+        if !(0.0..=1.0).contains(&self.webhook_jitter) {
+            return Err(ConfigError::Invalid(
+                "`webhook_jitter` must be from 0 to 1".to_owned(),
+            ));
+        }
+        Ok(Schedule {
+            delays,
+            jitter: self.webhook_jitter,
+        })
     }
 }
 

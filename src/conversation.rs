@@ -44,6 +44,15 @@ pub enum Event {
         /// The new state.
         state: Status,
     },
+    /// The ticket system took the handoff and gave a reference.
+    Ticket {
+        /// The ticket's id.
+        ticket_id: String,
+        /// A link to it.
+        url: Option<String>,
+        /// What the customer is told.
+        text: String,
+    },
 }
 
 /// Live listeners per conversation. A conversation nobody listens to has
@@ -361,4 +370,68 @@ pub async fn close(
         Err(MessageError::Closed) => Ok(()),
         Err(MessageError::Store(err)) => Err(err),
     }
+}
+
+/// Tells the customer the ticket system's reference for their handoff: a
+/// message in the transcript, and live.
+///
+/// # Errors
+/// A store failure (a conversation deleted meanwhile is no error).
+pub async fn ticket_created(
+    store: &Store,
+    rules: &RuleSet,
+    events: &Events,
+    conversation_id: &str,
+    ticket_id: &str,
+    url: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<(), StoreError> {
+    let Some(conversation) = store.conversation(conversation_id).await? else {
+        return Ok(());
+    };
+    let locale = conversation
+        .state
+        .locale
+        .unwrap_or_else(|| rules.default_locale());
+    let channel: Channel = conversation.channel.parse().unwrap_or(Channel::Chat);
+    let text = rules
+        .render_reply(
+            "ticket",
+            locale,
+            channel,
+            0,
+            &conversation.state.details,
+            minijinja::context! { ticket_id => ticket_id, ticket_url => url },
+        )
+        .unwrap_or_else(|_| ticket_id.to_owned());
+    let written = write_planned(store, conversation, now, |conversation| {
+        let write = Write {
+            messages: vec![NewMessage {
+                author: Author::System,
+                agent: None,
+                text: text.clone(),
+                intent: None,
+                decision: None,
+            }],
+            state: conversation.state.clone(),
+            summary: None,
+            handoff: None,
+        };
+        (write, ())
+    })
+    .await;
+    match written {
+        // A closed conversation still records its ticket.
+        Ok(_) | Err(MessageError::Closed) => {}
+        Err(MessageError::Store(err)) => return Err(err),
+    }
+    events.publish(
+        conversation_id,
+        Event::Ticket {
+            ticket_id: ticket_id.to_owned(),
+            url: url.map(str::to_owned),
+            text,
+        },
+    );
+    Ok(())
 }

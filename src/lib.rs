@@ -25,6 +25,8 @@
 //! - [`conversation`]: the conversation service: mask, load, decide,
 //!   store in one transaction, tell live listeners.
 //! - [`channels`]: the chat API (HTTP, JSON, Server-Sent Events).
+//! - [`handoff`]: the context bundle, the durable outbox and its worker,
+//!   the signed ticket webhook.
 //! - [`http`]: the router, the agent API, errors, start and graceful stop.
 //! - [`config`]: the service's typed configuration (file, environment,
 //!   flags).
@@ -53,6 +55,8 @@ pub mod store;
 pub mod conversation;
 
 pub mod channels;
+
+pub mod handoff;
 
 pub mod http;
 

@@ -225,6 +225,9 @@ async fn message(
         MessageError::Store(e) => e.into(),
     })?;
     let decision = answered.decision;
+    if decision.escalation.is_some() {
+        state.outbox.notify_one();
+    }
     tracing::info!(
         conversation = %id,
         intent = answered.intent.as_deref().unwrap_or("-"),
@@ -303,6 +306,7 @@ async fn events(
             let name = match &event {
                 Event::Message { .. } => "message",
                 Event::State { .. } => "state",
+                Event::Ticket { .. } => "ticket",
             };
             Ok(SseEvent::default()
                 .event(name)

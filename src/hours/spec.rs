@@ -22,7 +22,9 @@ pub enum HoursError {
     #[error("in `{0}`, each opening must close after it opens and after the one before it")]
     Order(String),
     /// Not a duration.
-    #[error("`{0}` is not a duration: use minutes and hours such as `30m`, `2h` or `1h30m`")]
+    #[error(
+        "`{0}` is not a duration: use hours, minutes and seconds such as `30m`, `2h`, `1h30m` or `5s`"
+    )]
     Duration(String),
 }
 
@@ -96,21 +98,26 @@ fn clock(text: &str) -> Option<u16> {
     (minutes < 60 && total <= 24 * 60).then_some(total)
 }
 
-/// Reads a duration in hours and minutes: `30m`, `2h`, `1h30m`.
+/// Reads a duration in hours, minutes and seconds: `30m`, `2h`, `1h30m`,
+/// `5s`.
 ///
 /// # Errors
 /// [`HoursError::Duration`] when the text is not one.
 pub fn parse_duration(text: &str) -> Result<SignedDuration, HoursError> {
     let error = || HoursError::Duration(text.to_owned());
-    let mut minutes: i64 = 0;
+    let mut seconds: i64 = 0;
     let mut number = String::new();
     let mut any = false;
     for c in text.trim().chars() {
         match c {
             '0'..='9' => number.push(c),
-            'h' | 'm' if !number.is_empty() => {
+            'h' | 'm' | 's' if !number.is_empty() => {
                 let n: i64 = number.parse().map_err(|_| error())?;
-                minutes += if c == 'h' { n * 60 } else { n };
+                seconds += match c {
+                    'h' => n * 3600,
+                    'm' => n * 60,
+                    _ => n,
+                };
                 number.clear();
                 any = true;
             }
@@ -120,5 +127,5 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, HoursError> {
     if !number.is_empty() || !any {
         return Err(error());
     }
-    Ok(SignedDuration::from_mins(minutes))
+    Ok(SignedDuration::from_secs(seconds))
 }

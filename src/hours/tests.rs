@@ -176,6 +176,7 @@ fn openings_are_read_and_checked_for_order() {
 fn durations_are_hours_and_minutes() {
     assert_eq!(parse_duration("1h30m"), Ok(SignedDuration::from_mins(90)));
     assert_eq!(parse_duration("45m"), Ok(SignedDuration::from_mins(45)));
+    assert_eq!(parse_duration("5s"), Ok(SignedDuration::from_secs(5)));
     assert!(parse_duration("1d").is_err());
     assert!(parse_duration("h").is_err());
 }

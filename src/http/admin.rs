@@ -14,7 +14,9 @@ use super::error::ApiJson;
 use super::{ApiError, AppState};
 use crate::conversation::{self, MessageError};
 use crate::engine::{ConversationState, Status};
-use crate::store::{ConversationSummary, EarlierConversation, Identity, MessageRecord};
+use crate::store::{
+    ConversationSummary, EarlierConversation, HandoffRecord, HandoffStatus, Identity, MessageRecord,
+};
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -23,6 +25,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/admin/conversations/{id}/messages", post(reply))
         .route("/v1/admin/conversations/{id}/close", post(close))
         .route("/v1/admin/customers/{id}", delete(delete_customer))
+        .route("/v1/admin/handoffs", get(handoffs))
+        .route("/v1/admin/handoffs/{id}", get(handoff))
+        .route("/v1/admin/handoffs/{id}/retry", post(retry_handoff))
 }
 
 fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -274,6 +279,115 @@ async fn delete_customer(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("customer"))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HandoffQuery {
+    status: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct ListedHandoff {
+    #[serde(flatten)]
+    handoff: HandoffRecord,
+    created_at: String,
+    updated_at: String,
+    next_attempt_at: Option<String>,
+}
+
+impl From<HandoffRecord> for ListedHandoff {
+    fn from(handoff: HandoffRecord) -> Self {
+        ListedHandoff {
+            created_at: rfc3339(handoff.created_at),
+            updated_at: rfc3339(handoff.updated_at),
+            next_attempt_at: (handoff.status == "pending")
+                .then(|| rfc3339(handoff.next_attempt_at)),
+            handoff,
+        }
+    }
+}
+
+/// `GET /v1/admin/handoffs?status=dead`: the outbox, with the count of
+/// handoffs in each status.
+async fn handoffs(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HandoffQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&state, &headers)?;
+    let status = query
+        .status
+        .as_deref()
+        .map(HandoffStatus::parse)
+        .transpose()
+        .map_err(ApiError::invalid)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("`limit` must be from 1 to 500"));
+    }
+    let found: Vec<ListedHandoff> = state
+        .store
+        .handoffs(status, limit)
+        .await?
+        .into_iter()
+        .map(ListedHandoff::from)
+        .collect();
+    let mut counts = serde_json::Map::new();
+    for name in ["pending", "delivered", "dead"] {
+        counts.insert(name.to_owned(), 0.into());
+    }
+    for (status, n) in state.store.handoff_counts().await? {
+        counts.insert(status, n.into());
+    }
+    Ok(Json(
+        serde_json::json!({ "handoffs": found, "counts": counts }),
+    ))
+}
+
+async fn handoff(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&state, &headers)?;
+    let handoff = state
+        .store
+        .handoff(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("handoff"))?;
+    let payload: Option<serde_json::Value> = handoff
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok());
+    let mut body = serde_json::to_value(ListedHandoff::from(handoff))
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    body["payload"] = payload.unwrap_or(serde_json::Value::Null);
+    Ok(Json(body))
+}
+
+/// `POST /v1/admin/handoffs/{id}/retry`: a dead handoff back in the outbox,
+/// due now, its schedule started over.
+async fn retry_handoff(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    admin(&state, &headers)?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    if state.store.requeue_handoff(&id, now).await? {
+        tracing::info!(handoff = %id, "dead handoff retried by hand");
+        state.outbox.notify_one();
+        return Ok(Json(serde_json::json!({ "id": id, "status": "pending" })));
+    }
+    match state.store.handoff(&id).await? {
+        None => Err(ApiError::not_found("handoff")),
+        Some(h) => Err(ApiError::conflict(format!(
+            "handoff {id} is {}, not dead: only dead handoffs are retried by hand",
+            h.status
+        ))),
     }
 }
 

@@ -25,10 +25,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
 use crate::config::{Config, Secret};
 use crate::conversation::Events;
+use crate::handoff::{Outbox, SystemClock};
 use crate::rules::RuleSet;
 use crate::store::{Durability, Store};
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Becomes `true` when the service is stopping: live streams end.
     pub stopping: watch::Receiver<bool>,
+    /// Wakes the outbox worker when a handoff is written.
+    pub outbox: Arc<Notify>,
 }
 
 /// The settings handlers read.
@@ -65,6 +69,7 @@ pub struct Application {
     store: Store,
     stop: watch::Sender<bool>,
     address: SocketAddr,
+    outbox: Option<JoinHandle<()>>,
 }
 
 /// Why the service could not start.
@@ -86,6 +91,12 @@ pub enum StartError {
         /// What went wrong.
         source: crate::store::StoreError,
     },
+    /// The configuration cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The webhook client could not be built.
+    #[error("the webhook client: {0}")]
+    Client(#[from] reqwest::Error),
     /// The address cannot be listened on.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -132,10 +143,31 @@ impl Application {
             source,
         })?;
         let (stop, stopping) = watch::channel(false);
+        let events = Events::default();
+        let rules = Arc::new(rules.rules);
+        let wake = Arc::new(Notify::new());
+        let outbox = if let Some(target) = config.target()? {
+            let worker = Outbox::new(
+                store.clone(),
+                Arc::clone(&rules),
+                events.clone(),
+                target,
+                Duration::from_secs(config.webhook_timeout_seconds),
+                config.schedule()?,
+                Arc::new(SystemClock),
+            )?;
+            Some(tokio::spawn(
+                worker.run(stopping.clone(), Arc::clone(&wake)),
+            ))
+        } else {
+            tracing::warn!("no webhook_url: handoffs wait in the outbox until one is set");
+            None
+        };
         let state = AppState {
-            rules: Arc::new(rules.rules),
+            rules,
             store: store.clone(),
-            events: Events::default(),
+            events,
+            outbox: wake,
             settings: Arc::new(Settings {
                 admin_token: config.admin_token.clone(),
                 identity_secret: config.identity_secret.clone(),
@@ -153,6 +185,7 @@ impl Application {
             store,
             stop,
             address,
+            outbox,
         })
     }
 
@@ -184,6 +217,10 @@ impl Application {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
             .await?;
+        if let Some(outbox) = self.outbox {
+            // The worker finishes the delivery it is in.
+            let _ = outbox.await;
+        }
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())

@@ -21,6 +21,8 @@ pub(crate) const REPLY_VARIABLES: &[&str] = &[
     "closed_for",
     "options",
     "concern",
+    "ticket_id",
+    "ticket_url",
 ];
 
 /// Every reply the dialogue uses; `ask_<detail>` replies come on top.
@@ -38,6 +40,7 @@ pub(crate) const REPLY_NAMES: &[&str] = &[
     "escalated_safety",
     "handed_off",
     "closed",
+    "ticket",
 ];
 
 /// Compiles the replies of the rule set's files (the first declaration of a

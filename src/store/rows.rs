@@ -39,7 +39,7 @@ impl Identity {
 }
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Author {
     /// The customer.
@@ -48,6 +48,8 @@ pub enum Author {
     Bot,
     /// A person of the support team.
     Agent,
+    /// The service itself (a ticket reference, say).
+    System,
 }
 
 impl Author {
@@ -58,6 +60,7 @@ impl Author {
             Author::Customer => "customer",
             Author::Bot => "bot",
             Author::Agent => "agent",
+            Author::System => "system",
         }
     }
 
@@ -65,6 +68,7 @@ impl Author {
         match s {
             "customer" => Author::Customer,
             "agent" => Author::Agent,
+            "system" => Author::System,
             _ => Author::Bot,
         }
     }

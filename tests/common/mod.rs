@@ -234,3 +234,111 @@ pub async fn error_code(response: reqwest::Response) -> (u16, String) {
             .to_owned(),
     )
 }
+
+/// A ticket system on 127.0.0.1 that records every request and answers as
+/// told: scripted answers first, then the default one.
+pub struct Receiver {
+    pub url: String,
+    state: std::sync::Arc<ReceiverState>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Status, extra headers, body.
+    Status(u16, Vec<(&'static str, String)>, String),
+    /// Wait this long, then 200.
+    Hang(std::time::Duration),
+}
+
+impl Answer {
+    pub fn ok_with_ticket(id: &str) -> Self {
+        Answer::Status(
+            200,
+            vec![],
+            format!(r#"{{"ticket_id": "{id}", "url": "https://tickets.example/{id}"}}"#),
+        )
+    }
+}
+
+#[derive(Default)]
+struct ReceiverState {
+    requests: std::sync::Mutex<Vec<Received>>,
+    script: std::sync::Mutex<std::collections::VecDeque<Answer>>,
+    default: std::sync::Mutex<Option<Answer>>,
+}
+
+impl Receiver {
+    pub async fn start() -> Self {
+        use axum::extract::State;
+        let state = std::sync::Arc::new(ReceiverState::default());
+        let handler = |State(state): State<std::sync::Arc<ReceiverState>>,
+                       uri: axum::http::Uri,
+                       headers: axum::http::HeaderMap,
+                       body: String| async move {
+            state.requests.lock().unwrap().push(Received {
+                path: uri.path().to_owned(),
+                headers,
+                body,
+            });
+            let scripted = state.script.lock().unwrap().pop_front();
+            let answer = scripted
+                .or_else(|| state.default.lock().unwrap().clone())
+                .unwrap_or_else(|| Answer::Status(200, vec![], "{}".into()));
+            let (status, headers, body) = match answer {
+                Answer::Status(status, headers, body) => (status, headers, body),
+                Answer::Hang(wait) => {
+                    tokio::time::sleep(wait).await;
+                    (200, vec![], "{}".into())
+                }
+            };
+            let mut response = axum::response::Response::builder().status(status);
+            for (name, value) in headers {
+                response = response.header(name, value);
+            }
+            response.body(axum::body::Body::from(body)).unwrap()
+        };
+        let app = axum::Router::new()
+            .fallback(axum::routing::any(handler))
+            .with_state(std::sync::Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Receiver {
+            url,
+            state,
+            _server: server,
+        }
+    }
+
+    /// Answers the next requests with these, in order.
+    pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
+        self.state.script.lock().unwrap().extend(answers);
+    }
+
+    /// Answers every request after the script with this.
+    pub fn by_default(&self, answer: Answer) {
+        *self.state.default.lock().unwrap() = Some(answer);
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.state.requests.lock().unwrap().clone()
+    }
+}
+
+/// An address where nothing listens.
+pub async fn closed_port_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    url
+}

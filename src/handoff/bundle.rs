@@ -1,0 +1,290 @@
+//! The handoff's context bundle: everything a person needs to help at
+//! once, as the `handoff.created` event (`schemas/handoff.created.json`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::rules::{Channel, RuleSet};
+use crate::store::{
+    Author, ConversationRecord, EarlierConversation, HandoffRecord, Identity, MessageRecord,
+};
+
+/// The event sent to the ticket webhook.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Always `handoff.created`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// When the handoff was created (RFC 3339).
+    pub timestamp: String,
+    /// The handoff.
+    pub data: Handoff,
+}
+
+/// One handoff, with its context.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Handoff {
+    /// The handoff's id (also `webhook-id`).
+    pub handoff_id: String,
+    /// The conversation handed off.
+    pub conversation_id: String,
+    /// `chat` or `email`.
+    pub channel: String,
+    /// Who the customer is, and how sure that is.
+    pub customer: Customer,
+    /// `complaint`, `human_requested`, `repeated_fallback`, `rule`, `safety`.
+    pub reason: String,
+    /// `low`, `normal`, `high`, `urgent`.
+    pub priority: String,
+    /// The team or queue, from the intent's rule.
+    pub team: Option<String>,
+    /// Routing labels, from the intent's rule.
+    pub tags: Vec<String>,
+    /// A one-line summary.
+    pub summary: String,
+    /// Every message up to the handoff.
+    pub transcript: Vec<TranscriptLine>,
+    /// The intents the customer's messages were taken as, in order.
+    pub intents: Vec<String>,
+    /// Details collected (order number, e-mail...), masked as stored.
+    pub details: BTreeMap<String, String>,
+    /// Each customer message's sentiment and what moved it.
+    pub sentiment: Vec<MessageSentiment>,
+    /// The customer's earlier conversations.
+    pub earlier_conversations: Vec<Earlier>,
+    /// Whether a person is there, and when the customer was promised an
+    /// answer.
+    pub business_hours: BusinessHours,
+}
+
+/// The customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Customer {
+    /// Name, if given.
+    pub name: Option<String>,
+    /// E-mail address, if known.
+    pub email: Option<String>,
+    /// The conversation's language.
+    pub locale: Option<String>,
+    /// The shop's id of the customer, when verified.
+    pub external_id: Option<String>,
+    /// Whether the identity was verified by the shop (`user_hash`).
+    pub verified: bool,
+}
+
+/// One message of the transcript.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    /// Its place.
+    pub seq: i64,
+    /// `customer`, `bot`, `agent` or `system`.
+    pub author: Author,
+    /// The agent's name, for agent messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The text (masked).
+    pub text: String,
+    /// When (RFC 3339).
+    pub at: String,
+}
+
+/// The sentiment of one customer message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessageSentiment {
+    /// The message's place in the transcript.
+    pub seq: i64,
+    /// −1 to 1.
+    pub score: f64,
+    /// Whether it is a complaint.
+    pub complaint: bool,
+    /// What moved the score.
+    pub cues: Vec<Value>,
+}
+
+/// An earlier conversation of the customer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Earlier {
+    /// Its id.
+    pub id: String,
+    /// When it started (RFC 3339).
+    pub date: String,
+    /// Its one-line summary.
+    pub summary: Option<String>,
+    /// Whether it is linked to this customer by a verified identity.
+    pub verified: bool,
+}
+
+/// Business hours at the handoff.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BusinessHours {
+    /// Whether a person was there when it was handed off.
+    pub open: bool,
+    /// The holiday or closure, when that is why it was closed.
+    pub closed_for: Option<String>,
+    /// The schedule's time zone.
+    pub time_zone: String,
+    /// When a person is next there (RFC 3339).
+    pub next_open: Option<String>,
+    /// When the customer was promised an answer (RFC 3339).
+    pub response_due: Option<String>,
+}
+
+fn rfc3339(millis: i64) -> String {
+    Timestamp::from_millisecond(millis)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// Builds the event for `handoff` from the conversation as stored.
+#[must_use]
+pub fn build(
+    rules: &RuleSet,
+    handoff: &HandoffRecord,
+    conversation: &ConversationRecord,
+    messages: &[MessageRecord],
+    earlier: &[EarlierConversation],
+) -> Envelope {
+    let messages: Vec<&MessageRecord> = messages.iter().filter(|m| m.seq <= handoff.seq).collect();
+    let intent = handoff
+        .intent
+        .as_deref()
+        .and_then(|id| rules.intent_index(id))
+        .map(|i| rules.intent(i));
+    let locale = conversation.state.locale;
+    let data = Handoff {
+        handoff_id: handoff.id.clone(),
+        conversation_id: conversation.id.clone(),
+        channel: conversation.channel.clone(),
+        customer: Customer {
+            name: conversation.name.clone(),
+            email: conversation
+                .email
+                .clone()
+                .or_else(|| conversation.state.details.get("email").cloned()),
+            locale: locale.map(|l| l.as_str().to_owned()),
+            external_id: conversation.external_id.clone(),
+            verified: conversation.identity == Identity::Verified,
+        },
+        reason: handoff.reason.clone(),
+        priority: handoff.priority.clone(),
+        team: intent.and_then(|i| i.team.clone()),
+        tags: intent.map(|i| i.tags.clone()).unwrap_or_default(),
+        summary: summary(handoff, conversation),
+        transcript: messages.iter().map(|m| line(m)).collect(),
+        intents: intents(&messages),
+        details: conversation.state.details.clone(),
+        sentiment: messages.iter().filter_map(|m| sentiment(m)).collect(),
+        earlier_conversations: earlier
+            .iter()
+            .map(|e| Earlier {
+                id: e.id.clone(),
+                date: rfc3339(e.created_at),
+                summary: e.summary.clone(),
+                verified: e.identity == Identity::Verified,
+            })
+            .collect(),
+        business_hours: business_hours(rules, conversation, handoff.created_at),
+    };
+    Envelope {
+        kind: "handoff.created".to_owned(),
+        timestamp: rfc3339(handoff.created_at),
+        data,
+    }
+}
+
+/// `priority · reason: the conversation's summary`.
+fn summary(handoff: &HandoffRecord, conversation: &ConversationRecord) -> String {
+    let what = conversation.summary.as_deref().unwrap_or("(no message)");
+    format!("[{}] {}: {what}", handoff.priority, handoff.reason)
+}
+
+fn line(message: &MessageRecord) -> TranscriptLine {
+    TranscriptLine {
+        seq: message.seq,
+        author: message.author,
+        agent: message.agent.clone(),
+        text: message.text.clone(),
+        at: rfc3339(message.created_at),
+    }
+}
+
+fn intents(messages: &[&MessageRecord]) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for intent in messages.iter().filter_map(|m| m.intent.as_ref()) {
+        if !seen.contains(intent) {
+            seen.push(intent.clone());
+        }
+    }
+    seen
+}
+
+fn sentiment(message: &MessageRecord) -> Option<MessageSentiment> {
+    let decision: Value = serde_json::from_str(message.decision.as_deref()?).ok()?;
+    let classification = decision.get("classification")?;
+    Some(MessageSentiment {
+        seq: message.seq,
+        score: classification.get("sentiment")?.as_f64()?,
+        complaint: classification.get("complaint")?.as_bool()?,
+        cues: classification
+            .get("cues")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+    })
+}
+
+fn business_hours(rules: &RuleSet, conversation: &ConversationRecord, at: i64) -> BusinessHours {
+    let policy = rules.policy();
+    let now = Timestamp::from_millisecond(at).unwrap_or(Timestamp::UNIX_EPOCH);
+    let availability = policy.hours.availability(now);
+    let channel: Channel = conversation.channel.parse().unwrap_or(Channel::Chat);
+    let locale = conversation
+        .state
+        .locale
+        .unwrap_or_else(|| rules.default_locale());
+    BusinessHours {
+        open: availability.open,
+        closed_for: availability
+            .closed_for
+            .as_ref()
+            .and_then(|n| n.get(locale))
+            .map(str::to_owned),
+        time_zone: policy
+            .hours
+            .time_zone()
+            .iana_name()
+            .unwrap_or("UTC")
+            .to_owned(),
+        next_open: availability.next_open.map(|z| z.timestamp().to_string()),
+        response_due: policy
+            .hours
+            .add_open_time(now, policy.escalation.response_time(channel))
+            .map(|z| z.timestamp().to_string()),
+    }
+}
+
+/// The transcript as plain text, for help desks that take one body.
+#[must_use]
+pub fn transcript_text(data: &Handoff) -> String {
+    let mut out = String::new();
+    out.push_str(&data.summary);
+    out.push_str("\n\n");
+    for line in &data.transcript {
+        let who = match (line.author, &line.agent) {
+            (Author::Agent, Some(agent)) => agent.clone(),
+            (author, _) => author.as_str().to_owned(),
+        };
+        let _ = writeln!(out, "[{}] {who}: {}", line.at, line.text);
+    }
+    if !data.details.is_empty() {
+        out.push('\n');
+        for (name, value) in &data.details {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+    }
+    out
+}

@@ -1,0 +1,285 @@
+//! Where handoffs go and in which form: the generic signed webhook
+//! (Standard Webhooks), or a help desk's ticket creation (Zendesk,
+//! Freshdesk). Each form builds one request and reads one response.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::bundle::{Envelope, transcript_text};
+use crate::config::Secret;
+
+/// Where and how handoffs are delivered.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// `POST` the `handoff.created` event to a URL, signed following
+    /// Standard Webhooks when a secret is given.
+    Webhook {
+        /// The endpoint.
+        url: String,
+        /// The `whsec_...` signing secret.
+        secret: Option<Secret>,
+    },
+    /// Zendesk's `POST /api/v2/tickets`, basic auth `email/token:API_TOKEN`.
+    Zendesk {
+        /// `https://SHOP.zendesk.com`.
+        base_url: String,
+        /// The agent's e-mail address.
+        email: String,
+        /// The API token.
+        token: Secret,
+    },
+    /// Freshdesk's `POST /api/v2/tickets`, the API key as basic auth.
+    Freshdesk {
+        /// `https://SHOP.freshdesk.com`.
+        base_url: String,
+        /// The API key.
+        api_key: Secret,
+        /// The requester when the bot collected no e-mail address
+        /// (Freshdesk requires one).
+        fallback_email: String,
+    },
+}
+
+/// What the ticket system answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// Taken; with the ticket's reference when the system gave one.
+    Accepted {
+        /// The ticket's id.
+        ticket_id: Option<String>,
+        /// A link to the ticket.
+        url: Option<String>,
+    },
+    /// Try again later (timeouts, 408, 429, 5xx), not before `after` when
+    /// the system said so (`Retry-After`).
+    Retry {
+        /// What went wrong.
+        error: String,
+        /// The system's own delay.
+        after: Option<Duration>,
+    },
+    /// Will never be taken as it is (4xx other than 408 and 429).
+    Permanent {
+        /// What went wrong.
+        error: String,
+    },
+}
+
+/// An error text is kept short: it is stored and shown to operators.
+const ERROR_BODY_CHARS: usize = 300;
+
+impl Target {
+    /// The request that delivers `envelope`, signed at `now`.
+    pub(crate) fn request(
+        &self,
+        client: &reqwest::Client,
+        envelope: &Envelope,
+        body: &str,
+        now: Timestamp,
+    ) -> reqwest::RequestBuilder {
+        let id = &envelope.data.handoff_id;
+        match self {
+            Target::Webhook { url, secret } => {
+                let timestamp = now.as_second();
+                let mut request = client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("webhook-id", id)
+                    .header("webhook-timestamp", timestamp.to_string())
+                    .body(body.to_owned());
+                if let Some(signature) = secret.as_ref().and_then(|s| sign(s, id, timestamp, body))
+                {
+                    request = request.header("webhook-signature", signature);
+                }
+                request
+            }
+            Target::Zendesk {
+                base_url,
+                email,
+                token,
+            } => client
+                .post(tickets_url(base_url))
+                .basic_auth(format!("{email}/token"), Some(token.expose()))
+                .json(&zendesk_ticket(envelope)),
+            Target::Freshdesk {
+                base_url,
+                api_key,
+                fallback_email,
+            } => client
+                .post(tickets_url(base_url))
+                .basic_auth(api_key.expose(), Some("X"))
+                .json(&freshdesk_ticket(envelope, fallback_email)),
+        }
+    }
+}
+
+fn tickets_url(base: &str) -> String {
+    format!("{}/api/v2/tickets", base.trim_end_matches('/'))
+}
+
+/// `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`, with the key
+/// of the `whsec_` secret (Standard Webhooks).
+fn sign(secret: &Secret, id: &str, timestamp: i64, body: &str) -> Option<String> {
+    let webhook = standardwebhooks::Webhook::new(secret.expose()).ok()?;
+    webhook.sign(id, timestamp, body.as_bytes()).ok()
+}
+
+/// Whether `secret` is a usable Standard Webhooks secret.
+#[must_use]
+pub fn valid_secret(secret: &str) -> bool {
+    secret.starts_with("whsec_") && standardwebhooks::Webhook::new(secret).is_ok()
+}
+
+fn zendesk_ticket(envelope: &Envelope) -> Value {
+    let data = &envelope.data;
+    let mut ticket = json!({
+        "subject": data.summary,
+        "comment": { "body": transcript_text(data) },
+        "priority": data.priority,
+        "tags": tags(envelope),
+        "external_id": data.handoff_id,
+    });
+    if let Some(email) = &data.customer.email {
+        ticket["requester"] = json!({
+            "name": data.customer.name.clone().unwrap_or_else(|| email.clone()),
+            "email": email,
+        });
+    }
+    json!({ "ticket": ticket })
+}
+
+fn freshdesk_ticket(envelope: &Envelope, fallback_email: &str) -> Value {
+    let data = &envelope.data;
+    let priority = match data.priority.as_str() {
+        "low" => 1,
+        "high" => 3,
+        "urgent" => 4,
+        _ => 2,
+    };
+    let email = data.customer.email.as_deref().unwrap_or(fallback_email);
+    json!({
+        "subject": data.summary,
+        "description": transcript_text(data).replace('\n', "<br>"),
+        "email": email,
+        "name": data.customer.name.clone().unwrap_or_else(|| email.to_owned()),
+        "priority": priority,
+        "status": 2,
+        "tags": tags(envelope),
+    })
+}
+
+/// The intent's tags, the team, and the reason, for help-desk views.
+fn tags(envelope: &Envelope) -> Vec<String> {
+    let data = &envelope.data;
+    let mut tags = data.tags.clone();
+    tags.extend(data.team.clone());
+    tags.push(format!("madoguchi_{}", data.reason));
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+/// Reads the ticket system's answer.
+pub(crate) async fn read(response: reqwest::Response, now: Timestamp) -> Response {
+    let status = response.status();
+    let retry_after = retry_after(response.headers(), now);
+    let text = response.text().await.unwrap_or_default();
+    if status.is_success() {
+        let (ticket_id, url) = ticket_reference(&text);
+        return Response::Accepted { ticket_id, url };
+    }
+    let error = format!(
+        "HTTP {}: {}",
+        status.as_u16(),
+        text.chars().take(ERROR_BODY_CHARS).collect::<String>()
+    );
+    match status {
+        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => Response::Retry {
+            error,
+            after: retry_after,
+        },
+        s if s.is_server_error() => Response::Retry {
+            error,
+            after: retry_after.filter(|_| s == StatusCode::SERVICE_UNAVAILABLE),
+        },
+        _ => Response::Permanent { error },
+    }
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn retry_after(headers: &reqwest::header::HeaderMap, now: Timestamp) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let wait = now.duration_until(at);
+    Some(Duration::from_secs(
+        u64::try_from(wait.as_secs()).unwrap_or(0),
+    ))
+}
+
+/// The ticket's id and link from a JSON answer: `ticket_id` or `id` (a
+/// number or a text), at the top or under `ticket` (Zendesk), and `url`.
+fn ticket_reference(body: &str) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_str::<Value>(body) else {
+        return (None, None);
+    };
+    let ticket = value.get("ticket").unwrap_or(&value);
+    let id = ["ticket_id", "id"]
+        .iter()
+        .find_map(|key| ticket.get(*key))
+        .and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    let url = ticket.get("url").and_then(Value::as_str).map(str::to_owned);
+    (id, url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_references_are_read_from_the_usual_shapes() {
+        assert_eq!(
+            ticket_reference(r#"{"ticket_id": "T-1", "url": "https://t/1"}"#),
+            (Some("T-1".into()), Some("https://t/1".into()))
+        );
+        assert_eq!(
+            ticket_reference(r#"{"ticket": {"id": 35436, "url": "u"}}"#).0,
+            Some("35436".into())
+        );
+        assert_eq!(ticket_reference(r#"{"id": 12}"#).0, Some("12".into()));
+        assert_eq!(ticket_reference("accepted"), (None, None));
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_or_as_a_date() {
+        let now: Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("retry-after", "120".parse().unwrap());
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_mins(2)));
+        headers.insert(
+            "retry-after",
+            "Tue, 01 Dec 2026 10:05:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers, now), Some(Duration::from_mins(5)));
+    }
+
+    #[test]
+    fn only_whsec_secrets_are_valid() {
+        assert!(valid_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        assert!(!valid_secret("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        assert!(!valid_secret("whsec_not base64!"));
+    }
+}

@@ -1,0 +1,392 @@
+//! The outbox worker: the only code that talks to the ticket system.
+//!
+//! A handoff is written to the outbox in the same transaction as the
+//! escalation. The worker takes the one due first (holding it for a lease,
+//! so that another worker or replica does not take it too), sends it, and
+//! records the outcome: delivered; retried later, on a schedule with jitter
+//! and not before the system's `Retry-After`; or dead-lettered when the
+//! failure is permanent or the schedule is spent. A worker that dies
+//! mid-delivery leaves the handoff to be taken again when the lease ends;
+//! the receiver recognises the retry by its unchanged `webhook-id`.
+//!
+//! [`Outbox::step`] is one such turn, with its [`Step`] outcome, so tests
+//! drive the worker one step at a time with a [`ManualClock`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{Notify, watch};
+
+use super::bundle::{self, Envelope};
+use super::delivery::{self, Response, Target};
+use crate::conversation::{self, Events};
+use crate::rules::RuleSet;
+use crate::store::{HandoffRecord, Store, StoreError};
+
+/// Where the time comes from: the system's clock, or a test's.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+}
+
+/// The system's clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::now()
+    }
+}
+
+/// A clock that moves only when told, for tests of the schedule.
+#[derive(Debug)]
+pub struct ManualClock(Mutex<Timestamp>);
+
+impl ManualClock {
+    /// A clock showing `at`.
+    #[must_use]
+    pub fn new(at: Timestamp) -> Self {
+        ManualClock(Mutex::new(at))
+    }
+
+    /// Moves the clock on.
+    pub fn advance(&self, by: Duration) {
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *now = now
+            .checked_add(SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(*now);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// When to try again after each failed attempt.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The wait after the first failure, the second, ...; when they are
+    /// spent, the handoff is dead-lettered.
+    pub delays: Vec<Duration>,
+    /// Each wait is lengthened by up to this fraction, at random, so that
+    /// retries after an outage do not all come at once.
+    pub jitter: f64,
+}
+
+impl Default for Schedule {
+    /// The Standard Webhooks schedule: immediately, then 5 s, 5 min,
+    /// 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h — about three days.
+    fn default() -> Self {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        Schedule {
+            delays: vec![
+                Duration::from_secs(5),
+                minutes(5),
+                minutes(30),
+                minutes(120),
+                minutes(300),
+                minutes(600),
+                minutes(840),
+                minutes(1200),
+                minutes(1440),
+            ],
+            jitter: 0.1,
+        }
+    }
+}
+
+/// What one step of the worker did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing was due.
+    Empty,
+    /// The handoff was delivered.
+    Delivered {
+        /// Which.
+        id: String,
+        /// The ticket's reference, if the system gave one.
+        ticket_id: Option<String>,
+    },
+    /// It failed and will be tried again at `at`.
+    Retry {
+        /// Which.
+        id: String,
+        /// When.
+        at: Timestamp,
+    },
+    /// It failed for good and waits for an operator.
+    DeadLettered {
+        /// Which.
+        id: String,
+    },
+}
+
+/// How long a taken handoff is held by its worker.
+const LEASE: Duration = Duration::from_mins(2);
+
+/// How often an idle worker looks for due handoffs (it is also woken when a
+/// handoff is created).
+const POLL: Duration = Duration::from_secs(1);
+
+/// The outbox worker.
+pub struct Outbox {
+    store: Store,
+    rules: Arc<RuleSet>,
+    events: Events,
+    target: Target,
+    client: reqwest::Client,
+    schedule: Schedule,
+    clock: Arc<dyn Clock>,
+}
+
+impl Outbox {
+    /// A worker delivering to `target`, waiting at most `timeout` for an
+    /// answer.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn new(
+        store: Store,
+        rules: Arc<RuleSet>,
+        events: Events,
+        target: Target,
+        timeout: Duration,
+        schedule: Schedule,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("madoguchi/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Outbox {
+            store,
+            rules,
+            events,
+            target,
+            client,
+            schedule,
+            clock,
+        })
+    }
+
+    /// Takes the handoff due first and tries to deliver it.
+    ///
+    /// # Errors
+    /// When the store fails (the handoff then stays in the outbox).
+    pub async fn step(&self) -> Result<Step, StoreError> {
+        let now = self.clock.now();
+        let lease_end = now
+            .checked_add(SignedDuration::try_from(LEASE).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(now);
+        let Some(handoff) = self
+            .store
+            .claim_handoff(now.as_millisecond(), lease_end.as_millisecond())
+            .await?
+        else {
+            return Ok(Step::Empty);
+        };
+        let Some((envelope, body)) = self.payload(&handoff).await? else {
+            return self
+                .dead(&handoff, "the conversation no longer exists", now)
+                .await;
+        };
+        let response = match self
+            .target
+            .request(&self.client, &envelope, &body, now)
+            .send()
+            .await
+        {
+            Ok(response) => delivery::read(response, now).await,
+            Err(err) => Response::Retry {
+                error: describe(err),
+                after: None,
+            },
+        };
+        match response {
+            Response::Accepted { ticket_id, url } => {
+                self.delivered(&handoff, ticket_id, url, now).await
+            }
+            Response::Retry { error, after } => self.retry(&handoff, &error, after, now).await,
+            Response::Permanent { error } => self.dead(&handoff, &error, now).await,
+        }
+    }
+
+    /// The event and the exact body to send: built at the first attempt and
+    /// stored, then sent unchanged on every retry. `None` when the
+    /// conversation is gone (its customer was deleted meanwhile).
+    async fn payload(
+        &self,
+        handoff: &HandoffRecord,
+    ) -> Result<Option<(Envelope, String)>, StoreError> {
+        if let Some(body) = &handoff.payload
+            && let Ok(envelope) = serde_json::from_str::<Envelope>(body)
+        {
+            return Ok(Some((envelope, body.clone())));
+        }
+        let Some(conversation) = self.store.conversation(&handoff.conversation_id).await? else {
+            return Ok(None);
+        };
+        let messages = self.store.transcript(&conversation.id).await?;
+        let earlier = self
+            .store
+            .earlier_conversations(&conversation.customer_id, &conversation.id)
+            .await?;
+        let envelope = bundle::build(&self.rules, handoff, &conversation, &messages, &earlier);
+        let body =
+            serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.store.set_handoff_payload(&handoff.id, &body).await?;
+        Ok(Some((envelope, body)))
+    }
+
+    async fn delivered(
+        &self,
+        handoff: &HandoffRecord,
+        ticket_id: Option<String>,
+        url: Option<String>,
+        now: Timestamp,
+    ) -> Result<Step, StoreError> {
+        self.store
+            .handoff_delivered(
+                &handoff.id,
+                ticket_id.as_deref(),
+                url.as_deref(),
+                now.as_millisecond(),
+            )
+            .await?;
+        tracing::info!(
+            handoff = %handoff.id,
+            conversation = %handoff.conversation_id,
+            attempts = handoff.attempts,
+            ticket = ticket_id.as_deref().unwrap_or("-"),
+            "handoff delivered"
+        );
+        if let Some(ticket) = &ticket_id {
+            // The customer sees the reference in the conversation.
+            if let Err(err) = conversation::ticket_created(
+                &self.store,
+                &self.rules,
+                &self.events,
+                &handoff.conversation_id,
+                ticket,
+                url.as_deref(),
+                now,
+            )
+            .await
+            {
+                tracing::warn!(handoff = %handoff.id, error = %err, "ticket reference not added to the conversation");
+            }
+        }
+        Ok(Step::Delivered {
+            id: handoff.id.clone(),
+            ticket_id,
+        })
+    }
+
+    async fn retry(
+        &self,
+        handoff: &HandoffRecord,
+        error: &str,
+        after: Option<Duration>,
+        now: Timestamp,
+    ) -> Result<Step, StoreError> {
+        let failed = usize::try_from(handoff.attempts).unwrap_or(usize::MAX);
+        let Some(delay) = self.schedule.delays.get(failed.saturating_sub(1)) else {
+            let error =
+                format!("retry schedule spent after {failed} attempts; last error: {error}");
+            return self.dead(handoff, &error, now).await;
+        };
+        let wait = jittered(*delay, self.schedule.jitter).max(after.unwrap_or_default());
+        let at = now
+            .checked_add(SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(now);
+        self.store
+            .handoff_retry(
+                &handoff.id,
+                at.as_millisecond(),
+                error,
+                now.as_millisecond(),
+            )
+            .await?;
+        tracing::warn!(handoff = %handoff.id, attempts = handoff.attempts, next = %at, error, "handoff delivery failed; will retry");
+        Ok(Step::Retry {
+            id: handoff.id.clone(),
+            at,
+        })
+    }
+
+    async fn dead(
+        &self,
+        handoff: &HandoffRecord,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Step, StoreError> {
+        self.store
+            .handoff_dead(&handoff.id, error, now.as_millisecond())
+            .await?;
+        tracing::error!(handoff = %handoff.id, conversation = %handoff.conversation_id, error, "handoff dead-lettered");
+        Ok(Step::DeadLettered {
+            id: handoff.id.clone(),
+        })
+    }
+
+    /// Delivers until `stopping` turns true: steps while handoffs are due,
+    /// then waits for a new one (`wake`) or the next poll.
+    pub async fn run(self, mut stopping: watch::Receiver<bool>, wake: Arc<Notify>) {
+        loop {
+            if *stopping.borrow() {
+                return;
+            }
+            let idle = match self.step().await {
+                Ok(Step::Empty) => true,
+                Ok(_) => false,
+                Err(err) => {
+                    tracing::error!(error = %err, "outbox step failed");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(POLL) => {}
+                    _ = stopping.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+/// `delay` lengthened by a random fraction below `jitter`.
+fn jittered(delay: Duration, jitter: f64) -> Duration {
+    if jitter <= 0.0 {
+        return delay;
+    }
+    let mut bytes = [0u8; 4];
+    if getrandom::fill(&mut bytes).is_err() {
+        return delay;
+    }
+    let fraction = f64::from(u32::from_le_bytes(bytes)) / f64::from(u32::MAX);
+    delay.mul_f64(1.0 + fraction * jitter)
+}
+
+/// A transport error, without the URL's credentials.
+fn describe(err: reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    format!("{kind}: {}", err.without_url())
+}
