@@ -1,6 +1,8 @@
 //! What the integration tests share: fresh databases of both kinds.
 
 #![allow(dead_code)]
+// Test helpers, outside `#[test]` functions: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use madoguchi::store::{Durability, Store};
 
