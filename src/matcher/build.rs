@@ -260,9 +260,25 @@ impl MatcherBuilder {
         }
     }
 
-    /// Compiles the term automaton and the regex set.
+    /// Compiles the term automaton and the regex set. The two do not depend
+    /// on each other and each takes a good part of loading a large rule
+    /// set, so they are built on two cores.
     pub fn build(self, settings: MatchingSettings) -> Result<(Matcher, Terms), BuildError> {
-        let terms = self.terms.build()?;
+        let sources = &self.regex_sources;
+        let (terms, regexes) = rayon::join(
+            || self.terms.build(),
+            || {
+                let set = RegexSetBuilder::new(sources)
+                    .case_insensitive(true)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .dfa_size_limit(REGEX_DFA_CACHE)
+                    .build();
+                (set, RegexGate::new(sources.iter().map(String::as_str)))
+            },
+        );
+        let terms = terms?;
+        let (regex_set, regex_gate) = regexes;
+        let regex_set = regex_set?;
         let mut targets = Vec::new();
         let mut keyword_targets = Vec::with_capacity(self.keyword_targets.len());
         for group in self.keyword_targets {
@@ -271,12 +287,6 @@ impl MatcherBuilder {
             let end = u32::try_from(targets.len()).expect("fewer than 2^32 targets");
             keyword_targets.push(start..end);
         }
-        let regex_set = RegexSetBuilder::new(&self.regex_sources)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_DFA_CACHE)
-            .build()?;
-        let regex_gate = RegexGate::new(self.regex_sources.iter().map(String::as_str));
         let matcher = Matcher {
             keyword_targets,
             targets,
