@@ -70,19 +70,26 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         let index = compiler.add_intent(file, spec);
         accepted.push((index, file, spec, builtin));
     }
-    let mut answers = compiler.compile_answers(&globals, &accepted);
-    compiler.compile_replies(&files, user_files, &globals, &mut answers);
-    compiler.check_required_details(&answers, &globals.locales);
-    let policy = compiler.policy(policy_specs);
+    // The automaton and regex set need only the patterns, the templates
+    // only the names they may use: the two are compiled side by side.
+    let builder = std::mem::take(&mut compiler.builder);
+    let (built, (answers, policy)) = rayon::join(
+        || builder.build(globals.matching),
+        || {
+            let mut answers = compiler.compile_answers(&globals, &accepted);
+            compiler.compile_replies(&files, user_files, &globals, &mut answers);
+            compiler.check_required_details(&answers, &globals.locales);
+            (answers, compiler.policy(policy_specs))
+        },
+    );
     let Compiler {
-        builder,
         detail_names,
         intents,
         by_id,
         mut d,
         ..
     } = compiler;
-    let matcher = match builder.build(globals.matching) {
+    let matcher = match built {
         Ok(built) => Some(built),
         Err(err) => {
             d.error(first_line(&files), err.to_string());
