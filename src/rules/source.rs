@@ -100,6 +100,9 @@ pub(crate) fn parse(path: &Arc<str>, text: &str) -> Result<ParsedFile, Diagnosti
 fn yaml_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         with_snippet: false,
+        // Comments mean nothing to a rule set: the parser need not keep
+        // them (nor limit how many it keeps while looking ahead).
+        emit_comments: false,
         // `no`, `off` and `y` stay text: they are keywords, not booleans.
         strict_booleans: true,
         budget: serde_saphyr::budget! {
