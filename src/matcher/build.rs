@@ -1,8 +1,10 @@
 //! Collecting patterns and compiling them into a [`Matcher`].
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use regex::{RegexBuilder, RegexSetBuilder};
+use rayon::prelude::*;
+use regex::{Regex, RegexBuilder, RegexSetBuilder};
 
 use super::gate::RegexGate;
 use super::terms::{TermId, Terms, TermsBuilder};
@@ -32,6 +34,17 @@ pub(crate) struct MatcherBuilder {
     regexes: Vec<RegexTarget>,
     intents: Vec<IntentShape>,
     patterns: Vec<PatternInfo>,
+    /// Regexes compiled ahead of `add_regex`, by source (see
+    /// [`MatcherBuilder::precompile_regexes`]).
+    precompiled: HashMap<String, Result<CheckedRegex, PatternError>>,
+}
+
+/// A regex as the matcher runs it, checked on its own.
+#[derive(Debug, Clone)]
+struct CheckedRegex {
+    /// The source with ASCII word boundaries, as the regex set gets it.
+    compiled: String,
+    regex: Regex,
 }
 
 /// The matcher could not be compiled as a whole (patterns are checked one by
@@ -160,6 +173,22 @@ impl MatcherBuilder {
         Ok(())
     }
 
+    /// Compiles regexes that `add_regex` will be given, on every core: each
+    /// regex is compiled on its own (for its captures) and that is most of
+    /// the cost of a rule set with many regexes. The results, errors
+    /// included, are kept for `add_regex`, so it reports exactly what it
+    /// would have found itself.
+    pub fn precompile_regexes<'a>(&mut self, sources: impl IntoIterator<Item = &'a str>) {
+        let mut pending: Vec<&str> = sources.into_iter().collect();
+        pending.sort_unstable();
+        pending.dedup();
+        let compiled: Vec<_> = pending
+            .par_iter()
+            .map(|source| ((*source).to_owned(), check_regex(source)))
+            .collect();
+        self.precompiled.extend(compiled);
+    }
+
     /// Adds a regular expression of an intent (counts as evidence), or with
     /// `intent: None` a rule-set-wide detail extractor named `detail`.
     pub fn add_regex(
@@ -170,17 +199,10 @@ impl MatcherBuilder {
         source: &str,
         location: SourceLocation,
     ) -> Result<Vec<String>, PatternError> {
-        let compiled = ascii_word_boundaries(source);
-        let regex = RegexBuilder::new(&compiled)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .build()
-            .map_err(|e| format!("invalid regex `{source}`: {}", regex_reason(&e)))?;
-        if can_match_empty(&compiled) {
-            return Err(format!(
-                "regex `{source}` can match an empty text, so it would match every message: make it match at least one character"
-            ));
-        }
+        let CheckedRegex { compiled, regex } = match self.precompiled.get(source) {
+            Some(checked) => checked.clone()?,
+            None => check_regex(source)?,
+        };
         let kind = if intent.is_some() {
             PatternKind::Regex
         } else {
@@ -238,9 +260,25 @@ impl MatcherBuilder {
         }
     }
 
-    /// Compiles the term automaton and the regex set.
+    /// Compiles the term automaton and the regex set. The two do not depend
+    /// on each other and each takes a good part of loading a large rule
+    /// set, so they are built on two cores.
     pub fn build(self, settings: MatchingSettings) -> Result<(Matcher, Terms), BuildError> {
-        let terms = self.terms.build()?;
+        let sources = &self.regex_sources;
+        let (terms, regexes) = rayon::join(
+            || self.terms.build(),
+            || {
+                let set = RegexSetBuilder::new(sources)
+                    .case_insensitive(true)
+                    .size_limit(REGEX_SIZE_LIMIT)
+                    .dfa_size_limit(REGEX_DFA_CACHE)
+                    .build();
+                (set, RegexGate::new(sources.iter().map(String::as_str)))
+            },
+        );
+        let terms = terms?;
+        let (regex_set, regex_gate) = regexes;
+        let regex_set = regex_set?;
         let mut targets = Vec::new();
         let mut keyword_targets = Vec::with_capacity(self.keyword_targets.len());
         for group in self.keyword_targets {
@@ -249,12 +287,6 @@ impl MatcherBuilder {
             let end = u32::try_from(targets.len()).expect("fewer than 2^32 targets");
             keyword_targets.push(start..end);
         }
-        let regex_set = RegexSetBuilder::new(&self.regex_sources)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_DFA_CACHE)
-            .build()?;
-        let regex_gate = RegexGate::new(self.regex_sources.iter().map(String::as_str));
         let matcher = Matcher {
             keyword_targets,
             targets,
@@ -288,6 +320,22 @@ pub(crate) fn keyword_weight(normalized: &str) -> f64 {
         })
         .sum();
     (units / 2.0).sqrt().clamp(0.5, 2.0)
+}
+
+/// Compiles one regex as the matcher runs it, or says what is wrong with it.
+fn check_regex(source: &str) -> Result<CheckedRegex, PatternError> {
+    let compiled = ascii_word_boundaries(source);
+    let regex = RegexBuilder::new(&compiled)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+        .map_err(|e| format!("invalid regex `{source}`: {}", regex_reason(&e)))?;
+    if can_match_empty(&compiled) {
+        return Err(format!(
+            "regex `{source}` can match an empty text, so it would match every message: make it match at least one character"
+        ));
+    }
+    Ok(CheckedRegex { compiled, regex })
 }
 
 /// Whether a regex can match zero characters somewhere (`x*`, `\b`): such a

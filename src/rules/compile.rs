@@ -49,31 +49,47 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         by_id: BTreeMap::new(),
         d,
     };
+    let specs: Vec<(&ParsedFile, &IntentSpec, bool)> = files
+        .iter()
+        .enumerate()
+        .flat_map(|(n, file)| {
+            let builtin = n >= user_files;
+            file.rules
+                .intents
+                .iter()
+                .map(move |spec| (file, spec, builtin))
+        })
+        .filter(|(_, spec, builtin)| !(*builtin && declared.contains(&spec.id.value)))
+        .collect();
+    compiler
+        .builder
+        .precompile_regexes(regex_sources(&globals, &specs));
     compiler.add_detail_extractors(&globals);
-    let mut accepted = Vec::new();
-    for (n, file) in files.iter().enumerate() {
-        let builtin = n >= user_files;
-        for spec in &file.rules.intents {
-            if builtin && declared.contains(&spec.id.value) {
-                continue;
-            }
-            let index = compiler.add_intent(file, spec);
-            accepted.push((index, file, spec, builtin));
-        }
+    let mut accepted = Vec::with_capacity(specs.len());
+    for (file, spec, builtin) in specs {
+        let index = compiler.add_intent(file, spec);
+        accepted.push((index, file, spec, builtin));
     }
-    let mut answers = compiler.compile_answers(&globals, &accepted);
-    compiler.compile_replies(&files, user_files, &globals, &mut answers);
-    compiler.check_required_details(&answers, &globals.locales);
-    let policy = compiler.policy(policy_specs);
+    // The automaton and regex set need only the patterns, the templates
+    // only the names they may use: the two are compiled side by side.
+    let builder = std::mem::take(&mut compiler.builder);
+    let (built, (answers, policy)) = rayon::join(
+        || builder.build(globals.matching),
+        || {
+            let mut answers = compiler.compile_answers(&globals, &accepted);
+            compiler.compile_replies(&files, user_files, &globals, &mut answers);
+            compiler.check_required_details(&answers, &globals.locales);
+            (answers, compiler.policy(policy_specs))
+        },
+    );
     let Compiler {
-        builder,
         detail_names,
         intents,
         by_id,
         mut d,
         ..
     } = compiler;
-    let matcher = match builder.build(globals.matching) {
+    let matcher = match built {
         Ok(built) => Some(built),
         Err(err) => {
             d.error(first_line(&files), err.to_string());
@@ -106,6 +122,22 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         rules,
         warnings: diagnostics,
     })
+}
+
+/// Every regex the rule set declares: its detail extractors' and its
+/// intents'.
+fn regex_sources<'a>(
+    globals: &'a Globals,
+    specs: &[(&'a ParsedFile, &'a IntentSpec, bool)],
+) -> Vec<&'a str> {
+    let details = globals.details.values().map(|(regex, _)| regex.as_str());
+    let intents = specs
+        .iter()
+        .filter_map(|(_, spec, _)| spec.patterns.as_ref())
+        .flat_map(|patterns| patterns.value.blocks())
+        .filter_map(|(_, block)| block.regex)
+        .flat_map(|list| list.value.iter().map(|r| r.value.as_str()));
+    details.chain(intents).collect()
 }
 
 /// Where a problem of the rule set as a whole is reported.

@@ -17,6 +17,7 @@ mod policy;
 mod replies;
 pub mod schema;
 mod source;
+mod split;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -7,6 +7,7 @@ use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{Diagnostic, SourceLocation};
 use super::schema::RuleFile;
+use super::split;
 
 /// One parsed rule file with its path.
 #[derive(Debug)]
@@ -82,15 +83,27 @@ pub(crate) fn builtin_rule_files() -> Vec<ParsedFile> {
         .collect()
 }
 
-/// Parses one rule file from text.
+/// Parses one rule file from text; a large one in pieces on every core
+/// when it can be (see [`split`]), otherwise, and to report any problem, as
+/// a whole.
 pub(crate) fn parse(path: &Arc<str>, text: &str) -> Result<ParsedFile, Diagnostic> {
-    match serde_saphyr::from_str_with_options::<Option<RuleFile>>(text, yaml_options()) {
+    if let Some(rules) = split::parse_large(text, parse_yaml) {
+        return Ok(ParsedFile {
+            path: Arc::clone(path),
+            rules,
+        });
+    }
+    match parse_yaml(text) {
         Ok(rules) => Ok(ParsedFile {
             path: Arc::clone(path),
             rules: rules.unwrap_or_default(),
         }),
         Err(err) => Err(yaml_diagnostic(path, &err)),
     }
+}
+
+pub(crate) fn parse_yaml(text: &str) -> Result<Option<RuleFile>, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, yaml_options())
 }
 
 /// YAML options for rule files. The parser's default budgets protect a
@@ -100,6 +113,9 @@ pub(crate) fn parse(path: &Arc<str>, text: &str) -> Result<ParsedFile, Diagnosti
 fn yaml_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         with_snippet: false,
+        // Comments mean nothing to a rule set: the parser need not keep
+        // them (nor limit how many it keeps while looking ahead).
+        emit_comments: false,
         // `no`, `off` and `y` stay text: they are keywords, not booleans.
         strict_booleans: true,
         budget: serde_saphyr::budget! {
