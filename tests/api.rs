@@ -470,6 +470,125 @@ async fn requests_in_flight_when_stopping_are_answered_and_kept(db: Db) {
     store.close().await;
 }
 
+/// Polls `check` for up to ten seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within ten seconds");
+}
+
+async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the_ticket(db: Db) {
+    let receiver = common::Receiver::start().await;
+    receiver.script([common::Answer::Status(422, vec![], "missing field".into())]);
+    receiver.by_default(common::Answer::ok_with_ticket("T-42"));
+    let config = format!(
+        "webhook_url = '{}'\nwebhook_secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'",
+        receiver.url
+    );
+    let Some(app) = spawn_app_with(db, &config).await else {
+        return;
+    };
+    let conversation = app.start(json!({ "email": "taro@example.jp" })).await;
+    let answer = app.say_ok(&conversation, "担当者と話したいです").await;
+    assert_eq!(answer["escalated"], true);
+
+    let dead = || async {
+        let listed: Value = app
+            .admin(Method::GET, "/v1/admin/handoffs?status=dead")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        listed
+    };
+    eventually("dead-lettering", || async {
+        dead().await["counts"]["dead"] == 1
+    })
+    .await;
+    let listed = dead().await;
+    let handoff = &listed["handoffs"][0];
+    assert_eq!(handoff["conversation_id"], conversation.id.as_str());
+    assert!(handoff["last_error"].as_str().unwrap().contains("HTTP 422"));
+    let id = handoff["id"].as_str().unwrap().to_owned();
+
+    // The conversation stays with the agents meanwhile.
+    let waiting: Value = app
+        .admin(Method::GET, "/v1/admin/conversations?state=handed_off")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(waiting["conversations"].as_array().unwrap().len(), 1);
+
+    let retried = app
+        .admin(Method::POST, &format!("/v1/admin/handoffs/{id}/retry"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retried.status(), 200);
+    let again = app
+        .admin(Method::POST, &format!("/v1/admin/handoffs/{id}/retry"))
+        .send()
+        .await
+        .unwrap();
+    let found = error_code(again).await;
+    assert!(
+        found == (409, "conflict".to_owned()) || found.0 == 200,
+        "{found:?}"
+    );
+
+    eventually("delivery", || async {
+        dead().await["counts"]["delivered"] == 1
+    })
+    .await;
+    let transcript = || async {
+        let body: Value = app
+            .client
+            .get(app.url(&format!("/v1/conversations/{}", conversation.id)))
+            .bearer_auth(&conversation.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body
+    };
+    eventually("the ticket message", || async {
+        transcript().await["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["author"] == "system" && m["text"].as_str().unwrap().contains("T-42"))
+    })
+    .await;
+    let detail: Value = app
+        .admin(Method::GET, &format!("/v1/admin/handoffs/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["status"], "delivered");
+    assert_eq!(detail["ticket_id"], "T-42");
+    assert_eq!(detail["payload"]["data"]["handoff_id"], id.as_str());
+    assert_eq!(receiver.requests().len(), 2);
+    app.stop().await;
+}
+
 both_databases! {
     a_customer_asks_and_reads_the_transcript => a_customer_asks_and_reads_the_transcript;
     one_visitor_cannot_read_anothers_conversation => one_visitor_cannot_read_anothers_conversation;
@@ -482,4 +601,5 @@ both_databases! {
     health_and_readiness_answer => health_and_readiness_answer;
     stopping_ends_live_streams_and_finishes_cleanly => stopping_ends_live_streams_and_finishes_cleanly;
     requests_in_flight_when_stopping_are_answered_and_kept => requests_in_flight_when_stopping_are_answered_and_kept;
+    a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the_ticket => a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the_ticket;
 }
