@@ -532,12 +532,24 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
         .unwrap();
     assert_eq!(waiting["conversations"].as_array().unwrap().len(), 1);
 
+    let events = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
+        .bearer_auth(&conversation.token)
+        .send()
+        .await
+        .unwrap();
+    let mut stream = events.bytes_stream();
+    let mut buffer = String::new();
     let retried = app
         .admin(Method::POST, &format!("/v1/admin/handoffs/{id}/retry"))
         .send()
         .await
         .unwrap();
     assert_eq!(retried.status(), 200);
+    let ticket = next_event(&mut stream, &mut buffer, "ticket").await;
+    assert_eq!(ticket["ticket_id"], "T-42");
+    assert!(ticket["text"].as_str().unwrap().contains("T-42"));
     let again = app
         .admin(Method::POST, &format!("/v1/admin/handoffs/{id}/retry"))
         .send()
