@@ -34,9 +34,7 @@ pub async fn fresh_db(db: Db) -> Option<FreshDb> {
         }
         Db::Postgres => {
             let Ok(base) = std::env::var("MADOGUCHI_TEST_DATABASE_URL") else {
-                eprintln!(
-                    "SKIPPED (PostgreSQL): set MADOGUCHI_TEST_DATABASE_URL to run this test on PostgreSQL"
-                );
+                say_postgres_skipped();
                 return None;
             };
             let schema = format!("t{}", random_hex(8));
@@ -54,6 +52,20 @@ pub async fn fresh_db(db: Db) -> Option<FreshDb> {
             Some(FreshDb { url, _dir: None })
         }
     }
+}
+
+/// Says once per test binary, on the terminal itself (the test harness
+/// captures `eprintln!` of passing tests), that the PostgreSQL tests did
+/// not run.
+fn say_postgres_skipped() {
+    use std::io::Write as _;
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: the PostgreSQL half of these tests; set MADOGUCHI_TEST_DATABASE_URL (postgres://...) to run it"
+        );
+    });
 }
 
 pub async fn store(db: Db) -> Option<(Store, FreshDb)> {
