@@ -30,6 +30,9 @@ const MIGRATIONS: &[&str] = &[
 /// Reading connections: enough for the runtime's threads to read at once.
 const READERS: usize = 4;
 
+/// Each reader's page cache, in KiB (as SQLite's negative `cache_size`).
+const READER_CACHE_KIB: i64 = -512;
+
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The database file's connections.
@@ -59,6 +62,9 @@ impl Sqlite {
                     OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )?;
                 reader.busy_timeout(BUSY_TIMEOUT)?;
+                // The operating system caches the file for all of them; a
+                // reader's own page cache only needs the hot pages.
+                reader.pragma_update(None, "cache_size", READER_CACHE_KIB)?;
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
