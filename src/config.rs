@@ -221,6 +221,24 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
+        let timeout = std::time::Duration::from_secs(self.webhook_timeout_seconds);
+        if self.webhook_timeout_seconds == 0 || timeout > crate::handoff::MAX_TIMEOUT {
+            return Err(invalid(
+                "webhook_timeout_seconds",
+                "must be from 1 to 60 (a delivery must end well within its two-minute lease)",
+            ));
+        }
+        for (key, secret) in [
+            ("admin_token", &self.admin_token),
+            ("identity_secret", &self.identity_secret),
+        ] {
+            if secret
+                .as_ref()
+                .is_some_and(|s| s.expose().chars().count() < 16)
+            {
+                return Err(invalid(key, "must be at least 16 characters"));
+            }
+        }
         if self.max_message_chars == 0 {
             return Err(invalid("max_message_chars", "must be at least 1"));
         }

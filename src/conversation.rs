@@ -70,6 +70,9 @@ impl Events {
     #[must_use]
     pub fn subscribe(&self, conversation: &str) -> broadcast::Receiver<Event> {
         let mut channels = self.lock();
+        // Conversations nobody listens to any more go, so the map holds
+        // only live streams.
+        channels.retain(|_, sender| sender.receiver_count() > 0);
         channels
             .entry(conversation.to_owned())
             .or_insert_with(|| broadcast::channel(EVENT_BACKLOG).0)
@@ -151,11 +154,22 @@ async fn write_planned<T>(
     now: jiff::Timestamp,
     mut plan: impl FnMut(&ConversationRecord) -> (Write, T),
 ) -> Result<Written<T>, MessageError> {
+    write_planned_in(store, &mut conversation, now, false, &mut plan).await
+}
+
+/// [`write_planned`], also to a closed conversation when `closed_too`.
+async fn write_planned_in<T>(
+    store: &Store,
+    conversation: &mut ConversationRecord,
+    now: jiff::Timestamp,
+    closed_too: bool,
+    plan: &mut impl FnMut(&ConversationRecord) -> (Write, T),
+) -> Result<Written<T>, MessageError> {
     for _ in 0..ATTEMPTS {
-        if conversation.state.status == Status::Closed {
+        if conversation.state.status == Status::Closed && !closed_too {
             return Err(MessageError::Closed);
         }
-        let (write, outcome) = plan(&conversation);
+        let (write, outcome) = plan(conversation);
         let change = ConversationWrite {
             messages: &write.messages,
             state: &write.state,
@@ -175,7 +189,7 @@ async fn write_planned<T>(
                 });
             }
             Err(StoreError::Conflict) => {
-                conversation = store
+                *conversation = store
                     .conversation(&conversation.id)
                     .await?
                     .ok_or(StoreError::Conflict)?;
@@ -248,18 +262,35 @@ pub async fn customer_message(
                 .summary
                 .is_none()
                 .then(|| summary(rules, &decision, &text)),
-            handoff: decision.escalation.map(|e| NewHandoff {
-                id: crate::http::auth::new_id(),
-                reason: e.reason.as_str().to_owned(),
-                priority: e.priority.as_str().to_owned(),
-                intent: intent.clone(),
-            }),
+            handoff: handoff(&decision, intent.as_deref(), now),
         };
         (write, Answered { decision, intent })
     })
     .await?;
     publish_state(events, &id, &written);
     Ok(written.outcome)
+}
+
+/// How long a handoff put off behind a question waits for the answer
+/// before it goes to the ticket system anyway.
+const DEFERRED_HANDOFF: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// The handoff a decision writes to the outbox: due now when the
+/// conversation is handed off, a little later when the bot first asks a
+/// question (an answer in time takes its place).
+fn handoff(decision: &Decision, intent: Option<&str>, now: jiff::Timestamp) -> Option<NewHandoff> {
+    let (escalation, due) = match (decision.escalation, decision.deferred) {
+        (Some(escalation), _) => (escalation, now),
+        (None, Some(escalation)) => (escalation, now.checked_add(DEFERRED_HANDOFF).unwrap_or(now)),
+        (None, None) => return None,
+    };
+    Some(NewHandoff {
+        id: crate::ids::new_id(),
+        reason: escalation.reason.as_str().to_owned(),
+        priority: escalation.priority.as_str().to_owned(),
+        intent: intent.map(str::to_owned),
+        due: due.as_millisecond(),
+    })
 }
 
 /// What is kept of a decision for the agent and the handoff: the
@@ -404,7 +435,9 @@ pub async fn ticket_created(
             minijinja::context! { ticket_id => ticket_id, ticket_url => url },
         )
         .unwrap_or_else(|_| ticket_id.to_owned());
-    let written = write_planned(store, conversation, now, |conversation| {
+    let mut conversation = conversation;
+    // A closed conversation still records its ticket.
+    let written = write_planned_in(store, &mut conversation, now, true, &mut |conversation| {
         let write = Write {
             messages: vec![NewMessage {
                 author: Author::System,
@@ -421,7 +454,6 @@ pub async fn ticket_created(
     })
     .await;
     match written {
-        // A closed conversation still records its ticket.
         Ok(_) | Err(MessageError::Closed) => {}
         Err(MessageError::Store(err)) => return Err(err),
     }

@@ -30,6 +30,7 @@
 //! - [`http`]: the router, the agent API, errors, start and graceful stop.
 //! - [`config`]: the service's typed configuration (file, environment,
 //!   flags).
+//! - [`ids`]: random ids and tokens.
 //! - [`eval`]: measuring a rule set on labelled messages.
 
 pub mod text;
@@ -61,5 +62,7 @@ pub mod handoff;
 pub mod http;
 
 pub mod config;
+
+pub mod ids;
 
 pub mod eval;

@@ -14,35 +14,32 @@ use regex::Regex;
 /// receipts do, so that an agent can still tell two cards apart).
 const MASK: char = '*';
 
-/// Digit runs that may be a card number or My Number: digits, optionally
-/// grouped by single spaces or hyphens, not inside a longer run of digits.
-/// Full-width digits are caught too (`\d` is Unicode here).
+/// Runs of digits that may hold a card number or My Number: at least 12
+/// digits, optionally grouped by single spaces or hyphens. Full-width
+/// digits are caught too (`\d` is Unicode here). A run may hold more than
+/// the number (a card number and its security code), so the groups are
+/// tried in every span that starts and ends on a group's edge.
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\d(?:[ \-]?\d){11,18}").unwrap_or_else(|e| panic!("valid regex: {e}"))
+    Regex::new(r"\d(?:[ \-]?\d){11,}").unwrap_or_else(|e| panic!("valid regex: {e}"))
 });
 
 /// The text with card numbers and My Number masked; borrowed when there is
 /// nothing to mask.
 #[must_use]
 pub fn mask(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(|b| b.is_ascii_digit()) && !text.contains(|c: char| c.is_numeric()) {
+    if !text.contains(|c: char| digit(c).is_some()) {
         return Cow::Borrowed(text);
     }
     let mut out: Option<String> = None;
     let mut copied = 0;
     for found in CANDIDATE.find_iter(text) {
-        let digits: Vec<u32> = found
-            .as_str()
-            .chars()
-            .filter_map(|c| c.to_digit(10).or_else(|| full_width_digit(c)))
-            .collect();
-        if !(is_card_number(&digits) || is_my_number(&digits)) {
-            continue;
+        for span in sensitive_spans(found.as_str()) {
+            let (start, end) = (found.start() + span.start, found.start() + span.end);
+            let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            buffer.push_str(&text[copied..start]);
+            push_masked(buffer, &text[start..end]);
+            copied = end;
         }
-        let buffer = out.get_or_insert_with(|| String::with_capacity(text.len()));
-        buffer.push_str(&text[copied..found.start()]);
-        push_masked(buffer, found.as_str(), digits.len());
-        copied = found.end();
     }
     match out {
         None => Cow::Borrowed(text),
@@ -53,15 +50,59 @@ pub fn mask(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// The byte spans of `run` that are a card number (any span of whole digit
+/// groups, the longest first, left to right) or My Number (the whole run:
+/// twelve digits by chance pass its check one time in eleven, so a part of
+/// a longer number is not taken for one).
+fn sensitive_spans(run: &str) -> Vec<std::ops::Range<usize>> {
+    // Each group: its byte span and its digits.
+    let mut groups: Vec<(std::ops::Range<usize>, Vec<u32>)> = Vec::new();
+    let mut start = None;
+    for (at, c) in run.char_indices().chain([(run.len(), ' ')]) {
+        match (digit(c), start) {
+            (Some(_), None) => start = Some(at),
+            (None, Some(from)) => {
+                let digits = run[from..at].chars().filter_map(digit).collect();
+                groups.push((from..at, digits));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let mut spans = Vec::new();
+    let mut first = 0;
+    'groups: while first < groups.len() {
+        for last in (first..groups.len()).rev() {
+            let digits: Vec<u32> = groups[first..=last]
+                .iter()
+                .flat_map(|(_, d)| d.iter().copied())
+                .collect();
+            let whole = first == 0 && last == groups.len() - 1;
+            if is_card_number(&digits) || (whole && is_my_number(&digits)) {
+                spans.push(groups[first].0.start..groups[last].0.end);
+                first = last + 1;
+                continue 'groups;
+            }
+        }
+        first += 1;
+    }
+    spans
+}
+
+fn digit(c: char) -> Option<u32> {
+    c.to_digit(10).or_else(|| full_width_digit(c))
+}
+
 fn full_width_digit(c: char) -> Option<u32> {
     ('０'..='９').contains(&c).then(|| c as u32 - '０' as u32)
 }
 
 /// Masks every digit but the last four, keeping the separators.
-fn push_masked(out: &mut String, number: &str, digits: usize) {
+fn push_masked(out: &mut String, number: &str) {
+    let digits = number.chars().filter(|c| digit(*c).is_some()).count();
     let mut seen = 0;
     for c in number.chars() {
-        if c.is_numeric() {
+        if digit(c).is_some() {
             seen += 1;
             if seen + 4 > digits {
                 out.push(c);
@@ -148,6 +189,15 @@ mod tests {
         ] {
             assert_eq!(mask(text), text);
         }
+    }
+
+    #[test]
+    fn a_card_number_followed_by_its_security_code_is_still_masked() {
+        assert_eq!(
+            mask("4111 1111 1111 1111 123 です"),
+            "**** **** **** 1111 123 です"
+        );
+        assert_eq!(mask("4111111111111111 0312"), "************1111 0312");
     }
 
     #[test]

@@ -384,7 +384,8 @@ async fn nothing_is_lost_across_a_restart(db: Db) {
         .iter()
         .map(|r| r.headers["webhook-id"].to_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids.len(), 2, "both delivered, each once");
+    assert_eq!(ids.len(), 2, "both delivered");
+    assert_eq!(receiver.requests().len(), 2, "each once");
 }
 
 async fn help_desks_get_their_own_ticket_forms(db: Db) {
@@ -459,6 +460,121 @@ async fn help_desks_get_their_own_ticket_forms(db: Db) {
     assert_eq!(freshdesk["status"], 2);
 }
 
+/// An anonymous customer who asks for a person is asked for an e-mail
+/// address; whether or not the answer comes, the handoff happens, once.
+async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
+    let Some((store, _db)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    let clock = Arc::new(ManualClock::new(now()));
+    let worker = outbox(&store, &rules, webhook(&receiver.url), &clock);
+    let anonymous = |store: &Store| {
+        let store = store.clone();
+        async move {
+            let id = random_hex(16);
+            let new = NewConversation {
+                id: id.clone(),
+                token_hash: random_hex(32),
+                customer_id: random_hex(16),
+                external_id: None,
+                email: None,
+                name: None,
+                identity: Identity::Anonymous,
+                channel: Channel::Chat,
+                state: ConversationState::default(),
+                at: now().as_millisecond(),
+            };
+            store.create_conversation(&new).await.unwrap();
+            id
+        }
+    };
+    let say = |id: String, text: &'static str, at: jiff::Timestamp| {
+        let store = store.clone();
+        let rules = Arc::clone(&rules);
+        async move {
+            let conversation = store.conversation(&id).await.unwrap().unwrap();
+            customer_message(&store, &rules, &Events::default(), conversation, text, at)
+                .await
+                .unwrap()
+        }
+    };
+
+    // The customer leaves after the question: the handoff goes after a while.
+    let gone = anonymous(&store).await;
+    let asked = say(gone.clone(), "担当者と話したいです", now()).await;
+    assert_eq!(asked.decision.action, madoguchi::engine::Action::AskEmail);
+    assert_eq!(
+        worker.step().await.unwrap(),
+        Step::Empty,
+        "it waits for the answer first"
+    );
+    clock.advance(Duration::from_mins(5));
+    assert!(matches!(
+        worker.step().await.unwrap(),
+        Step::Delivered { .. }
+    ));
+
+    // The customer answers: the same handoff, now with the address, at once.
+    let stays = anonymous(&store).await;
+    say(
+        stays.clone(),
+        "人と話したい",
+        madoguchi::handoff::Clock::now(&*clock),
+    )
+    .await;
+    let answered = say(
+        stays.clone(),
+        "hanako@example.jp です",
+        madoguchi::handoff::Clock::now(&*clock),
+    )
+    .await;
+    assert!(answered.decision.escalation.is_some());
+    assert!(
+        matches!(worker.step().await.unwrap(), Step::Delivered { .. }),
+        "due at once"
+    );
+    assert_eq!(
+        worker.step().await.unwrap(),
+        Step::Empty,
+        "one handoff, not two"
+    );
+    let last: Value = serde_json::from_str(&receiver.requests().last().unwrap().body).unwrap();
+    assert_eq!(last["data"]["conversation_id"], stays.as_str());
+    assert_eq!(last["data"]["customer"]["email"], "hanako@example.jp");
+    assert_eq!(last["data"]["transcript"].as_array().unwrap().len(), 4);
+    assert_eq!(receiver.requests().len(), 2);
+}
+
+/// A worker whose lease ran out cannot overwrite what the next one did.
+async fn a_stale_worker_cannot_overwrite_the_outcome(db: Db) {
+    let Some((store, _db)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    escalated(&store, &rules, "人と話したい").await;
+    let at = now().as_millisecond();
+    let stale = store.claim_handoff(at, at + 1_000).await.unwrap().unwrap();
+    let clock = Arc::new(ManualClock::new(now()));
+    clock.advance(Duration::from_secs(2));
+    let worker = outbox(&store, &rules, webhook(&receiver.url), &clock);
+    assert!(matches!(
+        worker.step().await.unwrap(),
+        Step::Delivered { .. }
+    ));
+    let overwritten = store
+        .handoff_dead(&stale.id, stale.attempts, "late", at + 3_000)
+        .await
+        .unwrap();
+    assert!(!overwritten, "the stale outcome is dropped");
+    assert_eq!(
+        store.handoff(&stale.id).await.unwrap().unwrap().status,
+        "delivered"
+    );
+}
+
 both_databases! {
     delivered_once_after_failures_signed_with_the_same_id => delivered_once_after_failures_signed_with_the_same_id;
     every_payload_matches_the_json_schema => every_payload_matches_the_json_schema;
@@ -467,6 +583,8 @@ both_databases! {
     a_receiver_that_hangs_or_is_down_is_retried => a_receiver_that_hangs_or_is_down_is_retried;
     nothing_is_lost_across_a_restart => nothing_is_lost_across_a_restart;
     help_desks_get_their_own_ticket_forms => help_desks_get_their_own_ticket_forms;
+    a_handoff_put_off_behind_the_email_question_happens_anyway => a_handoff_put_off_behind_the_email_question_happens_anyway;
+    a_stale_worker_cannot_overwrite_the_outcome => a_stale_worker_cannot_overwrite_the_outcome;
 }
 
 /// 200 handoffs, two workers with a pool each on one PostgreSQL database:

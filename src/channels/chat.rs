@@ -7,8 +7,9 @@
 use std::convert::Infallible;
 
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Json};
 use axum::routing::{get, post};
@@ -153,24 +154,31 @@ fn looks_like_email(text: &str) -> bool {
 }
 
 /// The conversation the request's token opens: 401 without a token, 404
-/// for an unknown id, 401 for a token of another conversation.
-pub(crate) async fn authorized(
-    state: &AppState,
-    headers: &HeaderMap,
-    id: &str,
-) -> Result<ConversationRecord, ApiError> {
-    let token = bearer(headers)?;
-    let conversation = state
-        .store
-        .conversation(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("conversation"))?;
-    if crate::http::auth::same_secret(&token_hash(token), &conversation.token_hash) {
-        Ok(conversation)
-    } else {
-        Err(ApiError::unauthorized(
-            "this token is not for this conversation",
-        ))
+/// for an unknown id, 401 for a token of another conversation. An
+/// extractor of the request's head, so that it answers before the body is
+/// even read.
+pub(crate) struct Authorized(pub ConversationRecord);
+
+impl FromRequestParts<AppState> for Authorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?.to_owned();
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("conversation"))?;
+        let conversation = state
+            .store
+            .conversation(&id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("conversation"))?;
+        if crate::http::auth::same_secret(&token_hash(&token), &conversation.token_hash) {
+            Ok(Authorized(conversation))
+        } else {
+            Err(ApiError::unauthorized(
+                "this token is not for this conversation",
+            ))
+        }
     }
 }
 
@@ -196,11 +204,10 @@ struct ReplyBody {
 
 async fn message(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    Authorized(conversation): Authorized,
     ApiJson(request): ApiJson<MessageRequest>,
 ) -> Result<Json<MessageResponse>, ApiError> {
-    let conversation = authorized(&state, &headers, &id).await?;
+    let id = conversation.id.clone();
     let text = request.text.trim();
     if text.is_empty() {
         return Err(ApiError::invalid("`text` is empty"));
@@ -272,10 +279,9 @@ impl From<MessageRecord> for TranscriptMessage {
 
 async fn transcript(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    Authorized(conversation): Authorized,
 ) -> Result<Json<TranscriptResponse>, ApiError> {
-    let conversation = authorized(&state, &headers, &id).await?;
+    let id = conversation.id.clone();
     let messages = state.store.transcript(&id).await?;
     Ok(Json(TranscriptResponse {
         id,
@@ -289,11 +295,9 @@ async fn transcript(
 /// service stops.
 async fn events(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    Authorized(conversation): Authorized,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    authorized(&state, &headers, &id).await?;
-    let receiver = state.events.subscribe(&id);
+    let receiver = state.events.subscribe(&conversation.id);
     let mut stopping = state.stopping.clone();
     let stopped = async move {
         // Ends the stream at shutdown (or if the service is already
@@ -327,11 +331,10 @@ struct FeedbackRequest {
 
 async fn feedback(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
+    Authorized(conversation): Authorized,
     ApiJson(request): ApiJson<FeedbackRequest>,
 ) -> Result<StatusCode, ApiError> {
-    authorized(&state, &headers, &id).await?;
+    let id = conversation.id;
     if request.helpful.is_none() && request.csat.is_none() && request.comment.is_none() {
         return Err(ApiError::invalid("give `helpful`, `csat` or `comment`"));
     }

@@ -89,6 +89,10 @@ pub struct Decision {
     pub intent: Option<IntentIndex>,
     /// The handoff this message caused, if any.
     pub escalation: Option<Escalation>,
+    /// A handoff decided but put off behind a question (the e-mail address,
+    /// a detail a rule needs): the service keeps it in the outbox, due a
+    /// little later, so that it happens even if the customer never answers.
+    pub deferred: Option<Escalation>,
     /// The locale of the reply.
     pub locale: Locale,
     /// The message's classification: evidence, details, sentiment.
@@ -114,6 +118,7 @@ pub fn decide(rules: &RuleSet, state: &ConversationState, turn: Turn<'_>) -> Dec
         locale,
         classification,
         state: next,
+        deferred: None,
     };
     let (reply, action, intent, escalation) = dialogue.respond();
     Decision {
@@ -121,6 +126,7 @@ pub fn decide(rules: &RuleSet, state: &ConversationState, turn: Turn<'_>) -> Dec
         action,
         intent,
         escalation,
+        deferred: dialogue.deferred,
         locale,
         classification: dialogue.classification,
         state: dialogue.state,
@@ -175,6 +181,7 @@ struct Dialogue<'a> {
     locale: Locale,
     classification: Classification,
     state: ConversationState,
+    deferred: Option<Escalation>,
 }
 
 impl Dialogue<'_> {
@@ -252,10 +259,20 @@ impl Dialogue<'_> {
     }
 
     /// A handed-off conversation: the bot records and acknowledges; a safety
-    /// concern still raises an urgent escalation for the person on it.
+    /// concern still raises an urgent escalation for the person on it (once).
     fn acknowledge(&mut self) -> Response {
-        if self.classification.sentiment.safety.is_some() {
+        let already_safety = self
+            .state
+            .handoff
+            .as_ref()
+            .is_some_and(|h| h.reason == EscalationReason::Safety);
+        if self.classification.sentiment.safety.is_some() && !already_safety {
             let escalation = Escalation::new(EscalationReason::Safety, &self.classification);
+            self.state.handoff = Some(Handoff {
+                reason: escalation.reason,
+                priority: escalation.priority,
+                at: self.turn.now,
+            });
             let text = self.escalation_text(EscalationReason::Safety, None);
             return (text_reply(text), Action::Escalate, None, Some(escalation));
         }
@@ -424,6 +441,7 @@ impl Dialogue<'_> {
             && let Some(intent) = intent
             && let Some(detail) = self.missing_detail(intent)
         {
+            self.deferred = Some(Escalation::new(reason, &self.classification));
             return self.ask_detail(intent, &detail);
         }
         let escalation = Escalation::new(reason, &self.classification);
@@ -443,6 +461,7 @@ impl Dialogue<'_> {
     }
 
     fn ask_email(&mut self, escalation: Escalation, intent: Option<IntentIndex>) -> Response {
+        self.deferred = Some(escalation);
         self.state.email_asked = true;
         self.state.status = Status::AwaitingDetail;
         self.state.pending = Some(Pending::Email {

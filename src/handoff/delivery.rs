@@ -103,6 +103,9 @@ impl Target {
             } => client
                 .post(tickets_url(base_url))
                 .basic_auth(format!("{email}/token"), Some(token.expose()))
+                // Zendesk takes an idempotency key: a retry after a lost
+                // answer does not open a second ticket.
+                .header("idempotency-key", id)
                 .json(&zendesk_ticket(envelope)),
             Target::Freshdesk {
                 base_url,
@@ -162,13 +165,30 @@ fn freshdesk_ticket(envelope: &Envelope, fallback_email: &str) -> Value {
     let email = data.customer.email.as_deref().unwrap_or(fallback_email);
     json!({
         "subject": data.summary,
-        "description": transcript_text(data).replace('\n', "<br>"),
+        // Freshdesk renders the description as HTML: what the customer
+        // wrote is escaped, not rendered.
+        "description": escape_html(&transcript_text(data)).replace('\n', "<br>"),
         "email": email,
         "name": data.customer.name.clone().unwrap_or_else(|| email.to_owned()),
         "priority": priority,
         "status": 2,
         "tags": tags(envelope),
     })
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The intent's tags, the team, and the reason, for help-desk views.

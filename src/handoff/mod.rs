@@ -12,4 +12,4 @@ pub mod delivery;
 pub mod outbox;
 
 pub use delivery::Target;
-pub use outbox::{Clock, ManualClock, Outbox, Schedule, Step, SystemClock};
+pub use outbox::{Clock, MAX_TIMEOUT, ManualClock, Outbox, Schedule, Step, SystemClock};

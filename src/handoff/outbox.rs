@@ -129,10 +129,21 @@ pub enum Step {
         /// Which.
         id: String,
     },
+    /// The lease ran out before the outcome was written: another worker
+    /// has it now, and this outcome was dropped.
+    LeaseLost {
+        /// Which.
+        id: String,
+    },
 }
 
-/// How long a taken handoff is held by its worker.
+/// How long a taken handoff is held by its worker: well over the longest
+/// delivery the configuration allows (`MAX_TIMEOUT`), so that a lease runs
+/// out only when its worker is gone.
 const LEASE: Duration = Duration::from_mins(2);
+
+/// The longest the worker may wait for the ticket system.
+pub const MAX_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// How often an idle worker looks for due handoffs (it is also woken when a
 /// handoff is created).
@@ -256,14 +267,19 @@ impl Outbox {
         url: Option<String>,
         now: Timestamp,
     ) -> Result<Step, StoreError> {
-        self.store
+        let held = self
+            .store
             .handoff_delivered(
                 &handoff.id,
+                handoff.attempts,
                 ticket_id.as_deref(),
                 url.as_deref(),
                 now.as_millisecond(),
             )
             .await?;
+        if !held {
+            return Ok(lease_lost(handoff));
+        }
         tracing::info!(
             handoff = %handoff.id,
             conversation = %handoff.conversation_id,
@@ -306,18 +322,28 @@ impl Outbox {
                 format!("retry schedule spent after {failed} attempts; last error: {error}");
             return self.dead(handoff, &error, now).await;
         };
-        let wait = jittered(*delay, self.schedule.jitter).max(after.unwrap_or_default());
-        let at = now
-            .checked_add(SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX))
-            .unwrap_or(now);
-        self.store
+        // The system's own delay counts, up to the longest wait of the
+        // schedule: a `Retry-After` of a year must not park the handoff.
+        let longest = self.schedule.delays.iter().max().copied().unwrap_or(*delay);
+        let wait =
+            jittered(*delay, self.schedule.jitter).max(after.unwrap_or_default().min(longest));
+        let at = SignedDuration::try_from(wait)
+            .ok()
+            .and_then(|wait| now.checked_add(wait).ok())
+            .unwrap_or(jiff::Timestamp::MAX);
+        let held = self
+            .store
             .handoff_retry(
                 &handoff.id,
+                handoff.attempts,
                 at.as_millisecond(),
                 error,
                 now.as_millisecond(),
             )
             .await?;
+        if !held {
+            return Ok(lease_lost(handoff));
+        }
         tracing::warn!(handoff = %handoff.id, attempts = handoff.attempts, next = %at, error, "handoff delivery failed; will retry");
         Ok(Step::Retry {
             id: handoff.id.clone(),
@@ -331,9 +357,13 @@ impl Outbox {
         error: &str,
         now: Timestamp,
     ) -> Result<Step, StoreError> {
-        self.store
-            .handoff_dead(&handoff.id, error, now.as_millisecond())
+        let held = self
+            .store
+            .handoff_dead(&handoff.id, handoff.attempts, error, now.as_millisecond())
             .await?;
+        if !held {
+            return Ok(lease_lost(handoff));
+        }
         tracing::error!(handoff = %handoff.id, conversation = %handoff.conversation_id, error, "handoff dead-lettered");
         Ok(Step::DeadLettered {
             id: handoff.id.clone(),
@@ -363,6 +393,13 @@ impl Outbox {
                 }
             }
         }
+    }
+}
+
+fn lease_lost(handoff: &HandoffRecord) -> Step {
+    tracing::warn!(handoff = %handoff.id, "lease ran out during the delivery; another worker has the handoff");
+    Step::LeaseLost {
+        id: handoff.id.clone(),
     }
 }
 

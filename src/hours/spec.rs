@@ -94,7 +94,7 @@ fn clock(text: &str) -> Option<u16> {
     let (hours, minutes) = text.trim().split_once(':')?;
     let hours: u16 = hours.parse().ok()?;
     let minutes: u16 = minutes.parse().ok()?;
-    let total = hours * 60 + minutes;
+    let total = hours.checked_mul(60)?.checked_add(minutes)?;
     (minutes < 60 && total <= 24 * 60).then_some(total)
 }
 
@@ -113,11 +113,15 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, HoursError> {
             '0'..='9' => number.push(c),
             'h' | 'm' | 's' if !number.is_empty() => {
                 let n: i64 = number.parse().map_err(|_| error())?;
-                seconds += match c {
-                    'h' => n * 3600,
-                    'm' => n * 60,
-                    _ => n,
+                let unit = match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
                 };
+                seconds = n
+                    .checked_mul(unit)
+                    .and_then(|s| seconds.checked_add(s))
+                    .ok_or_else(error)?;
                 number.clear();
                 any = true;
             }

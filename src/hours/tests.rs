@@ -170,6 +170,7 @@ fn openings_are_read_and_checked_for_order() {
         parse_clock_range("10-18"),
         Err(HoursError::Openings(_))
     ));
+    assert!(parse_clock_range("1093:00-1100:00").is_err(), "no overflow");
 }
 
 #[test]
@@ -179,6 +180,7 @@ fn durations_are_hours_and_minutes() {
     assert_eq!(parse_duration("5s"), Ok(SignedDuration::from_secs(5)));
     assert!(parse_duration("1d").is_err());
     assert!(parse_duration("h").is_err());
+    assert!(parse_duration("99999999999999999h").is_err(), "no overflow");
 }
 
 #[test]

@@ -3,14 +3,15 @@
 //! answers, delivered live to the customer.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json};
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{bearer, same_secret};
-use super::error::ApiJson;
+use super::error::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
 use crate::conversation::{self, MessageError};
 use crate::engine::{ConversationState, Status};
@@ -30,15 +31,25 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/admin/handoffs/{id}/retry", post(retry_handoff))
 }
 
-fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let token = bearer(headers)?;
-    let expected = state.settings.admin_token.as_ref().ok_or_else(|| {
-        ApiError::unauthorized("the agent API is disabled: set `admin_token` in the configuration")
-    })?;
-    if same_secret(token, expected.expose()) {
-        Ok(())
-    } else {
-        Err(ApiError::unauthorized("wrong admin token"))
+/// A request of the agent API with the admin token: checked from the
+/// request's head, before its body or query is read.
+struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?;
+        let expected = state.settings.admin_token.as_ref().ok_or_else(|| {
+            ApiError::unauthorized(
+                "the agent API is disabled: set `admin_token` in the configuration",
+            )
+        })?;
+        if same_secret(token, expected.expose()) {
+            Ok(Admin)
+        } else {
+            Err(ApiError::unauthorized("wrong admin token"))
+        }
     }
 }
 
@@ -70,10 +81,9 @@ fn rfc3339(millis: i64) -> String {
 
 async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<ListQuery>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ListResponse>, ApiError> {
-    admin(&state, &headers)?;
     let status = query
         .state
         .as_deref()
@@ -144,10 +154,9 @@ struct ConversationDetail {
 
 async fn show(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<ConversationDetail>, ApiError> {
-    admin(&state, &headers)?;
     let conversation = state
         .store
         .conversation(&id)
@@ -205,11 +214,10 @@ struct ReplyRequest {
 
 async fn reply(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<ReplyRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    admin(&state, &headers)?;
     let text = request.text.trim();
     let agent = request.agent.trim();
     if text.is_empty() {
@@ -247,10 +255,9 @@ async fn reply(
 
 async fn close(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    admin(&state, &headers)?;
     let conversation = state
         .store
         .conversation(&id)
@@ -270,10 +277,9 @@ async fn close(
 
 async fn delete_customer(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    admin(&state, &headers)?;
     if state.store.delete_customer(&id).await? {
         tracing::info!(customer = %id, "customer deleted on request");
         Ok(StatusCode::NO_CONTENT)
@@ -314,10 +320,9 @@ impl From<HandoffRecord> for ListedHandoff {
 /// handoffs in each status.
 async fn handoffs(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<HandoffQuery>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<HandoffQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    admin(&state, &headers)?;
     let status = query
         .status
         .as_deref()
@@ -349,10 +354,9 @@ async fn handoffs(
 
 async fn handoff(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    admin(&state, &headers)?;
     let handoff = state
         .store
         .handoff(&id)
@@ -372,10 +376,9 @@ async fn handoff(
 /// due now, its schedule started over.
 async fn retry_handoff(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    admin(&state, &headers)?;
     let now = jiff::Timestamp::now().as_millisecond();
     if state.store.requeue_handoff(&id, now).await? {
         tracing::info!(handoff = %id, "dead handoff retried by hand");

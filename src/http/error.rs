@@ -135,7 +135,8 @@ where
     }
 }
 
-/// An optional JSON body: absent when the request has no `Content-Type`.
+/// An optional JSON body: absent when the request has none; a body that
+/// is not declared as JSON is 415, as for a required one.
 impl<S, T> OptionalFromRequest<S> for ApiJson<T>
 where
     S: Send + Sync,
@@ -144,7 +145,44 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
-        let found = <Json<T> as OptionalFromRequest<S>>::from_request(req, state).await?;
-        Ok(found.map(|Json(value)| ApiJson(value)))
+        let declared = req.headers().contains_key(axum::http::header::CONTENT_TYPE);
+        if declared {
+            let ApiJson(value) = <ApiJson<T> as FromRequest<S>>::from_request(req, state).await?;
+            return Ok(Some(ApiJson(value)));
+        }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Self::Rejection::from(JsonRejection::from(e)))?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            Ok(None)
+        } else {
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ))
+        }
+    }
+}
+
+/// Query parameters whose rejections are [`ApiError`]s (422).
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::invalid(e.body_text()))?;
+        Ok(ApiQuery(value))
     }
 }

@@ -394,60 +394,76 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn set_handoff_payload(&self, id: &str, payload: &str) -> Result<(), StoreError> {
-        self.write_handoff(
-            sql::SET_HANDOFF_PAYLOAD,
-            HandoffValues::Payload { id, payload },
-        )
-        .await
+        self.write_handoff(HandoffValues::Payload { id, payload })
+            .await
+            .map(|_| ())
     }
 
-    /// Marks a handoff delivered, with the ticket system's reference.
+    /// Marks a handoff delivered, with the ticket system's reference, if
+    /// the caller still holds it at `attempt`. Returns whether it did.
     ///
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn handoff_delivered(
         &self,
         id: &str,
+        attempt: i64,
         ticket_id: Option<&str>,
         ticket_url: Option<&str>,
         now: i64,
-    ) -> Result<(), StoreError> {
-        let values = HandoffValues::Delivered {
+    ) -> Result<bool, StoreError> {
+        self.write_handoff(HandoffValues::Delivered {
             id,
+            attempt,
             ticket_id,
             ticket_url,
             now,
-        };
-        self.write_handoff(sql::HANDOFF_DELIVERED, values).await
+        })
+        .await
     }
 
-    /// Schedules a handoff's next attempt.
+    /// Schedules a handoff's next attempt, if the caller still holds it at
+    /// `attempt`. Returns whether it did.
     ///
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn handoff_retry(
         &self,
         id: &str,
+        attempt: i64,
         next: i64,
         error: &str,
         now: i64,
-    ) -> Result<(), StoreError> {
-        let values = HandoffValues::Retry {
+    ) -> Result<bool, StoreError> {
+        self.write_handoff(HandoffValues::Retry {
             id,
+            attempt,
             next,
             error,
             now,
-        };
-        self.write_handoff(sql::HANDOFF_RETRY, values).await
+        })
+        .await
     }
 
-    /// Dead-letters a handoff.
+    /// Dead-letters a handoff, if the caller still holds it at `attempt`.
+    /// Returns whether it did.
     ///
     /// # Errors
     /// [`StoreError`] when the database fails.
-    pub async fn handoff_dead(&self, id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-        self.write_handoff(sql::HANDOFF_DEAD, HandoffValues::Dead { id, error, now })
-            .await
+    pub async fn handoff_dead(
+        &self,
+        id: &str,
+        attempt: i64,
+        error: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.write_handoff(HandoffValues::Dead {
+            id,
+            attempt,
+            error,
+            now,
+        })
+        .await
     }
 
     /// Puts a dead handoff back in the outbox, due now, with its schedule
@@ -462,15 +478,15 @@ impl Store {
         }
     }
 
-    async fn write_handoff(&self, sql: &str, values: HandoffValues<'_>) -> Result<(), StoreError> {
+    async fn write_handoff(&self, values: HandoffValues<'_>) -> Result<bool, StoreError> {
         match &self.backend {
-            Backend::Sqlite(db) => db.write_handoff(sql, &values).await,
-            Backend::Postgres(pool) => postgres::write_handoff(pool, sql, &values).await,
+            Backend::Sqlite(db) => db.write_handoff(&values).await,
+            Backend::Postgres(pool) => postgres::write_handoff(pool, &values).await,
         }
     }
 }
 
-/// The values of one handoff update, in their statement's order.
+/// One update of a handoff, with its statement.
 pub(crate) enum HandoffValues<'a> {
     Payload {
         id: &'a str,
@@ -478,19 +494,33 @@ pub(crate) enum HandoffValues<'a> {
     },
     Delivered {
         id: &'a str,
+        attempt: i64,
         ticket_id: Option<&'a str>,
         ticket_url: Option<&'a str>,
         now: i64,
     },
     Retry {
         id: &'a str,
+        attempt: i64,
         next: i64,
         error: &'a str,
         now: i64,
     },
     Dead {
         id: &'a str,
+        attempt: i64,
         error: &'a str,
         now: i64,
     },
+}
+
+impl HandoffValues<'_> {
+    fn statement(&self) -> &'static str {
+        match self {
+            HandoffValues::Payload { .. } => sql::SET_HANDOFF_PAYLOAD,
+            HandoffValues::Delivered { .. } => sql::HANDOFF_DELIVERED,
+            HandoffValues::Retry { .. } => sql::HANDOFF_RETRY,
+            HandoffValues::Dead { .. } => sql::HANDOFF_DEAD,
+        }
+    }
 }

@@ -32,34 +32,14 @@ pub(super) async fn create_conversation(
     state: &str,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await?;
-    let existing: Option<String> = match &new.external_id {
-        Some(external) => {
-            sqlx::query_scalar(sql::CUSTOMER_BY_EXTERNAL_ID)
-                .bind(external)
-                .fetch_optional(&mut *tx)
-                .await?
-        }
-        None => None,
-    };
-    let customer_id = if let Some(id) = existing {
-        sqlx::query(sql::UPDATE_CUSTOMER)
-            .bind(&new.email)
-            .bind(&new.name)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        id
-    } else {
-        sqlx::query(sql::INSERT_CUSTOMER)
-            .bind(&new.customer_id)
-            .bind(&new.external_id)
-            .bind(&new.email)
-            .bind(&new.name)
-            .bind(new.at)
-            .execute(&mut *tx)
-            .await?;
-        new.customer_id.clone()
-    };
+    let customer_id: String = sqlx::query_scalar(sql::UPSERT_CUSTOMER)
+        .bind(&new.customer_id)
+        .bind(&new.external_id)
+        .bind(&new.email)
+        .bind(&new.name)
+        .bind(new.at)
+        .fetch_one(&mut *tx)
+        .await?;
     sqlx::query(sql::INSERT_CONVERSATION)
         .bind(&new.id)
         .bind(&new.token_hash)
@@ -114,7 +94,8 @@ pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<
             .bind(&handoff.id)
             .bind(&handoff.reason)
             .bind(&handoff.priority)
-            .bind(&handoff.intent),
+            .bind(&handoff.intent)
+            .bind(handoff.due),
         None => update,
     };
     let last: Option<i64> = update.fetch_optional(pool).await?;
@@ -155,14 +136,22 @@ fn record_sql(messages: usize, handoff: bool) -> String {
         );
     }
     if handoff {
+        // A handoff put off behind a question takes the new one's place
+        // (`sql::RELEASE_HANDOFF`); otherwise it is inserted.
         let p = 8 + messages * PER_MESSAGE;
         let _ = write!(
             statement,
-            ", handoff AS (INSERT INTO handoffs (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
-             SELECT ${p}, $6, updated.message_count, ${r}, ${q}, ${i}, 'pending', 0, $3, $3, $3 FROM updated)",
+            ", released AS (UPDATE handoffs SET seq = (SELECT message_count FROM updated), \
+             reason = ${r}, priority = ${q}, intent = ${i}, next_attempt_at = ${d}, updated_at = $3 \
+             WHERE conversation_id = $6 AND status = 'pending' AND attempts = 0 \
+             AND EXISTS (SELECT 1 FROM updated) RETURNING id), \
+             handoff AS (INSERT INTO handoffs (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
+             SELECT ${p}, $6, updated.message_count, ${r}, ${q}, ${i}, 'pending', 0, ${d}, $3, $3 FROM updated \
+             WHERE NOT EXISTS (SELECT 1 FROM released))",
             r = p + 1,
             q = p + 2,
-            i = p + 3
+            i = p + 3,
+            d = p + 4
         );
     }
     statement.push_str(" SELECT message_count FROM updated");
@@ -285,26 +274,41 @@ pub(super) async fn requeue_handoff(pool: &PgPool, id: &str, now: i64) -> Result
 
 pub(super) async fn write_handoff(
     pool: &PgPool,
-    statement: &str,
     values: &HandoffValues<'_>,
-) -> Result<(), StoreError> {
-    let query = sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()));
+) -> Result<bool, StoreError> {
+    let query = sqlx::query(values.statement());
     let query = match *values {
         HandoffValues::Payload { id, payload } => query.bind(payload).bind(id),
         HandoffValues::Delivered {
             id,
+            attempt,
             ticket_id,
             ticket_url,
             now,
-        } => query.bind(ticket_id).bind(ticket_url).bind(now).bind(id),
+        } => query
+            .bind(ticket_id)
+            .bind(ticket_url)
+            .bind(now)
+            .bind(id)
+            .bind(attempt),
         HandoffValues::Retry {
             id,
+            attempt,
             next,
             error,
             now,
-        } => query.bind(next).bind(error).bind(now).bind(id),
-        HandoffValues::Dead { id, error, now } => query.bind(error).bind(now).bind(id),
+        } => query
+            .bind(next)
+            .bind(error)
+            .bind(now)
+            .bind(id)
+            .bind(attempt),
+        HandoffValues::Dead {
+            id,
+            attempt,
+            error,
+            now,
+        } => query.bind(error).bind(now).bind(id).bind(attempt),
     };
-    query.execute(pool).await?;
-    Ok(())
+    Ok(query.execute(pool).await?.rows_affected() > 0)
 }

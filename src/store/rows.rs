@@ -331,6 +331,9 @@ pub struct NewHandoff {
     pub priority: String,
     /// The intent that led there, if any.
     pub intent: Option<String>,
+    /// When its first attempt is due (milliseconds): now, or a little later
+    /// when the bot first asks the customer for an e-mail address.
+    pub due: i64,
 }
 
 /// Where a handoff's delivery stands.

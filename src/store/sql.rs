@@ -1,13 +1,12 @@
 //! The statements of the store, written once for both backends: numbered
 //! `$N` parameters, which PostgreSQL and SQLite both bind by number.
 
-pub const CUSTOMER_BY_EXTERNAL_ID: &str = "SELECT id FROM customers WHERE external_id = $1";
-
-pub const UPDATE_CUSTOMER: &str =
-    "UPDATE customers SET email = COALESCE($1, email), name = COALESCE($2, name) WHERE id = $3";
-
-pub const INSERT_CUSTOMER: &str =
-    "INSERT INTO customers (id, external_id, email, name, created_at) VALUES ($1, $2, $3, $4, $5)";
+/// A new customer, or the one with the same verified external id (two first
+/// conversations at once cannot both insert it).
+pub const UPSERT_CUSTOMER: &str = "INSERT INTO customers (id, external_id, email, name, created_at) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (external_id) DO UPDATE SET \
+     email = COALESCE(excluded.email, customers.email), name = COALESCE(excluded.name, customers.name) \
+     RETURNING id";
 
 pub const INSERT_CONVERSATION: &str = "INSERT INTO conversations \
      (id, token_hash, customer_id, channel, identity, status, state, version, created_at, updated_at) \
@@ -20,7 +19,7 @@ pub const CONVERSATION: &str = "SELECT c.id, c.token_hash, c.customer_id, c.chan
 /// Checks the version, saves the state and counts the messages in one
 /// statement; the count numbers the new messages.
 pub const UPDATE_CONVERSATION: &str = "UPDATE conversations SET state = $1, status = $2, \
-     version = version + 1, updated_at = $3, summary = COALESCE($4, summary), \
+     version = version + 1, updated_at = $3, summary = COALESCE(summary, $4), \
      message_count = message_count + $5 WHERE id = $6 AND version = $7 RETURNING message_count";
 
 pub const TRANSCRIPT: &str = "SELECT seq, author, agent, text, intent, decision, created_at \
@@ -39,7 +38,11 @@ pub const INSERT_FEEDBACK: &str = "INSERT INTO feedback \
 
 pub const DELETE_CUSTOMER: &str = "DELETE FROM customers WHERE id = $1";
 
-pub const PURGE_CONVERSATIONS: &str = "DELETE FROM conversations WHERE updated_at < $1";
+/// A conversation whose handoff is not delivered yet is kept: the outbox
+/// never loses a handoff, not even to the retention.
+pub const PURGE_CONVERSATIONS: &str = "DELETE FROM conversations WHERE updated_at < $1 \
+     AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.conversation_id = conversations.id \
+     AND h.status <> 'delivered')";
 
 pub const PURGE_CUSTOMERS: &str = "DELETE FROM customers WHERE NOT EXISTS \
      (SELECT 1 FROM conversations c WHERE c.customer_id = customers.id)";
@@ -69,13 +72,21 @@ pub fn insert_messages(rows: usize) -> String {
 
 pub const INSERT_HANDOFF: &str = "INSERT INTO handoffs \
      (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $7, $7)";
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, $8)";
+
+/// A handoff put off behind a question (the e-mail address) that was never
+/// attempted: the conversation's new handoff takes its place, with the
+/// transcript up to now, instead of making a second one.
+pub const RELEASE_HANDOFF: &str = "UPDATE handoffs SET seq = $1, reason = $2, priority = $3, \
+     intent = $4, next_attempt_at = $5, updated_at = $6 \
+     WHERE conversation_id = $7 AND status = 'pending' AND attempts = 0";
 
 /// The columns a claimed handoff comes back with.
 const HANDOFF_COLUMNS: &str = "id, conversation_id, seq, reason, priority, intent, status, \
      attempts, next_attempt_at, last_error, payload, ticket_id, ticket_url, created_at, updated_at";
 
-/// Takes the handoff due first: pushes its next attempt to the end of the
+/// Takes the most urgent handoff that is due (a safety handoff first, even
+/// behind a backlog): pushes its next attempt to the end of the
 /// lease (`$1`), so no other worker takes it meanwhile, and counts the
 /// attempt. `$2` is now. SQLite has one writer, so the subquery cannot race.
 pub fn claim_handoff(skip_locked: bool) -> String {
@@ -87,7 +98,8 @@ pub fn claim_handoff(skip_locked: bool) -> String {
     format!(
         "UPDATE handoffs SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2 \
          WHERE id = (SELECT id FROM handoffs WHERE status = 'pending' AND next_attempt_at <= $2 \
-         ORDER BY next_attempt_at, created_at LIMIT 1{lock}) RETURNING {HANDOFF_COLUMNS}"
+         ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
+         next_attempt_at, created_at LIMIT 1{lock}) RETURNING {HANDOFF_COLUMNS}"
     )
 }
 
@@ -107,14 +119,19 @@ pub const COUNT_HANDOFFS: &str = "SELECT status, COUNT(*) AS n FROM handoffs GRO
 pub const SET_HANDOFF_PAYLOAD: &str =
     "UPDATE handoffs SET payload = $1 WHERE id = $2 AND payload IS NULL";
 
+// The outcome of an attempt is written only by the worker that holds it:
+// the handoff is still pending at the attempt it claimed (`$5`/`$4`). A
+// worker whose lease ran out changes nothing.
+
 pub const HANDOFF_DELIVERED: &str = "UPDATE handoffs SET status = 'delivered', ticket_id = $1, \
-     ticket_url = $2, last_error = NULL, updated_at = $3 WHERE id = $4";
+     ticket_url = $2, last_error = NULL, updated_at = $3 \
+     WHERE id = $4 AND status = 'pending' AND attempts = $5";
 
-pub const HANDOFF_RETRY: &str =
-    "UPDATE handoffs SET next_attempt_at = $1, last_error = $2, updated_at = $3 WHERE id = $4";
+pub const HANDOFF_RETRY: &str = "UPDATE handoffs SET next_attempt_at = $1, last_error = $2, \
+     updated_at = $3 WHERE id = $4 AND status = 'pending' AND attempts = $5";
 
-pub const HANDOFF_DEAD: &str =
-    "UPDATE handoffs SET status = 'dead', last_error = $1, updated_at = $2 WHERE id = $3";
+pub const HANDOFF_DEAD: &str = "UPDATE handoffs SET status = 'dead', last_error = $1, \
+     updated_at = $2 WHERE id = $3 AND status = 'pending' AND attempts = $4";
 
 pub const HANDOFF_REQUEUE: &str = "UPDATE handoffs SET status = 'pending', attempts = 0, \
      next_attempt_at = $1, updated_at = $1 WHERE id = $2 AND status = 'dead'";

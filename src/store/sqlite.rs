@@ -35,6 +35,8 @@ const READER_CACHE_KIB: i64 = -512;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+
 /// The database file's connections.
 #[derive(Debug)]
 pub(super) struct Sqlite {
@@ -53,7 +55,10 @@ impl Sqlite {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", synchronous)?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
-        writer.busy_timeout(BUSY_TIMEOUT)?;
+        // This connection is the only writer: it waits for the lock only if
+        // an outside tool holds it, and then not long, since it waits on a
+        // thread of the runtime.
+        writer.busy_timeout(WRITER_BUSY_TIMEOUT)?;
         migrate(&mut writer)?;
         let readers = (0..READERS)
             .map(|_| {
@@ -104,27 +109,16 @@ impl Sqlite {
     ) -> Result<(), StoreError> {
         let mut writer = self.writer.lock().await;
         let tx = writer.transaction()?;
-        let existing: Option<String> = match &new.external_id {
-            Some(external) => tx
-                .prepare_cached(sql::CUSTOMER_BY_EXTERNAL_ID)?
-                .query_row([external], |r| r.get(0))
-                .optional()?,
-            None => None,
-        };
-        let customer_id = if let Some(id) = existing {
-            tx.prepare_cached(sql::UPDATE_CUSTOMER)?
-                .execute(params![new.email, new.name, id])?;
-            id
-        } else {
-            tx.prepare_cached(sql::INSERT_CUSTOMER)?.execute(params![
+        let customer_id: String = tx.prepare_cached(sql::UPSERT_CUSTOMER)?.query_row(
+            params![
                 new.customer_id,
                 new.external_id,
                 new.email,
                 new.name,
                 new.at
-            ])?;
-            new.customer_id.clone()
-        };
+            ],
+            |r| r.get(0),
+        )?;
         tx.prepare_cached(sql::INSERT_CONVERSATION)?
             .execute(params![
                 new.id,
@@ -215,15 +209,27 @@ impl Sqlite {
             insert.execute(values.as_slice())?;
         }
         if let Some(handoff) = change.handoff {
-            tx.prepare_cached(sql::INSERT_HANDOFF)?.execute(params![
-                handoff.id,
-                change.id,
+            let released = tx.prepare_cached(sql::RELEASE_HANDOFF)?.execute(params![
                 last,
                 handoff.reason,
                 handoff.priority,
                 handoff.intent,
-                change.at
+                handoff.due,
+                change.at,
+                change.id
             ])?;
+            if released == 0 {
+                tx.prepare_cached(sql::INSERT_HANDOFF)?.execute(params![
+                    handoff.id,
+                    change.id,
+                    last,
+                    handoff.reason,
+                    handoff.priority,
+                    handoff.intent,
+                    handoff.due,
+                    change.at
+                ])?;
+            }
         }
         tx.commit()?;
         Ok(last)
@@ -380,28 +386,34 @@ impl Sqlite {
 
     pub(super) async fn write_handoff(
         &self,
-        statement: &str,
         values: &HandoffValues<'_>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let writer = self.writer.lock().await;
-        let mut statement = writer.prepare_cached(statement)?;
-        match *values {
+        let mut statement = writer.prepare_cached(values.statement())?;
+        let changed = match *values {
             HandoffValues::Payload { id, payload } => statement.execute(params![payload, id])?,
             HandoffValues::Delivered {
                 id,
+                attempt,
                 ticket_id,
                 ticket_url,
                 now,
-            } => statement.execute(params![ticket_id, ticket_url, now, id])?,
+            } => statement.execute(params![ticket_id, ticket_url, now, id, attempt])?,
             HandoffValues::Retry {
                 id,
+                attempt,
                 next,
                 error,
                 now,
-            } => statement.execute(params![next, error, now, id])?,
-            HandoffValues::Dead { id, error, now } => statement.execute(params![error, now, id])?,
+            } => statement.execute(params![next, error, now, id, attempt])?,
+            HandoffValues::Dead {
+                id,
+                attempt,
+                error,
+                now,
+            } => statement.execute(params![error, now, id, attempt])?,
         };
-        Ok(())
+        Ok(changed > 0)
     }
 }
 
