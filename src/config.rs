@@ -448,10 +448,28 @@ mod tests {
     }
 
     #[test]
+    fn short_secrets_are_refused() {
+        let err = load("admin_token = 'abc'\n", &[], &Flags::default()).expect_err("too short");
+        assert!(
+            err.to_string()
+                .contains("`admin_token` must be at least 16"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn secrets_never_print() {
-        let config = load("admin_token = 's3cret'\n", &[], &Flags::default()).expect("valid");
+        let config = load(
+            "admin_token = 's3cret-s3cret-s3cret'\n",
+            &[],
+            &Flags::default(),
+        )
+        .expect("valid");
         let printed = format!("{config:?}");
         assert!(!printed.contains("s3cret"), "{printed}");
-        assert_eq!(config.admin_token.expect("set").expose(), "s3cret");
+        assert_eq!(
+            config.admin_token.expect("set").expose(),
+            "s3cret-s3cret-s3cret"
+        );
     }
 }
