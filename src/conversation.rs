@@ -297,7 +297,14 @@ fn handoff(decision: &Decision, intent: Option<&str>, now: jiff::Timestamp) -> O
 /// classification report (intent, evidence, sentiment, cues) with the
 /// action and any escalation.
 fn decision_json(rules: &RuleSet, decision: &Decision, text: &str) -> String {
-    let report = decision.classification.report(rules, text, false);
+    let mut report = serde_json::to_value(decision.classification.report(rules, text, false))
+        .unwrap_or_default();
+    // The report says whether the message taken alone would escalate; in
+    // a conversation, `escalation` below is what happened.
+    if let Some(fields) = report.as_object_mut() {
+        fields.remove("escalate");
+        fields.remove("escalation_reason");
+    }
     serde_json::json!({
         "action": decision.action,
         "escalation": decision.escalation,

@@ -243,11 +243,13 @@ fn run_conversation(rules: &RuleSet, conversation: &Conversation) -> Conversatio
         .map_or_else(ConversationState::default, ConversationState::with_email);
     let mut turns = Vec::new();
     for turn in &conversation.turns {
+        // The service masks card numbers before deciding: so do the tests.
+        let text = crate::privacy::mask(&turn.text);
         let decision = decide(
             rules,
             &state,
             Turn {
-                text: &turn.text,
+                text: &text,
                 channel: turn.channel,
                 now: turn.at,
             },

@@ -155,7 +155,15 @@ impl Escalation {
     /// the others, then the higher priority.
     #[must_use]
     pub fn stronger(self, other: Escalation) -> Escalation {
-        if (other.reason, other.priority) > (self.reason, self.priority) {
+        let rank = |e: &Escalation| {
+            let reason = match e.reason {
+                EscalationReason::Safety => 2,
+                EscalationReason::Complaint => 1,
+                _ => 0,
+            };
+            (reason, e.priority)
+        };
+        if rank(&other) > rank(&self) {
             other
         } else {
             self
