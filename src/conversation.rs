@@ -125,6 +125,14 @@ pub fn millis(at: jiff::Timestamp) -> i64 {
     at.as_millisecond()
 }
 
+/// A stored time (milliseconds) as RFC 3339, as the APIs show it.
+#[must_use]
+pub fn rfc3339(millis: i64) -> String {
+    jiff::Timestamp::from_millisecond(millis)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
 /// One write to a conversation, planned from its current state.
 struct Write {
     messages: Vec<NewMessage>,

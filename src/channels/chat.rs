@@ -270,9 +270,7 @@ pub(crate) struct TranscriptMessage {
 
 impl From<MessageRecord> for TranscriptMessage {
     fn from(message: MessageRecord) -> Self {
-        let at = jiff::Timestamp::from_millisecond(message.created_at)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
+        let at = conversation::rfc3339(message.created_at);
         TranscriptMessage { message, at }
     }
 }

@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::conversation::rfc3339;
 use crate::rules::{Channel, RuleSet};
 use crate::store::{
     Author, ConversationRecord, EarlierConversation, HandoffRecord, Identity, MessageRecord,
@@ -131,12 +132,6 @@ pub struct BusinessHours {
     pub next_open: Option<String>,
     /// When the customer was promised an answer (RFC 3339).
     pub response_due: Option<String>,
-}
-
-fn rfc3339(millis: i64) -> String {
-    Timestamp::from_millisecond(millis)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
 }
 
 /// Builds the event for `handoff` from the conversation as stored.

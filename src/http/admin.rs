@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{bearer, same_secret};
 use super::error::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
-use crate::conversation::{self, MessageError};
+use crate::conversation::{self, MessageError, rfc3339};
 use crate::engine::{ConversationState, Status};
 use crate::store::{
     ConversationSummary, EarlierConversation, HandoffRecord, HandoffStatus, Identity, MessageRecord,
@@ -71,12 +71,6 @@ struct Listed {
     summary: ConversationSummary,
     created_at: String,
     updated_at: String,
-}
-
-fn rfc3339(millis: i64) -> String {
-    jiff::Timestamp::from_millisecond(millis)
-        .map(|t| t.to_string())
-        .unwrap_or_default()
 }
 
 async fn list(
@@ -397,7 +391,7 @@ async fn retry_handoff(
 #[cfg(test)]
 mod tests {
     #[test]
-    fn rfc3339_formats_milliseconds() {
+    fn times_are_shown_in_rfc3339() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
     }
 }
