@@ -17,6 +17,7 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::conversation::{self, Event, MessageError, customer_message};
 use crate::engine::{ConversationState, QuickReply, Status};
@@ -302,19 +303,27 @@ async fn events(
         // stopping).
         let _ = stopping.wait_for(|stop| *stop).await;
     };
-    let stream = BroadcastStream::new(receiver)
-        .filter_map(Result::ok)
-        .map(|event: Event| {
-            let name = match &event {
-                Event::Message { .. } => "message",
-                Event::State { .. } => "state",
-                Event::Ticket { .. } => "ticket",
-            };
-            Ok(SseEvent::default()
-                .event(name)
-                .json_data(&event)
-                .unwrap_or_default())
-        });
+    let stream = BroadcastStream::new(receiver).map(|received| {
+        let event = match received {
+            Ok(event) => event,
+            // A listener too slow to keep up is told how many events it
+            // missed, so that it reads the transcript again.
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                return Ok(SseEvent::default()
+                    .event("resync")
+                    .data(format!("{{\"missed\":{missed}}}")));
+            }
+        };
+        let name = match &event {
+            Event::Message { .. } => "message",
+            Event::State { .. } => "state",
+            Event::Ticket { .. } => "ticket",
+        };
+        Ok(SseEvent::default()
+            .event(name)
+            .json_data(&event)
+            .unwrap_or_default())
+    });
     let stream = futures_util::StreamExt::take_until(stream, stopped);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(heartbeat()).text("heartbeat")))
 }
