@@ -27,15 +27,11 @@ async fn a_customer_asks_and_reads_the_transcript(db: Db) {
     assert!(answer["reply"]["quick_replies"].is_array());
 
     let transcript: Value = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}", conversation.id)))
-        .bearer_auth(&conversation.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(
+            &format!("/v1/conversations/{}", conversation.id),
+            &conversation.token,
+        )
+        .await;
     assert_eq!(transcript["state"], "bot");
     let messages = transcript["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 2);
@@ -123,15 +119,11 @@ async fn card_numbers_are_masked_before_they_are_stored(db: Db) {
     app.say_ok(&conversation, "カード 4111 1111 1111 1111 で払えません")
         .await;
     let transcript: Value = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}", conversation.id)))
-        .bearer_auth(&conversation.token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(
+            &format!("/v1/conversations/{}", conversation.id),
+            &conversation.token,
+        )
+        .await;
     let text = transcript["messages"][0]["text"].as_str().unwrap();
     assert_eq!(text, "カード **** **** **** 1111 で払えません");
     app.stop().await;
@@ -154,13 +146,8 @@ async fn an_angry_customer_is_handed_off_and_listed_for_agents(db: Db) {
     assert_eq!(answer["state"], "handed_off");
 
     let listed: Value = app
-        .admin(Method::GET, "/v1/admin/conversations?state=handed_off")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json("/v1/admin/conversations?state=handed_off")
+        .await;
     let ids: Vec<&str> = listed["conversations"]
         .as_array()
         .unwrap()
@@ -170,16 +157,8 @@ async fn an_angry_customer_is_handed_off_and_listed_for_agents(db: Db) {
     assert_eq!(ids, [conversation.id.as_str()]);
 
     let detail: Value = app
-        .admin(
-            Method::GET,
-            &format!("/v1/admin/conversations/{}", conversation.id),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json(&format!("/v1/admin/conversations/{}", conversation.id))
+        .await;
     assert_eq!(detail["customer"]["email"], "taro@example.jp");
     assert_eq!(detail["customer"]["verified"], false);
     assert_eq!(detail["dialogue"]["handoff"]["reason"], "complaint");
@@ -297,16 +276,8 @@ async fn a_verified_customer_is_recognised_across_conversations(db: Db) {
     app.say_ok(&second, "オペレーターと話したい").await;
 
     let detail: Value = app
-        .admin(
-            Method::GET,
-            &format!("/v1/admin/conversations/{}", second.id),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json(&format!("/v1/admin/conversations/{}", second.id))
+        .await;
     assert_eq!(detail["customer"]["verified"], true);
     assert_eq!(detail["customer"]["external_id"], "customer-42");
     let earlier = detail["earlier_conversations"].as_array().unwrap();
@@ -501,14 +472,7 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
     assert_eq!(answer["escalated"], true);
 
     let dead = || async {
-        let listed: Value = app
-            .admin(Method::GET, "/v1/admin/handoffs?status=dead")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let listed: Value = app.admin_json("/v1/admin/handoffs?status=dead").await;
         listed
     };
     eventually("dead-lettering", || async {
@@ -523,13 +487,8 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
 
     // The conversation stays with the agents meanwhile.
     let waiting: Value = app
-        .admin(Method::GET, "/v1/admin/conversations?state=handed_off")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .admin_json("/v1/admin/conversations?state=handed_off")
+        .await;
     assert_eq!(waiting["conversations"].as_array().unwrap().len(), 1);
 
     let events = app
@@ -567,15 +526,11 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
     .await;
     let transcript = || async {
         let body: Value = app
-            .client
-            .get(app.url(&format!("/v1/conversations/{}", conversation.id)))
-            .bearer_auth(&conversation.token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .get_json(
+                &format!("/v1/conversations/{}", conversation.id),
+                &conversation.token,
+            )
+            .await;
         body
     };
     eventually("the ticket message", || async {
@@ -586,14 +541,7 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
             .any(|m| m["author"] == "system" && m["text"].as_str().unwrap().contains("T-42"))
     })
     .await;
-    let detail: Value = app
-        .admin(Method::GET, &format!("/v1/admin/handoffs/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = app.admin_json(&format!("/v1/admin/handoffs/{id}")).await;
     assert_eq!(detail["status"], "delivered");
     assert_eq!(detail["ticket_id"], "T-42");
     assert_eq!(detail["payload"]["data"]["handoff_id"], id.as_str());

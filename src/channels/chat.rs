@@ -19,7 +19,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::conversation::{self, Event, MessageError, customer_message};
+use crate::conversation::{self, Event, customer_message};
 use crate::engine::{ConversationState, QuickReply, Status};
 use crate::http::auth::{bearer, new_id, new_token, token_hash, verify_user_hash};
 use crate::http::error::ApiJson;
@@ -227,11 +227,7 @@ async fn message(
         text,
         jiff::Timestamp::now(),
     )
-    .await
-    .map_err(|e| match e {
-        MessageError::Closed => ApiError::closed(),
-        MessageError::Store(e) => e.into(),
-    })?;
+    .await?;
     let decision = answered.decision;
     if decision.escalation.is_some() {
         state.outbox.notify_one();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{bearer, same_secret};
 use super::error::{ApiJson, ApiQuery};
 use super::{ApiError, AppState};
-use crate::conversation::{self, MessageError, rfc3339};
+use crate::conversation::{self, rfc3339};
 use crate::engine::{ConversationState, Status};
 use crate::store::{
     ConversationSummary, EarlierConversation, HandoffRecord, HandoffStatus, Identity, MessageRecord,
@@ -236,11 +236,7 @@ async fn reply(
         text,
         jiff::Timestamp::now(),
     )
-    .await
-    .map_err(|e| match e {
-        MessageError::Closed => ApiError::closed(),
-        MessageError::Store(e) => e.into(),
-    })?;
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "seq": seq, "state": Status::HandedOff })),

@@ -86,6 +86,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::conversation::MessageError> for ApiError {
+    fn from(err: crate::conversation::MessageError) -> Self {
+        match err {
+            crate::conversation::MessageError::Closed => ApiError::closed(),
+            crate::conversation::MessageError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::json!({
