@@ -19,7 +19,7 @@ use madoguchi::text::{Locale, normalize};
 const BATCH: usize = 1_000;
 
 fn load(yaml: &str) -> RuleSet {
-    RuleSet::from_yaml("synthetic.yaml", yaml)
+    madoguchi::check::from_yaml("synthetic.yaml", yaml)
         .unwrap_or_else(|e| panic!("generated rules are invalid:\n{e}"))
         .rules
 }
@@ -78,7 +78,7 @@ fn classification(c: &mut Criterion) {
             }
         });
     });
-    if let Ok(loaded) = RuleSet::load(Path::new("rules")) {
+    if let Ok(loaded) = madoguchi::check::load(Path::new("rules")) {
         let shop = loaded.rules;
         group.bench_function("example_rules", |b| {
             b.iter(|| {

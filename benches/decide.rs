@@ -10,11 +10,11 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use madoguchi::engine::{ConversationState, Turn, decide};
-use madoguchi::rules::{Channel, RuleSet};
+use madoguchi::rules::Channel;
 
 fn decisions(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rules = RuleSet::load(&root.join("rules"))
+    let rules = madoguchi::check::load(&root.join("rules"))
         .unwrap_or_else(|e| panic!("the example rules do not load:\n{e}"))
         .rules;
     // The rule set's own examples (320 phrasings in both languages, each an

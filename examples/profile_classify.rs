@@ -47,7 +47,7 @@ fn main() {
         .nth(1)
         .map_or(3, |a| a.parse().expect("rounds: a number"));
     let generated = synthetic::rule_set(1_000, 10);
-    let rules = RuleSet::from_yaml("synthetic.yaml", &generated.yaml)
+    let rules = madoguchi::check::from_yaml("synthetic.yaml", &generated.yaml)
         .expect("generated rules are valid")
         .rules;
     let messages = synthetic::messages(&generated, 1_000);

@@ -31,7 +31,7 @@ use madoguchi::rules::RuleSet;
 /// benchmark.
 #[inline(never)]
 fn run(yaml: &str) -> RuleSet {
-    RuleSet::from_yaml("synthetic.yaml", black_box(yaml))
+    madoguchi::check::from_yaml("synthetic.yaml", black_box(yaml))
         .unwrap_or_else(|e| panic!("generated rules are invalid:\n{e}"))
         .rules
 }

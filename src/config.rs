@@ -6,42 +6,21 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::handoff::{Schedule, Target};
+use crate::handoff::{MAX_TIMEOUT, Schedule, Target};
+use crate::secret::{Secret, WebhookSecret};
+use crate::store::Durability;
 
-/// A secret from the configuration: never printed, never logged.
-#[derive(Clone, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(SecretString);
-
-impl Secret {
-    /// The secret's text, for the one place that needs it.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret(SecretString::from(s.to_owned()))
-    }
-}
-
-/// The configuration of `madoguchi serve`.
+/// The configuration as written: every key, before its values are parsed
+/// into [`Config`].
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+struct Written {
     /// Where to listen (`127.0.0.1:8080`).
     pub listen: SocketAddr,
     /// `sqlite://madoguchi.db` (created if missing) or `postgres://...`.
@@ -60,7 +39,7 @@ pub struct Config {
     pub webhook_secret: Option<Secret>,
     /// What `webhook_url` is: `webhook` (the generic signed event),
     /// `zendesk` or `freshdesk` (the help desk's base URL).
-    pub ticket_system: String,
+    pub ticket_system: TicketSystem,
     /// Zendesk: the agent's e-mail address for the API.
     pub ticket_user: Option<String>,
     /// Zendesk's API token, or Freshdesk's API key.
@@ -82,9 +61,66 @@ pub struct Config {
     pub retention_days: u32,
     /// SQLite's `synchronous`: `normal` (durable across a process crash) or
     /// `full` (also across a power loss).
-    pub sqlite_synchronous: String,
+    pub sqlite_synchronous: Durability,
     /// Log lines as `text` or `json`.
-    pub log_format: String,
+    pub log_format: LogFormat,
+}
+
+/// The configuration of `madoguchi serve`, parsed: every value is known to
+/// be usable.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where to listen (`127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// `sqlite://madoguchi.db` (created if missing) or `postgres://...`.
+    pub database_url: String,
+    /// The rule set: a YAML file or a folder of them.
+    pub rules: PathBuf,
+    /// The bearer token of the agent API; without it the agent API answers
+    /// 401 to everyone.
+    pub admin_token: Option<Secret>,
+    /// The secret shared with the shop's backend: `user_hash` is
+    /// HMAC-SHA256 of the customer's `external_id` with it.
+    pub identity_secret: Option<Secret>,
+    /// Where and how handoffs are delivered; `None` keeps them in the
+    /// outbox until a `webhook_url` is set.
+    pub target: Option<Target>,
+    /// How long to wait for the ticket system.
+    pub webhook_timeout: Duration,
+    /// When failed deliveries are tried again.
+    pub schedule: Schedule,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// The longest message text accepted, in characters.
+    pub max_message_chars: usize,
+    /// Conversations not updated for this many days are purged (0: never).
+    pub retention_days: u32,
+    /// SQLite's durability.
+    pub sqlite_synchronous: Durability,
+    /// How log lines are written.
+    pub log_format: LogFormat,
+}
+
+/// What `webhook_url` points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketSystem {
+    /// Any endpoint, sent the signed `handoff.created` event.
+    Webhook,
+    /// A Zendesk account's base URL.
+    Zendesk,
+    /// A Freshdesk account's base URL.
+    Freshdesk,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For a person at a terminal.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
 }
 
 /// Every key of the configuration.
@@ -193,16 +229,22 @@ impl Config {
     }
 
     fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(|errors| {
+        let written: Written = figment.extract().map_err(|errors| {
             let messages: Vec<String> = errors.into_iter().map(|e| describe(&e)).collect();
             ConfigError::Invalid(messages.join("; "))
         })?;
-        config.validate()?;
-        Ok(config)
+        written.parse()
     }
+}
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, why: &str| ConfigError::Invalid(format!("`{key}` {why}"));
+fn invalid(key: &str, why: &str) -> ConfigError {
+    ConfigError::Invalid(format!("`{key}` {why}"))
+}
+
+impl Written {
+    /// Checks every value and builds what is built from them once: the
+    /// delivery target and its retry schedule.
+    fn parse(self) -> Result<Config, ConfigError> {
         if !(self.database_url.starts_with("sqlite:")
             || self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://"))
@@ -212,17 +254,11 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
-        if !matches!(self.sqlite_synchronous.as_str(), "normal" | "full") {
-            return Err(invalid("sqlite_synchronous", "must be `normal` or `full`"));
-        }
-        if !matches!(self.log_format.as_str(), "text" | "json") {
-            return Err(invalid("log_format", "must be `text` or `json`"));
-        }
         if self.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
-        let timeout = std::time::Duration::from_secs(self.webhook_timeout_seconds);
-        if self.webhook_timeout_seconds == 0 || timeout > crate::handoff::MAX_TIMEOUT {
+        let webhook_timeout = Duration::from_secs(self.webhook_timeout_seconds);
+        if self.webhook_timeout_seconds == 0 || webhook_timeout > MAX_TIMEOUT {
             return Err(invalid(
                 "webhook_timeout_seconds",
                 "must be from 1 to 60 (a delivery must end well within its two-minute lease)",
@@ -242,27 +278,38 @@ impl Config {
         if self.max_message_chars == 0 {
             return Err(invalid("max_message_chars", "must be at least 1"));
         }
-        self.target()?;
-        self.schedule()?;
-        if let Some(secret) = &self.webhook_secret
-            && !crate::handoff::delivery::valid_secret(secret.expose())
-        {
-            return Err(invalid(
-                "webhook_secret",
-                "must be a Standard Webhooks secret (`whsec_` and base64)",
-            ));
-        }
-        Ok(())
+        let webhook_secret = self
+            .webhook_secret
+            .clone()
+            .map(WebhookSecret::parse)
+            .transpose()
+            .map_err(|_| {
+                invalid(
+                    "webhook_secret",
+                    "must be a Standard Webhooks secret (`whsec_` and base64)",
+                )
+            })?;
+        let target = self.target(webhook_secret)?;
+        let schedule = self.schedule()?;
+        Ok(Config {
+            listen: self.listen,
+            database_url: self.database_url,
+            rules: self.rules,
+            admin_token: self.admin_token,
+            identity_secret: self.identity_secret,
+            target,
+            webhook_timeout,
+            schedule,
+            max_body_bytes: self.max_body_bytes,
+            max_message_chars: self.max_message_chars,
+            retention_days: self.retention_days,
+            sqlite_synchronous: self.sqlite_synchronous,
+            log_format: self.log_format,
+        })
     }
-}
 
-impl Config {
     /// Where handoffs go, if anywhere.
-    ///
-    /// # Errors
-    /// [`ConfigError`] naming what is missing.
-    pub fn target(&self) -> Result<Option<Target>, ConfigError> {
-        let invalid = |key: &str, why: &str| ConfigError::Invalid(format!("`{key}` {why}"));
+    fn target(&self, secret: Option<WebhookSecret>) -> Result<Option<Target>, ConfigError> {
         let Some(url) = self.webhook_url.clone() else {
             return Ok(None);
         };
@@ -274,19 +321,16 @@ impl Config {
                 .clone()
                 .ok_or_else(|| invalid("ticket_api_token", "is needed for this ticket_system"))
         };
-        let target = match self.ticket_system.as_str() {
-            "webhook" => Target::Webhook {
-                url,
-                secret: self.webhook_secret.clone(),
-            },
-            "zendesk" => Target::Zendesk {
+        let target = match self.ticket_system {
+            TicketSystem::Webhook => Target::Webhook { url, secret },
+            TicketSystem::Zendesk => Target::Zendesk {
                 base_url: url,
                 email: self.ticket_user.clone().ok_or_else(|| {
                     invalid("ticket_user", "(the agent's e-mail) is needed for zendesk")
                 })?,
                 token: token()?,
             },
-            "freshdesk" => Target::Freshdesk {
+            TicketSystem::Freshdesk => Target::Freshdesk {
                 base_url: url,
                 api_key: token()?,
                 fallback_email: self.ticket_fallback_email.clone().ok_or_else(|| {
@@ -296,22 +340,12 @@ impl Config {
                     )
                 })?,
             },
-            _ => {
-                return Err(invalid(
-                    "ticket_system",
-                    "must be `webhook`, `zendesk` or `freshdesk`",
-                ));
-            }
         };
         Ok(Some(target))
     }
 
-    /// The retry schedule of handoff deliveries.
-    ///
-    /// # Errors
-    /// [`ConfigError`] for a wait that cannot be read, or a jitter out of
-    /// range.
-    pub fn schedule(&self) -> Result<Schedule, ConfigError> {
+    /// The retry schedule.
+    fn schedule(&self) -> Result<Schedule, ConfigError> {
         let delays = self
             .webhook_retry_schedule
             .iter()
@@ -325,7 +359,7 @@ impl Config {
                         ))
                     })
             })
-            .collect::<Result<Vec<std::time::Duration>, _>>()?;
+            .collect::<Result<Vec<Duration>, _>>()?;
         if !(0.0..=1.0).contains(&self.webhook_jitter) {
             return Err(ConfigError::Invalid(
                 "`webhook_jitter` must be from 0 to 1".to_owned(),

@@ -1,68 +1,106 @@
 //! madoguchi (窓口, "the service counter"): a rule-based support chatbot.
 //!
-//! The modules, in the order a message flows through them:
+//! The modules, from the bottom up: each uses only modules listed before
+//! it (`tests/layers.rs` holds the code to that), in the order a message
+//! flows through them.
 //!
+//! Leaves:
 //! - [`text`]: normalization (width, case, kana, long vowels) and locale
 //!   detection, shared by rules and messages.
-//! - [`rules`]: the YAML rule-set format, loading with precise
-//!   `path:line:column` errors, and compilation into a runtime rule set.
-//! - [`matcher`]: one Aho-Corasick automaton for every term (intent
-//!   keywords and sentiment lexicon) and one `RegexSet`; scores candidate
-//!   intents and keeps the evidence.
-//! - [`sentiment`]: complaint detection and the safety signal, from the
-//!   lexicon terms the matcher found.
-//! - [`classify`]: one message through all of the above, as the CLI and
-//!   the API report it, and streams of messages on every core.
-//! - [`hours`]: business hours, holidays and closures: when a person is
-//!   there to answer.
-//! - [`engine`]: the dialogue policy, the pure decision on each message of
-//!   a conversation: answer, ask, fall back or hand off.
-//! - [`conversation_test`]: conversation tests, run through the engine.
+//! - [`diagnostic`]: places in files and the problems found there.
+//! - [`ids`]: random ids and tokens.
+//! - [`secret`]: secrets that never print, and what is derived from them
+//!   (token hashes, `user_hash`).
 //! - [`privacy`]: masking card numbers and My Number before anything is
 //!   stored or logged.
-//! - [`store`]: all SQL: conversations, messages, customers, feedback, on
-//!   SQLite or PostgreSQL.
-//! - [`conversation`]: the conversation service: mask, load, decide,
+//! - [`hours`]: business hours, holidays and closures: when a person is
+//!   there to answer.
+//!
+//! Matching:
+//! - [`matcher`]: one Aho-Corasick automaton for every term and one
+//!   `RegexSet`; scores the intents it is given and keeps the evidence.
+//! - [`sentiment`]: complaint detection and the safety signal, from the
+//!   lexicon terms the automaton found.
+//!
+//! Rules:
+//! - [`rules`]: the YAML rule-set format, compiled into a runtime rule set
+//!   with precise `path:line:column` errors.
+//!
+//! Deciding:
+//! - [`classify`]: one message through all of the above, with its evidence.
+//! - [`escalation`]: why and how urgently a message goes to a person.
+//! - [`engine`]: the dialogue policy, the pure decision on each message of
+//!   a conversation: answer, ask, fall back or hand off.
+//! - [`check`]: loading a rule set for use: its examples must match; the
+//!   lint of its patterns.
+//! - [`conversation_test`]: conversation tests, run through the engine.
+//! - [`eval`]: measuring a rule set on labelled messages.
+//!
+//! Keeping:
+//! - [`store`]: all SQL, with typed records: conversations, messages,
+//!   customers, feedback, handoffs, on SQLite or PostgreSQL.
+//!
+//! Serving:
+//! - [`conversation`]: the conversation service: start, mask, load, decide,
 //!   store in one transaction, tell live listeners.
-//! - [`channels`]: the chat API (HTTP, JSON, Server-Sent Events).
 //! - [`handoff`]: the context bundle, the durable outbox and its worker,
 //!   the signed ticket webhook.
-//! - [`http`]: the router, the agent API, errors, start and graceful stop.
+//! - [`channels`]: what each channel accepts and answers (chat now).
 //! - [`config`]: the service's typed configuration (file, environment,
 //!   flags).
-//! - [`ids`]: random ids and tokens.
-//! - [`eval`]: measuring a rule set on labelled messages.
+//! - [`http`]: the router, its state, errors and codes, the chat and agent
+//!   APIs.
+//! - [`startup`]: building the application from its configuration, running
+//!   it and stopping it gracefully.
 
 pub mod text;
 
-pub mod rules;
+pub mod diagnostic;
+
+pub mod ids;
+
+pub mod secret;
+
+pub mod privacy;
+
+pub mod hours;
 
 pub mod matcher;
 
 pub mod sentiment;
 
+pub mod rules;
+
 pub mod classify;
 
-pub mod hours;
+pub mod escalation;
 
 pub mod engine;
 
+pub mod check;
+
 pub mod conversation_test;
 
-pub mod privacy;
+pub mod eval;
 
 pub mod store;
 
 pub mod conversation;
 
-pub mod channels;
-
 pub mod handoff;
 
-pub mod http;
+pub mod channels;
 
 pub mod config;
 
-pub mod ids;
+pub mod http;
 
-pub mod eval;
+pub mod startup;
+
+pub use check::load as load_rules;
+pub use classify::{Classification, classify};
+pub use config::Config;
+pub use engine::{ConversationState, Decision, Turn, decide};
+pub use rules::RuleSet;
+pub use startup::Application;
+pub use store::Store;

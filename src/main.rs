@@ -9,12 +9,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use madoguchi::classify::classify_lines;
-use madoguchi::config::{Config, Flags};
+use madoguchi::classify::{classify, classify_lines};
+use madoguchi::config::{Config, Flags, LogFormat};
 use madoguchi::conversation_test::TestSuite;
+use madoguchi::escalation::MessageReport;
 use madoguchi::eval::{IntentMap, evaluate, read_labelled};
-use madoguchi::http::Application;
-use madoguchi::rules::{LoadError, RuleSet};
+use madoguchi::rules::LoadError;
+use madoguchi::startup::Application;
 
 /// madoguchi (窓口): a rule-based support chatbot for Japanese and English.
 #[derive(Debug, Parser)]
@@ -138,7 +139,7 @@ fn main() -> ExitCode {
 
 fn serve(file: Option<&Path>, flags: &Flags) -> anyhow::Result<ExitCode> {
     let config = Config::load(file, flags)?;
-    init_logging(&config.log_format);
+    init_logging(config.log_format);
     let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
     runtime.block_on(async {
         let app = Application::build(&config).await?;
@@ -151,17 +152,16 @@ fn serve(file: Option<&Path>, flags: &Flags) -> anyhow::Result<ExitCode> {
 
 /// Logs as text or JSON lines; `RUST_LOG` sets the level (default `info`).
 /// Message texts are never logged at info level.
-fn init_logging(format: &str) {
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&io::stderr()));
-    if format == "json" {
-        builder.json().init();
-    } else {
-        builder.init();
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
     }
 }
 
@@ -188,13 +188,13 @@ async fn shutdown_signal() {
 }
 
 fn check(path: &Path) -> anyhow::Result<ExitCode> {
-    let loaded = match RuleSet::load(path) {
+    let loaded = match madoguchi::check::load(path) {
         Ok(loaded) => loaded,
         Err(err) => return Ok(report_load_error(&err)),
     };
     let rules = &loaded.rules;
     let mut warnings = loaded.warnings.clone();
-    warnings.extend(rules.lint_patterns());
+    warnings.extend(madoguchi::check::lint_patterns(rules));
     let mut stderr = io::stderr().lock();
     for warning in &warnings {
         writeln!(stderr, "{warning}")?;
@@ -230,14 +230,20 @@ fn report_load_error(err: &LoadError) -> ExitCode {
 }
 
 fn run_classify(path: &Path, answers: bool) -> anyhow::Result<ExitCode> {
-    let loaded = match RuleSet::load(path) {
+    let loaded = match madoguchi::check::load(path) {
         Ok(loaded) => loaded,
         Err(err) => return Ok(report_load_error(&err)),
     };
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let input = BufReader::with_capacity(1 << 16, io::stdin());
-    classify_lines(&loaded.rules, input, &mut out, answers)
-        .context("classifying standard input")?;
+    let rules = &loaded.rules;
+    classify_lines(input, &mut out, |text, line| {
+        let classification = classify(rules, text);
+        let report = MessageReport::new(rules, &classification, text, answers);
+        // Serializing plain data into memory cannot fail.
+        serde_json::to_writer(line, &report).unwrap_or_default();
+    })
+    .context("classifying standard input")?;
     out.flush().context("writing standard output")?;
     Ok(ExitCode::SUCCESS)
 }
@@ -248,7 +254,7 @@ fn run_tests(
     uncovered: bool,
     transcripts: bool,
 ) -> anyhow::Result<ExitCode> {
-    let loaded = match RuleSet::load(rules) {
+    let loaded = match madoguchi::check::load(rules) {
         Ok(loaded) => loaded,
         Err(err) => return Ok(report_load_error(&err)),
     };
@@ -301,7 +307,7 @@ fn run_tests(
 }
 
 fn run_eval(rules: &Path, data: &Path, map: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {
-    let loaded = match RuleSet::load(rules) {
+    let loaded = match madoguchi::check::load(rules) {
         Ok(loaded) => loaded,
         Err(err) => return Ok(report_load_error(&err)),
     };

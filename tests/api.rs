@@ -87,7 +87,7 @@ async fn bad_requests_get_a_json_error_with_the_right_status(db: Db) {
             415,
             "unsupported_media_type",
         ),
-        ("{\"text\": \"   \"}", "application/json", 422, "invalid"),
+        ("{\"text\": \"   \"}", "application/json", 422, "empty"),
         ("{\"txt\": \"hello\"}", "application/json", 422, "invalid"),
     ];
     for (body, content_type, status, code) in cases {
@@ -267,7 +267,7 @@ async fn a_verified_customer_is_recognised_across_conversations(db: Db) {
     let Some(app) = spawn_app(db).await else {
         return;
     };
-    let hash = madoguchi::http::user_hash(&app.identity_secret, "customer-42");
+    let hash = madoguchi::secret::user_hash(&app.identity_secret, "customer-42");
     let identity =
         json!({ "external_id": "customer-42", "user_hash": hash, "email": "k@example.jp" });
     let first = app.start(identity.clone()).await;
@@ -516,7 +516,7 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
         .unwrap();
     let found = error_code(again).await;
     assert!(
-        found == (409, "conflict".to_owned()) || found.0 == 200,
+        found == (409, "handoff_not_dead".to_owned()) || found.0 == 200,
         "{found:?}"
     );
 

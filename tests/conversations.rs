@@ -4,12 +4,11 @@
 use std::path::Path;
 
 use madoguchi::conversation_test::TestSuite;
-use madoguchi::rules::RuleSet;
 
 #[test]
 fn every_conversation_in_the_repository_passes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rules = RuleSet::load(&root.join("rules"))
+    let rules = madoguchi::check::load(&root.join("rules"))
         .unwrap_or_else(|e| panic!("the example rules do not load:\n{e}"))
         .rules;
     let suite = TestSuite::load(&[&root.join("conversations")]).unwrap_or_else(|problems| {

@@ -16,11 +16,11 @@ use std::time::Duration;
 use base64::Engine as _;
 use common::{Answer, Db, Receiver, closed_port_url, random_hex, store};
 use hmac::{KeyInit, Mac};
-use madoguchi::config::Secret;
 use madoguchi::conversation::{Events, customer_message};
 use madoguchi::engine::ConversationState;
 use madoguchi::handoff::{ManualClock, Outbox, Schedule, Step, Target};
 use madoguchi::rules::{Channel, RuleSet};
+use madoguchi::secret::{Secret, WebhookSecret};
 use madoguchi::store::{Identity, NewConversation, Store};
 use serde_json::Value;
 
@@ -28,7 +28,7 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 fn rules() -> Arc<RuleSet> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Arc::new(RuleSet::load(&root.join("rules")).unwrap().rules)
+    Arc::new(madoguchi::check::load(&root.join("rules")).unwrap().rules)
 }
 
 fn now() -> jiff::Timestamp {
@@ -64,7 +64,7 @@ async fn escalated(store: &Store, rules: &RuleSet, text: &str) -> String {
 fn webhook(url: &str) -> Target {
     Target::Webhook {
         url: url.to_owned(),
-        secret: Some(Secret::from(SECRET)),
+        secret: Some(WebhookSecret::parse(Secret::from(SECRET)).unwrap()),
     }
 }
 
@@ -570,7 +570,13 @@ async fn a_stale_worker_cannot_overwrite_the_outcome(db: Db) {
         .unwrap();
     assert!(!overwritten, "the stale outcome is dropped");
     assert_eq!(
-        store.handoff(&stale.id).await.unwrap().unwrap().status,
+        store
+            .handoff(&stale.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .as_str(),
         "delivered"
     );
 }

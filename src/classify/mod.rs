@@ -5,14 +5,14 @@ mod stream;
 
 pub use stream::classify_lines;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::engine::{EscalationReason, escalation_for_message};
-use crate::matcher::{Candidate, Evidence, IntentIndex, MatchOutcome, PatternKind};
-use crate::rules::{Channel, RuleSet};
+use crate::matcher::{Candidate, Evidence, MatchOutcome, PatternKind};
+use crate::rules::{Channel, IntentIndex, RuleSet};
 use crate::sentiment::{Cue, CueKind, SafetyConcern, Sentiment};
 use crate::text::{Locale, Normalized, normalize};
 
@@ -149,17 +149,9 @@ impl Classification {
         // Capitals are found in the original text, the other cues in the
         // normalized one: sort them together by where they are.
         cues.sort_by_key(|c| c.start);
-        // Taken alone: a first message, with no conversation behind it.
-        let escalation = escalation_for_message(
-            rules,
-            self,
-            best.map(|c| c.intent),
-            0,
-            self.sentiment.score.min(0.0),
-        );
         Report {
-            text: original,
-            intent: best.map(|c| rules.intent(c.intent).id.as_str()),
+            text: Cow::Borrowed(original),
+            intent: best.map(|c| Cow::Borrowed(rules.intent(c.intent).id.as_str())),
             score: round(top.map_or(0.0, |c| c.score)),
             locale: self.locale,
             ambiguous: self.outcome.runner_up().is_some(),
@@ -173,8 +165,6 @@ impl Classification {
             complaint: self.sentiment.complaint,
             safety: self.sentiment.safety.is_some(),
             safety_concern: self.sentiment.safety,
-            escalate: escalation.is_some(),
-            escalation_reason: escalation,
             cues,
             answer,
         }
@@ -193,8 +183,8 @@ impl Classification {
         };
         CueReport {
             kind: cue.kind,
-            term: &cue.term,
-            text: original.get(range.clone()).unwrap_or_default().trim(),
+            term: Cow::Borrowed(&cue.term),
+            text: Cow::Borrowed(original.get(range.clone()).unwrap_or_default().trim()),
             start: chars.at(range.start),
             end: chars.at(range.end),
             weight: round(cue.weight),
@@ -210,31 +200,34 @@ impl Classification {
         chars: &mut CharOffsets<'_>,
     ) -> EvidenceReport<'a> {
         let pattern = &rules.matcher().patterns()[evidence.pattern as usize];
+        let source = rules.pattern_source(evidence.pattern);
         let range = self
             .normalized
             .original_range(original, evidence.span.clone());
         EvidenceReport {
-            intent: rules.intent(intent).id.as_str(),
+            intent: Cow::Borrowed(rules.intent(intent).id.as_str()),
             kind: evidence.kind,
-            pattern: &pattern.text,
-            text: original.get(range.clone()).unwrap_or_default().trim(),
+            pattern: Cow::Borrowed(&pattern.text),
+            text: Cow::Borrowed(original.get(range.clone()).unwrap_or_default().trim()),
             start: chars.at(range.start),
             end: chars.at(range.end),
             weight: round(evidence.weight),
-            source: &pattern.source,
+            source: Cow::Borrowed(&source.text),
         }
     }
 }
 
-/// The JSON form of a classification (one line of `madoguchi classify`).
-#[derive(Debug, Serialize)]
+/// The JSON form of a classification: what `madoguchi classify` prints
+/// (with the escalation, `escalation::MessageReport`) and what is kept of
+/// each customer message's decision.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 // The flags are the contract's JSON fields.
 #[allow(clippy::struct_excessive_bools)]
 pub struct Report<'a> {
     /// The message as given.
-    pub text: &'a str,
+    pub text: Cow<'a, str>,
     /// The matched intent, or `null` (fallback).
-    pub intent: Option<&'a str>,
+    pub intent: Option<Cow<'a, str>>,
     /// The best candidate's score, 0 to 1 (also when below the threshold).
     pub score: f64,
     /// The message's locale.
@@ -257,11 +250,6 @@ pub struct Report<'a> {
     pub safety: bool,
     /// Which safety concern, if any.
     pub safety_concern: Option<SafetyConcern>,
-    /// Whether the message, taken alone, is handed to a person.
-    pub escalate: bool,
-    /// Why: `complaint`, `human_requested`, `repeated_fallback`, `rule`,
-    /// `safety`, or `null`.
-    pub escalation_reason: Option<EscalationReason>,
     /// What moved the sentiment score, in message order.
     pub cues: Vec<CueReport<'a>>,
     /// The chat answer of the matched intent, when asked for.
@@ -270,14 +258,14 @@ pub struct Report<'a> {
 }
 
 /// One sentiment cue.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CueReport<'a> {
     /// What kind of cue (`negative`, `demand`, `negation`, ...).
     pub kind: CueKind,
     /// The lexicon term.
-    pub term: &'a str,
+    pub term: Cow<'a, str>,
     /// What the customer wrote there.
-    pub text: &'a str,
+    pub text: Cow<'a, str>,
     /// Start, in characters of the message.
     pub start: usize,
     /// End (exclusive), in characters of the message.
@@ -287,10 +275,10 @@ pub struct CueReport<'a> {
 }
 
 /// An intent and its score.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CandidateReport<'a> {
     /// The intent id.
-    pub intent: &'a str,
+    pub intent: Cow<'a, str>,
     /// 0 to 1.
     pub score: f64,
 }
@@ -298,23 +286,23 @@ pub struct CandidateReport<'a> {
 impl<'a> CandidateReport<'a> {
     fn new(rules: &'a RuleSet, candidate: &Candidate) -> Self {
         CandidateReport {
-            intent: rules.intent(candidate.intent).id.as_str(),
+            intent: Cow::Borrowed(rules.intent(candidate.intent).id.as_str()),
             score: round(candidate.score),
         }
     }
 }
 
 /// One pattern that matched.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvidenceReport<'a> {
     /// The intent it counted for (or, for `not`, against).
-    pub intent: &'a str,
+    pub intent: Cow<'a, str>,
     /// `any`, `all`, `regex` or `not`.
     pub kind: PatternKind,
     /// The pattern as written in the rules.
-    pub pattern: &'a str,
+    pub pattern: Cow<'a, str>,
     /// What the customer wrote there.
-    pub text: &'a str,
+    pub text: Cow<'a, str>,
     /// Start, in characters of the message.
     pub start: usize,
     /// End (exclusive), in characters of the message.
@@ -322,7 +310,7 @@ pub struct EvidenceReport<'a> {
     /// What it added to the evidence.
     pub weight: f64,
     /// Where the pattern is written: `path:line:column`.
-    pub source: &'a str,
+    pub source: Cow<'a, str>,
 }
 
 /// Byte offsets to character offsets, counting on from the previous

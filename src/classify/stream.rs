@@ -12,24 +12,21 @@ use std::thread;
 
 use rayon::prelude::*;
 
-use super::classify;
-use crate::rules::RuleSet;
-
 /// The most lines classified as one batch.
 const BATCH: usize = 4096;
 /// Below this many lines a batch is not worth splitting across threads.
 const SPLIT_FROM: usize = 64;
 
-/// Classifies every line of `input` and writes one JSON object per line to
-/// `output`, in input order. Invalid UTF-8 is replaced, `\r\n` accepted.
+/// Reports every line of `input` with `report` (which appends one line of
+/// output for the text it is given) and writes the output in input order.
+/// Invalid UTF-8 is replaced, `\r\n` accepted.
 ///
 /// # Errors
 /// When reading or writing fails.
 pub fn classify_lines(
-    rules: &RuleSet,
     input: impl BufRead + Send,
     output: &mut impl Write,
-    answers: bool,
+    report: impl Fn(&str, &mut Vec<u8>) + Sync,
 ) -> io::Result<()> {
     let workers = rayon::current_num_threads();
     thread::scope(|scope| {
@@ -45,7 +42,7 @@ pub fn classify_lines(
                     Err(_) => break,
                 }
             }
-            for chunk in classify_batch(rules, &batch, answers, workers) {
+            for chunk in classify_batch(&report, &batch, workers) {
                 output.write_all(&chunk)?;
             }
             output.flush()?;
@@ -74,31 +71,27 @@ fn read_lines(mut input: impl BufRead, lines: &mpsc::SyncSender<io::Result<Vec<u
 
 /// The JSON lines of a batch, in chunks to write in order.
 fn classify_batch(
-    rules: &RuleSet,
+    report: &(impl Fn(&str, &mut Vec<u8>) + Sync),
     batch: &[Vec<u8>],
-    answers: bool,
     workers: usize,
 ) -> Vec<Vec<u8>> {
     if workers == 1 || batch.len() < SPLIT_FROM {
-        return vec![classify_chunk(rules, batch, answers)];
+        return vec![classify_chunk(report, batch)];
     }
     // Rayon's threads live as long as the process, so each keeps its regex
     // caches warm from one batch to the next.
     let size = batch.len().div_ceil(workers);
     batch
         .par_chunks(size)
-        .map(|chunk| classify_chunk(rules, chunk, answers))
+        .map(|chunk| classify_chunk(report, chunk))
         .collect()
 }
 
-fn classify_chunk(rules: &RuleSet, lines: &[Vec<u8>], answers: bool) -> Vec<u8> {
+fn classify_chunk(report: &impl Fn(&str, &mut Vec<u8>), lines: &[Vec<u8>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(lines.len() * 512);
     for line in lines {
         let text = String::from_utf8_lossy(line);
-        let text = text.trim_end_matches(['\n', '\r']);
-        let result = classify(rules, text);
-        // Serializing plain data into memory cannot fail.
-        serde_json::to_writer(&mut out, &result.report(rules, text, answers)).unwrap_or_default();
+        report(text.trim_end_matches(['\n', '\r']), &mut out);
         out.push(b'\n');
     }
     out
@@ -112,7 +105,7 @@ mod tests {
 
     #[test]
     fn a_large_input_comes_out_in_order_one_line_each() {
-        let rules = RuleSet::from_yaml("t.yaml", RULES).unwrap().rules;
+        let rules = crate::check::from_yaml("t.yaml", RULES).unwrap().rules;
         let input: String = (0..3000)
             .map(|n| {
                 if n % 3 == 0 {
@@ -123,7 +116,10 @@ mod tests {
             })
             .collect();
         let mut output = Vec::new();
-        classify_lines(&rules, input.as_bytes(), &mut output, false).unwrap();
+        classify_lines(input.as_bytes(), &mut output, |text, out| {
+            report(&rules, text, out);
+        })
+        .unwrap();
         let lines: Vec<serde_json::Value> = output
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
@@ -146,11 +142,16 @@ mod tests {
         }
     }
 
+    fn report(rules: &crate::rules::RuleSet, text: &str, out: &mut Vec<u8>) {
+        let classification = crate::classify::classify(rules, text);
+        serde_json::to_writer(out, &classification.report(rules, text, false)).unwrap();
+    }
+
     #[test]
     fn empty_input_writes_nothing() {
-        let rules = RuleSet::from_yaml("t.yaml", RULES).unwrap().rules;
+        let rules = crate::check::from_yaml("t.yaml", RULES).unwrap().rules;
         let mut output = Vec::new();
-        classify_lines(&rules, &b""[..], &mut output, false).unwrap();
+        classify_lines(&b""[..], &mut output, |text, out| report(&rules, text, out)).unwrap();
         assert!(output.is_empty());
     }
 }

@@ -24,8 +24,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde_saphyr::Spanned;
 
 use crate::engine::{ConversationState, Decision, Turn, decide};
-use crate::matcher::IntentIndex;
-use crate::rules::{Channel, Diagnostic, RuleSet, SourceLocation, yaml_diagnostic, yaml_paths};
+use crate::rules::{
+    Channel, Diagnostic, IntentIndex, RuleSet, SourceLocation, yaml_diagnostic, yaml_paths,
+};
 use spec::{ConversationSpec, Expect, TestFile};
 
 /// When a conversation that names no time happens: a Tuesday morning,

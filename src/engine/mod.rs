@@ -19,13 +19,9 @@
 //! 5. otherwise an answer, a question (which intent? which order?), or a
 //!    fallback that varies and offers topics.
 
-mod escalation;
 mod reply;
 mod state;
 
-pub use escalation::{
-    Escalation, EscalationReason, HUMAN_INTENT, Priority, concern_name, escalation_for_message,
-};
 pub use reply::{QuickReply, Reply};
 pub use state::{ConversationState, Handoff, Pending, Status};
 
@@ -36,8 +32,10 @@ use minijinja::Value;
 use serde::Serialize;
 
 use crate::classify::{Classification, classify};
-use crate::matcher::IntentIndex;
-use crate::rules::{Channel, RuleSet};
+use crate::escalation::{
+    Escalation, EscalationReason, Priority, concern_name, escalation_for_message,
+};
+use crate::rules::{Channel, IntentIndex, ReplyName, RuleSet};
 use crate::text::{Locale, normalize};
 use reply::Writer;
 
@@ -56,7 +54,7 @@ pub struct Turn<'a> {
 }
 
 /// What the bot did with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Answered with the intent's answer.
@@ -188,7 +186,7 @@ impl Dialogue<'_> {
     fn respond(&mut self) -> Response {
         match self.state.status {
             Status::Closed => {
-                let text = self.writer().reply("closed", 0, Value::UNDEFINED);
+                let text = self.writer().reply(ReplyName::Closed, 0, Value::UNDEFINED);
                 return (text_reply(text), Action::Closed, None, None);
             }
             Status::HandedOff => return self.acknowledge(),
@@ -278,7 +276,9 @@ impl Dialogue<'_> {
         }
         let variant = self.state.acknowledged as usize;
         self.state.acknowledged += 1;
-        let text = self.writer().reply("handed_off", variant, Value::UNDEFINED);
+        let text = self
+            .writer()
+            .reply(ReplyName::HandedOff, variant, Value::UNDEFINED);
         (text_reply(text), Action::Acknowledge, self.matched(), None)
     }
 
@@ -307,7 +307,9 @@ impl Dialogue<'_> {
         let variant = self.state.fallbacks as usize;
         self.state.fallbacks += 1;
         self.state.fallbacks_in_a_row += 1;
-        let text = self.writer().reply("fallback", variant, Value::UNDEFINED);
+        let text = self
+            .writer()
+            .reply(ReplyName::Fallback, variant, Value::UNDEFINED);
         let quick_replies = self
             .rules
             .policy()
@@ -337,8 +339,12 @@ impl Dialogue<'_> {
             .map(|&i| self.rules.intent(i).label(self.locale).to_owned())
             .collect();
         let writer = self.writer();
-        let text = writer.reply("clarify", 0, minijinja::context! { options => labels });
-        let neither = writer.reply("neither", 0, Value::UNDEFINED);
+        let text = writer.reply(
+            ReplyName::Clarify,
+            0,
+            minijinja::context! { options => labels },
+        );
+        let neither = writer.reply(ReplyName::Neither, 0, Value::UNDEFINED);
         let mut quick_replies: Vec<QuickReply> =
             options.iter().map(|&i| self.quick_reply(i)).collect();
         if !neither.is_empty() {
@@ -373,7 +379,7 @@ impl Dialogue<'_> {
         {
             return Pick::Intent(intent);
         }
-        let neither = normalize(&self.writer().reply("neither", 0, Value::UNDEFINED));
+        let neither = normalize(&self.writer().reply(ReplyName::Neither, 0, Value::UNDEFINED));
         if !neither.as_str().is_empty() && neither.as_str().trim() == said {
             return Pick::Neither;
         }
@@ -408,7 +414,7 @@ impl Dialogue<'_> {
         });
         self.state.status = Status::AwaitingDetail;
         let writer = self.writer();
-        let question = writer.reply(&format!("ask_{detail}"), 0, Value::UNDEFINED);
+        let question = writer.question(detail);
         let text = if self.classification.sentiment.complaint {
             let apology = writer.apology(self.rules.intent(intent).trouble(self.locale));
             join(self.locale, &apology, &question)
@@ -471,7 +477,7 @@ impl Dialogue<'_> {
         });
         let apology = self.apology_for(escalation.reason, intent);
         let text = self.writer().reply(
-            "ask_email",
+            ReplyName::AskEmail,
             0,
             minijinja::context! { apology => apology, trouble => self.trouble(intent) },
         );

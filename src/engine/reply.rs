@@ -7,7 +7,7 @@ use jiff::{Timestamp, ZonedDateTime};
 use minijinja::Value;
 use serde::Serialize;
 
-use crate::rules::{Channel, RuleSet};
+use crate::rules::{Channel, ReplyName, RuleSet};
 use crate::text::Locale;
 
 /// What the bot says back.
@@ -41,7 +41,7 @@ pub(crate) struct Writer<'a> {
 impl Writer<'_> {
     /// Renders reply `name`; a template that fails at run time (which
     /// `check` makes unlikely) gives an empty text rather than no reply.
-    pub fn reply(&self, name: &str, variant: usize, extra: Value) -> String {
+    pub fn reply(&self, name: ReplyName, variant: usize, extra: Value) -> String {
         self.rules
             .render_reply(
                 name,
@@ -54,9 +54,20 @@ impl Writer<'_> {
             .unwrap_or_default()
     }
 
+    /// The question for detail `detail` (`ask_order_number`).
+    pub fn question(&self, detail: &str) -> String {
+        self.rules
+            .render_question(detail, self.locale, self.channel, self.details)
+            .unwrap_or_default()
+    }
+
     /// The apology naming `trouble`.
     pub fn apology(&self, trouble: Option<&str>) -> String {
-        self.reply("apology", 0, minijinja::context! { trouble => trouble })
+        self.reply(
+            ReplyName::Apology,
+            0,
+            minijinja::context! { trouble => trouble },
+        )
     }
 
     /// Who will answer, and by when: the `follow_up` reply, with the
@@ -82,7 +93,7 @@ impl Writer<'_> {
             by => by,
             closed_for => closed_for,
         };
-        let text = self.reply("follow_up", 0, values.clone());
+        let text = self.reply(ReplyName::FollowUp, 0, values.clone());
         (text, values)
     }
 }

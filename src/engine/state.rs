@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::escalation::{EscalationReason, Priority};
+use crate::escalation::{EscalationReason, Priority};
 use crate::text::Locale;
 
 /// Where a conversation stands (contract names).

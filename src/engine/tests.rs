@@ -31,7 +31,7 @@ intents:
 ";
 
 fn rules() -> RuleSet {
-    RuleSet::from_yaml("t.yaml", RULES)
+    crate::check::from_yaml("t.yaml", RULES)
         .unwrap_or_else(|e| panic!("{e}"))
         .rules
 }

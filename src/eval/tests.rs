@@ -17,7 +17,7 @@ intents:
 ";
 
 fn rules() -> RuleSet {
-    RuleSet::from_yaml("t.yaml", RULES).unwrap().rules
+    crate::check::from_yaml("t.yaml", RULES).unwrap().rules
 }
 
 fn read(text: &str) -> Vec<Labelled> {

@@ -6,12 +6,14 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
+use crate::classify::CueReport;
 use crate::conversation::rfc3339;
+use crate::escalation::{EscalationReason, Priority};
 use crate::rules::{Channel, RuleSet};
 use crate::store::{
     Author, ConversationRecord, EarlierConversation, HandoffRecord, Identity, MessageRecord,
+    StoreError,
 };
 
 /// The event sent to the ticket webhook.
@@ -34,13 +36,13 @@ pub struct Handoff {
     /// The conversation handed off.
     pub conversation_id: String,
     /// `chat` or `email`.
-    pub channel: String,
+    pub channel: Channel,
     /// Who the customer is, and how sure that is.
     pub customer: Customer,
     /// `complaint`, `human_requested`, `repeated_fallback`, `rule`, `safety`.
-    pub reason: String,
+    pub reason: EscalationReason,
     /// `low`, `normal`, `high`, `urgent`.
-    pub priority: String,
+    pub priority: Priority,
     /// The team or queue, from the intent's rule.
     pub team: Option<String>,
     /// Routing labels, from the intent's rule.
@@ -103,7 +105,7 @@ pub struct MessageSentiment {
     /// Whether it is a complaint.
     pub complaint: bool,
     /// What moved the score.
-    pub cues: Vec<Value>,
+    pub cues: Vec<CueReport<'static>>,
 }
 
 /// An earlier conversation of the customer.
@@ -135,14 +137,16 @@ pub struct BusinessHours {
 }
 
 /// Builds the event for `handoff` from the conversation as stored.
-#[must_use]
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when a stored decision is unreadable.
 pub fn build(
     rules: &RuleSet,
     handoff: &HandoffRecord,
     conversation: &ConversationRecord,
     messages: &[MessageRecord],
     earlier: &[EarlierConversation],
-) -> Envelope {
+) -> Result<Envelope, StoreError> {
     let messages: Vec<&MessageRecord> = messages.iter().filter(|m| m.seq <= handoff.seq).collect();
     let intent = handoff
         .intent
@@ -153,7 +157,7 @@ pub fn build(
     let data = Handoff {
         handoff_id: handoff.id.clone(),
         conversation_id: conversation.id.clone(),
-        channel: conversation.channel.clone(),
+        channel: conversation.channel,
         customer: Customer {
             name: conversation.name.clone(),
             email: conversation
@@ -164,15 +168,15 @@ pub fn build(
             external_id: conversation.external_id.clone(),
             verified: conversation.identity == Identity::Verified,
         },
-        reason: handoff.reason.clone(),
-        priority: handoff.priority.clone(),
+        reason: handoff.reason,
+        priority: handoff.priority,
         team: intent.and_then(|i| i.team.clone()),
         tags: intent.map(|i| i.tags.clone()).unwrap_or_default(),
         summary: summary(handoff, conversation),
         transcript: messages.iter().map(|m| line(m)).collect(),
         intents: intents(&messages),
         details: conversation.state.details.clone(),
-        sentiment: messages.iter().filter_map(|m| sentiment(m)).collect(),
+        sentiment: sentiments(&messages)?,
         earlier_conversations: earlier
             .iter()
             .map(|e| Earlier {
@@ -184,11 +188,11 @@ pub fn build(
             .collect(),
         business_hours: business_hours(rules, conversation, handoff.created_at),
     };
-    Envelope {
+    Ok(Envelope {
         kind: "handoff.created".to_owned(),
         timestamp: rfc3339(handoff.created_at),
         data,
-    }
+    })
 }
 
 /// `priority · reason: the conversation's summary`.
@@ -217,26 +221,28 @@ fn intents(messages: &[&MessageRecord]) -> Vec<String> {
     seen
 }
 
-fn sentiment(message: &MessageRecord) -> Option<MessageSentiment> {
-    let decision: Value = serde_json::from_str(message.decision.as_deref()?).ok()?;
-    let classification = decision.get("classification")?;
-    Some(MessageSentiment {
-        seq: message.seq,
-        score: classification.get("sentiment")?.as_f64()?,
-        complaint: classification.get("complaint")?.as_bool()?,
-        cues: classification
-            .get("cues")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-    })
+/// The sentiment of each customer message, from its stored decision.
+fn sentiments(messages: &[&MessageRecord]) -> Result<Vec<MessageSentiment>, StoreError> {
+    let mut found = Vec::new();
+    for message in messages {
+        if let Some(decision) = message.decision()? {
+            let classification = decision.classification;
+            found.push(MessageSentiment {
+                seq: message.seq,
+                score: classification.sentiment,
+                complaint: classification.complaint,
+                cues: classification.cues,
+            });
+        }
+    }
+    Ok(found)
 }
 
 fn business_hours(rules: &RuleSet, conversation: &ConversationRecord, at: i64) -> BusinessHours {
     let policy = rules.policy();
     let now = Timestamp::from_millisecond(at).unwrap_or(Timestamp::UNIX_EPOCH);
     let availability = policy.hours.availability(now);
-    let channel: Channel = conversation.channel.parse().unwrap_or(Channel::Chat);
+    let channel = conversation.channel;
     let locale = conversation
         .state
         .locale

@@ -207,10 +207,30 @@ impl Outbox {
         else {
             return Ok(Step::Empty);
         };
-        let Some((envelope, body)) = self.payload(&handoff).await? else {
-            return self
-                .dead(&handoff, "the conversation no longer exists", now)
-                .await;
+        self.attempt(&handoff, now).await
+    }
+
+    /// One delivery attempt of a claimed handoff.
+    #[tracing::instrument(
+        name = "handoff_attempt",
+        skip_all,
+        fields(handoff = %handoff.id, conversation = %handoff.conversation_id)
+    )]
+    async fn attempt(&self, handoff: &HandoffRecord, now: Timestamp) -> Result<Step, StoreError> {
+        let (envelope, body) = match self.payload(handoff).await {
+            Ok(Some(payload)) => payload,
+            Ok(None) => {
+                return self
+                    .dead(handoff, "the conversation no longer exists", now)
+                    .await;
+            }
+            // Retrying cannot make unreadable data readable: an operator
+            // must look, so the handoff goes where operators look.
+            Err(StoreError::Corrupt(why)) => {
+                let error = format!("the conversation's stored data is unreadable: {why}");
+                return self.dead(handoff, &error, now).await;
+            }
+            Err(err) => return Err(err),
         };
         let response = match self
             .target
@@ -226,10 +246,10 @@ impl Outbox {
         };
         match response {
             Response::Accepted { ticket_id, url } => {
-                self.delivered(&handoff, ticket_id, url, now).await
+                self.delivered(handoff, ticket_id, url, now).await
             }
-            Response::Retry { error, after } => self.retry(&handoff, &error, after, now).await,
-            Response::Permanent { error } => self.dead(&handoff, &error, now).await,
+            Response::Retry { error, after } => self.retry(handoff, &error, after, now).await,
+            Response::Permanent { error } => self.dead(handoff, &error, now).await,
         }
     }
 
@@ -253,7 +273,7 @@ impl Outbox {
             .store
             .earlier_conversations(&conversation.customer_id, &conversation.id)
             .await?;
-        let envelope = bundle::build(&self.rules, handoff, &conversation, &messages, &earlier);
+        let envelope = bundle::build(&self.rules, handoff, &conversation, &messages, &earlier)?;
         let body =
             serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store.set_handoff_payload(&handoff.id, &body).await?;

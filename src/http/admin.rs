@@ -10,13 +10,17 @@ use axum::response::{IntoResponse, Json};
 use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{bearer, same_secret};
-use super::error::{ApiJson, ApiQuery};
+use super::auth::bearer;
+use super::error::{ApiJson, ApiQuery, Code};
 use super::{ApiError, AppState};
+use crate::channels::chat::checked_text;
 use crate::conversation::{self, rfc3339};
 use crate::engine::{ConversationState, Status};
+use crate::rules::Channel;
+use crate::secret::same_secret;
 use crate::store::{
-    ConversationSummary, EarlierConversation, HandoffRecord, HandoffStatus, Identity, MessageRecord,
+    ConversationSummary, EarlierConversation, HandoffRecord, HandoffStatus, Identity,
+    MessageRecord, StoreError, StoredDecision,
 };
 
 pub(super) fn routes() -> Router<AppState> {
@@ -53,6 +57,22 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// The longest agent name accepted, in characters.
+const MAX_AGENT_CHARS: usize = 200;
+
+/// A listing's `limit`: 50 unless given, at most 500.
+fn limit(given: Option<i64>) -> Result<i64, ApiError> {
+    let limit = given.unwrap_or(50);
+    if (1..=500).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::new(
+            Code::OutOfRange,
+            "`limit` must be from 1 to 500",
+        ))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
@@ -83,11 +103,8 @@ async fn list(
         .as_deref()
         .map(str::parse::<Status>)
         .transpose()
-        .map_err(ApiError::invalid)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("`limit` must be from 1 to 500"));
-    }
+        .map_err(|e| ApiError::new(Code::UnknownFilter, e))?;
+    let limit = limit(query.limit)?;
     let found = state.store.list(status, limit).await?;
     Ok(Json(ListResponse {
         conversations: found
@@ -119,7 +136,7 @@ struct AgentMessage {
     /// The decision behind a customer message: intent, evidence,
     /// sentiment and cues, action, escalation.
     #[serde(skip_serializing_if = "Option::is_none")]
-    decision: Option<serde_json::Value>,
+    decision: Option<StoredDecision<'static>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,7 +150,7 @@ struct Earlier {
 #[derive(Debug, Serialize)]
 struct ConversationDetail {
     id: String,
-    channel: String,
+    channel: Channel,
     state: Status,
     summary: Option<String>,
     customer: Customer,
@@ -177,15 +194,14 @@ async fn show(
         dialogue: conversation.state,
         messages: messages
             .into_iter()
-            .map(|message| AgentMessage {
-                at: rfc3339(message.created_at),
-                decision: message
-                    .decision
-                    .as_deref()
-                    .and_then(|d| serde_json::from_str(d).ok()),
-                message,
+            .map(|message| {
+                Ok(AgentMessage {
+                    at: rfc3339(message.created_at),
+                    decision: message.decision()?,
+                    message,
+                })
             })
-            .collect(),
+            .collect::<Result<_, StoreError>>()?,
         earlier_conversations: earlier
             .into_iter()
             .map(|conversation| Earlier {
@@ -212,17 +228,8 @@ async fn reply(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<ReplyRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let text = request.text.trim();
-    let agent = request.agent.trim();
-    if text.is_empty() {
-        return Err(ApiError::invalid("`text` is empty"));
-    }
-    if agent.is_empty() {
-        return Err(ApiError::invalid("`agent` is empty: say who answers"));
-    }
-    if text.chars().count() > state.settings.max_message_chars {
-        return Err(ApiError::invalid("`text` is too long"));
-    }
+    let text = checked_text(&request.text, "text", state.settings.max_message_chars)?;
+    let agent = checked_text(&request.agent, "agent", MAX_AGENT_CHARS)?;
     let conversation = state
         .store
         .conversation(&id)
@@ -299,7 +306,7 @@ impl From<HandoffRecord> for ListedHandoff {
         ListedHandoff {
             created_at: rfc3339(handoff.created_at),
             updated_at: rfc3339(handoff.updated_at),
-            next_attempt_at: (handoff.status == "pending")
+            next_attempt_at: (handoff.status == HandoffStatus::Pending)
                 .then(|| rfc3339(handoff.next_attempt_at)),
             handoff,
         }
@@ -316,13 +323,10 @@ async fn handoffs(
     let status = query
         .status
         .as_deref()
-        .map(HandoffStatus::parse)
+        .map(str::parse::<HandoffStatus>)
         .transpose()
-        .map_err(ApiError::invalid)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("`limit` must be from 1 to 500"));
-    }
+        .map_err(|e| ApiError::new(Code::UnknownFilter, e))?;
+    let limit = limit(query.limit)?;
     let found: Vec<ListedHandoff> = state
         .store
         .handoffs(status, limit)
@@ -331,11 +335,15 @@ async fn handoffs(
         .map(ListedHandoff::from)
         .collect();
     let mut counts = serde_json::Map::new();
-    for name in ["pending", "delivered", "dead"] {
-        counts.insert(name.to_owned(), 0.into());
+    for status in [
+        HandoffStatus::Pending,
+        HandoffStatus::Delivered,
+        HandoffStatus::Dead,
+    ] {
+        counts.insert(status.as_str().to_owned(), 0.into());
     }
     for (status, n) in state.store.handoff_counts().await? {
-        counts.insert(status, n.into());
+        counts.insert(status.as_str().to_owned(), n.into());
     }
     Ok(Json(
         serde_json::json!({ "handoffs": found, "counts": counts }),
@@ -377,10 +385,13 @@ async fn retry_handoff(
     }
     match state.store.handoff(&id).await? {
         None => Err(ApiError::not_found("handoff")),
-        Some(h) => Err(ApiError::conflict(format!(
-            "handoff {id} is {}, not dead: only dead handoffs are retried by hand",
-            h.status
-        ))),
+        Some(h) => Err(ApiError::new(
+            Code::HandoffNotDead,
+            format!(
+                "handoff {id} is {}, not dead: only dead handoffs are retried by hand",
+                h.status.as_str()
+            ),
+        )),
     }
 }
 

@@ -1,27 +1,142 @@
-//! The one error of the HTTP API: a status, a stable machine-readable code
-//! and a message a person can act on, as `{"error": {"code", "message"}}`.
+//! The one error of the HTTP API: a stable machine-readable [`Code`] (which
+//! sets the status) and a message a person can act on, as
+//! `{"error": {"code", "message"}}`.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::channels::chat::ChatError;
+use crate::conversation::MessageError;
 use crate::store::StoreError;
 
-/// An API error.
+/// The stable, machine-readable codes of API errors: one per failure a
+/// client can act on. The names are a contract (the README lists them);
+/// new ones may be added, none renamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// 400: the request cannot be read at all.
+    BadRequest,
+    /// 400: the body is not well-formed JSON.
+    MalformedJson,
+    /// 415: the body is not declared as JSON.
+    UnsupportedMediaType,
+    /// 413: the body is larger than the service accepts.
+    PayloadTooLarge,
+    /// 401: no token, or the wrong one.
+    Unauthorized,
+    /// 401: `user_hash` does not match `external_id`.
+    IdentityUnverified,
+    /// 404: no such conversation, customer, handoff or endpoint.
+    NotFound,
+    /// 422: a field has the wrong type, is unknown, or is missing.
+    Invalid,
+    /// 422: a text field is longer than the service accepts.
+    TooLong,
+    /// 422: a text that must say something is empty.
+    Empty,
+    /// 422: `email` is not an e-mail address.
+    InvalidEmail,
+    /// 422: `locale` is not one madoguchi speaks.
+    UnknownLocale,
+    /// 422: `external_id` came without its `user_hash`, or the other way round.
+    IdentityIncomplete,
+    /// 422: `user_hash` was sent, but identity verification is not set up.
+    IdentityNotConfigured,
+    /// 422: feedback without `helpful`, `csat` or `comment`.
+    EmptyFeedback,
+    /// 422: a number outside its range (`csat`, `limit`).
+    OutOfRange,
+    /// 422: a state or status filter that does not exist.
+    UnknownFilter,
+    /// 409: the conversation is closed.
+    ConversationClosed,
+    /// 409: the message raced with others on its conversation too often:
+    /// send it again (after `Retry-After`).
+    Conflict,
+    /// 409: only a dead handoff is retried by hand.
+    HandoffNotDead,
+    /// 503: the service cannot answer now.
+    Unavailable,
+    /// 500: something failed inside; the log says what.
+    Internal,
+}
+
+impl Code {
+    /// Every code, in the order the README lists them.
+    pub const ALL: [Code; 22] = [
+        Code::BadRequest,
+        Code::MalformedJson,
+        Code::UnsupportedMediaType,
+        Code::PayloadTooLarge,
+        Code::Unauthorized,
+        Code::IdentityUnverified,
+        Code::NotFound,
+        Code::Invalid,
+        Code::TooLong,
+        Code::Empty,
+        Code::InvalidEmail,
+        Code::UnknownLocale,
+        Code::IdentityIncomplete,
+        Code::IdentityNotConfigured,
+        Code::EmptyFeedback,
+        Code::OutOfRange,
+        Code::UnknownFilter,
+        Code::ConversationClosed,
+        Code::Conflict,
+        Code::HandoffNotDead,
+        Code::Unavailable,
+        Code::Internal,
+    ];
+
+    /// The HTTP status that goes with the code.
+    #[must_use]
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Code::BadRequest | Code::MalformedJson => StatusCode::BAD_REQUEST,
+            Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Code::Unauthorized | Code::IdentityUnverified => StatusCode::UNAUTHORIZED,
+            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::Invalid
+            | Code::TooLong
+            | Code::Empty
+            | Code::InvalidEmail
+            | Code::UnknownLocale
+            | Code::IdentityIncomplete
+            | Code::IdentityNotConfigured
+            | Code::EmptyFeedback
+            | Code::OutOfRange
+            | Code::UnknownFilter => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::ConversationClosed | Code::Conflict | Code::HandoffNotDead => {
+                StatusCode::CONFLICT
+            }
+            Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// How long a client that raced with other messages waits before trying
+/// again, in seconds.
+const CONFLICT_RETRY_AFTER: u32 = 1;
+
+/// An API error: a code, and a message a person can act on.
 #[derive(Debug)]
 pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
+    code: Code,
     message: String,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with `code` and `message`.
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         ApiError {
-            status,
             code,
             message: message.into(),
         }
@@ -29,69 +144,81 @@ impl ApiError {
 
     /// 401: no token, or the wrong one.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(Code::Unauthorized, message)
     }
 
-    /// 404: no such conversation (or customer).
+    /// 404: no such conversation (or customer, handoff...).
     #[must_use]
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
+        Self::new(Code::NotFound, format!("no such {what}"))
     }
 
     /// 422: a field that is present but wrong.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
-    }
-
-    /// 409: the conversation is closed.
-    #[must_use]
-    pub fn closed() -> Self {
-        Self::new(
-            StatusCode::CONFLICT,
-            "conversation_closed",
-            "this conversation is closed: start a new one",
-        )
-    }
-
-    /// 409: the request does not fit the resource's state.
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
+        Self::new(Code::Invalid, message)
     }
 
     /// 503: the service cannot answer now.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+        Self::new(Code::Unavailable, message)
+    }
+
+    /// The code.
+    #[must_use]
+    pub fn code(&self) -> Code {
+        self.code
     }
 
     /// The HTTP status.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.code.status()
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
+        if matches!(err, StoreError::Conflict) {
+            return Self::new(
+                Code::Conflict,
+                "the conversation kept changing under this request: send it again",
+            );
+        }
         // The cause goes to the log; the client learns only that it failed.
         tracing::error!(error = %err, "store error");
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            Code::Internal,
             "the service could not complete the request; please try again",
         )
     }
 }
 
-impl From<crate::conversation::MessageError> for ApiError {
-    fn from(err: crate::conversation::MessageError) -> Self {
+impl From<MessageError> for ApiError {
+    fn from(err: MessageError) -> Self {
         match err {
-            crate::conversation::MessageError::Closed => ApiError::closed(),
-            crate::conversation::MessageError::Store(e) => e.into(),
+            MessageError::Closed => Self::new(
+                Code::ConversationClosed,
+                "this conversation is closed: start a new one",
+            ),
+            MessageError::Store(e) => e.into(),
         }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(err: ChatError) -> Self {
+        let code = match err {
+            ChatError::TooLong { .. } => Code::TooLong,
+            ChatError::Empty(_) => Code::Empty,
+            ChatError::InvalidEmail => Code::InvalidEmail,
+            ChatError::UnknownLocale(_) => Code::UnknownLocale,
+            ChatError::IdentityNotConfigured => Code::IdentityNotConfigured,
+            ChatError::IdentityIncomplete(_) => Code::IdentityIncomplete,
+            ChatError::IdentityUnverified => Code::IdentityUnverified,
+            ChatError::EmptyFeedback => Code::EmptyFeedback,
+            ChatError::CsatOutOfRange => Code::OutOfRange,
+        };
+        Self::new(code, err.to_string())
     }
 }
 
@@ -100,32 +227,39 @@ impl IntoResponse for ApiError {
         let body = serde_json::json!({
             "error": { "code": self.code, "message": self.message }
         });
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if self.code == Code::Conflict {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(CONFLICT_RETRY_AFTER),
+            );
+        }
+        response
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
-            JsonRejection::MissingJsonContentType(_) => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ),
-            JsonRejection::JsonSyntaxError(e) => {
-                Self::new(StatusCode::BAD_REQUEST, "malformed_json", e.body_text())
-            }
+            JsonRejection::MissingJsonContentType(_) => not_json(),
+            JsonRejection::JsonSyntaxError(e) => Self::new(Code::MalformedJson, e.body_text()),
             JsonRejection::JsonDataError(e) => Self::invalid(e.body_text()),
             JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 Self::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    Code::PayloadTooLarge,
                     "the request body is larger than the service accepts",
                 )
             }
-            other => Self::new(other.status(), "bad_request", other.body_text()),
+            other => Self::new(Code::BadRequest, other.body_text()),
         }
     }
+}
+
+fn not_json() -> ApiError {
+    ApiError::new(
+        Code::UnsupportedMediaType,
+        "send the body as JSON with `Content-Type: application/json`",
+    )
 }
 
 /// A JSON body whose rejections are [`ApiError`]s.
@@ -165,11 +299,7 @@ where
         if body.iter().all(u8::is_ascii_whitespace) {
             Ok(None)
         } else {
-            Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ))
+            Err(not_json())
         }
     }
 }

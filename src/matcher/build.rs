@@ -9,10 +9,9 @@ use regex::{Regex, RegexBuilder, RegexSetBuilder};
 use super::gate::RegexGate;
 use super::terms::{TermId, Terms, TermsBuilder};
 use super::{
-    IntentIndex, IntentShape, KeywordTarget, Matcher, MatchingSettings, PatternInfo, PatternKind,
-    RegexTarget, Role,
+    IntentShape, IntentTag, KeywordTarget, Matcher, MatchingSettings, PatternId, PatternInfo,
+    PatternKind, RegexTarget, Role,
 };
-use crate::rules::SourceLocation;
 use crate::text::{Locale, is_word_char, normalize};
 
 /// Regexes are compiled with generous limits: a rule set may hold thousands.
@@ -64,7 +63,7 @@ pub(crate) type PatternError = String;
 
 impl MatcherBuilder {
     /// Registers an intent; patterns then refer to it by the returned index.
-    pub fn add_intent(&mut self, priority: i32) -> IntentIndex {
+    pub fn add_intent(&mut self, priority: i32) -> IntentTag {
         let index = u32::try_from(self.intents.len()).expect("fewer than 2^32 intents");
         self.intents.push(IntentShape {
             group_sizes: Vec::new(),
@@ -74,61 +73,52 @@ impl MatcherBuilder {
         index
     }
 
-    /// Adds a keyword of the intent's `any` list.
+    /// Adds a keyword of the intent's `any` list; returns its pattern id.
     pub fn add_any(
         &mut self,
-        intent: IntentIndex,
+        intent: IntentTag,
         locale: Option<Locale>,
         text: &str,
-        location: SourceLocation,
-    ) -> Result<(), PatternError> {
-        self.add_keyword(intent, Role::Any, PatternKind::Any, locale, text, location)
+    ) -> Result<PatternId, PatternError> {
+        self.add_keyword(intent, Role::Any, PatternKind::Any, locale, text)
     }
 
-    /// Adds a word that vetoes the intent.
+    /// Adds a word that vetoes the intent; returns its pattern id.
     pub fn add_not(
         &mut self,
-        intent: IntentIndex,
+        intent: IntentTag,
         locale: Option<Locale>,
         text: &str,
-        location: SourceLocation,
-    ) -> Result<(), PatternError> {
-        self.add_keyword(intent, Role::Not, PatternKind::Not, locale, text, location)
+    ) -> Result<PatternId, PatternError> {
+        self.add_keyword(intent, Role::Not, PatternKind::Not, locale, text)
     }
 
     /// Adds an all-of group; every word must appear for the group to count.
+    /// Returns the words' pattern ids, in order; or, for each word refused,
+    /// its place in the group and why.
     pub fn add_group(
         &mut self,
-        intent: IntentIndex,
+        intent: IntentTag,
         locale: Option<Locale>,
-        words: &[(&str, SourceLocation)],
-    ) -> Result<(), Vec<(SourceLocation, PatternError)>> {
+        words: &[&str],
+    ) -> Result<Vec<PatternId>, Vec<(usize, PatternError)>> {
         let shape = &self.intents[intent as usize];
         let group = u16::try_from(shape.group_sizes.len())
-            .map_err(|_| vec![(words[0].1.clone(), "too many all-of groups".to_owned())])?;
-        let size = u8::try_from(words.len()).map_err(|_| {
-            vec![(
-                words[0].1.clone(),
-                "an all-of group holds at most 255 words".to_owned(),
-            )]
-        })?;
+            .map_err(|_| vec![(0, "too many all-of groups".to_owned())])?;
+        let size = u8::try_from(words.len())
+            .map_err(|_| vec![(0, "an all-of group holds at most 255 words".to_owned())])?;
         let mut errors = Vec::new();
-        for (member, (text, location)) in (0u8..).zip(words) {
+        let mut ids = Vec::with_capacity(words.len());
+        for (member, text) in (0u8..).zip(words) {
             let role = Role::AllMember { group, member };
-            if let Err(e) = self.add_keyword(
-                intent,
-                role,
-                PatternKind::All,
-                locale,
-                text,
-                location.clone(),
-            ) {
-                errors.push((location.clone(), e));
+            match self.add_keyword(intent, role, PatternKind::All, locale, text) {
+                Ok(id) => ids.push(id),
+                Err(e) => errors.push((usize::from(member), e)),
             }
         }
         if errors.is_empty() {
             self.intents[intent as usize].group_sizes.push(size);
-            Ok(())
+            Ok(ids)
         } else {
             Err(errors)
         }
@@ -136,13 +126,12 @@ impl MatcherBuilder {
 
     fn add_keyword(
         &mut self,
-        intent: IntentIndex,
+        intent: IntentTag,
         role: Role,
         kind: PatternKind,
         locale: Option<Locale>,
         text: &str,
-        location: SourceLocation,
-    ) -> Result<(), PatternError> {
+    ) -> Result<PatternId, PatternError> {
         let (word, prefix) = match text.trim().strip_suffix('*') {
             Some(stem) => (stem, true),
             None => (text, false),
@@ -156,7 +145,7 @@ impl MatcherBuilder {
                 "`{text}`: a trailing `*` continues a Latin word; Japanese keywords match anywhere already"
             ));
         }
-        let pattern = self.push_pattern(Some(intent), kind, text, locale, location);
+        let pattern = self.push_pattern(Some(intent), kind, text, locale);
         let id = self.keyword_id(normalized);
         if self.keyword_targets.len() <= id as usize {
             self.keyword_targets.resize_with(id as usize + 1, Vec::new);
@@ -170,7 +159,7 @@ impl MatcherBuilder {
             weight,
             prefix,
         });
-        Ok(())
+        Ok(pattern)
     }
 
     /// Compiles regexes that `add_regex` will be given, on every core: each
@@ -191,14 +180,14 @@ impl MatcherBuilder {
 
     /// Adds a regular expression of an intent (counts as evidence), or with
     /// `intent: None` a rule-set-wide detail extractor named `detail`.
+    /// Returns its pattern id and the names of its capture groups.
     pub fn add_regex(
         &mut self,
-        intent: Option<IntentIndex>,
+        intent: Option<IntentTag>,
         detail: Option<&str>,
         locale: Option<Locale>,
         source: &str,
-        location: SourceLocation,
-    ) -> Result<Vec<String>, PatternError> {
+    ) -> Result<(PatternId, Vec<String>), PatternError> {
         let CheckedRegex { compiled, regex } = match self.precompiled.get(source) {
             Some(checked) => checked.clone()?,
             None => check_regex(source)?,
@@ -214,7 +203,7 @@ impl MatcherBuilder {
         let whole_match_detail = detail
             .filter(|d| !names.iter().flatten().any(|n| &**n == *d))
             .map(Arc::from);
-        let pattern = self.push_pattern(intent, kind, source, locale, location);
+        let pattern = self.push_pattern(intent, kind, source, locale);
         self.regex_sources.push(compiled);
         self.regexes.push(RegexTarget {
             pattern,
@@ -224,25 +213,22 @@ impl MatcherBuilder {
             captures: names,
             whole_match_detail,
         });
-        Ok(captures)
+        Ok((pattern, captures))
     }
 
     fn push_pattern(
         &mut self,
-        intent: Option<IntentIndex>,
+        intent: Option<IntentTag>,
         kind: PatternKind,
         text: &str,
         locale: Option<Locale>,
-        location: SourceLocation,
-    ) -> u32 {
+    ) -> PatternId {
         let index = u32::try_from(self.patterns.len()).expect("fewer than 2^32 patterns");
         self.patterns.push(PatternInfo {
             intent,
             kind,
             text: Arc::from(text),
             locale,
-            source: location.to_string().into(),
-            location,
         });
         index
     }

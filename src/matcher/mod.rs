@@ -1,5 +1,10 @@
 //! Matching a normalized message against every intent at once.
 //!
+//! The matcher knows no rule files: it is given patterns, each for an
+//! intent it knows only by number, and returns the intents' scores with the
+//! patterns (by id) and spans that count for them. Whoever built it maps
+//! ids back to where the patterns are written.
+//!
 //! All keywords of all intents live in one Aho-Corasick automaton ([`Terms`],
 //! which also holds the sentiment lexicon, so a message is searched once)
 //! and all regular expressions in one `RegexSet`, so the cost of a message
@@ -22,14 +27,18 @@ pub(crate) use build::MatcherBuilder;
 pub use score::{Candidate, Evidence, MatchOutcome, Veto};
 pub use terms::{TermId, TermMatch, Terms, TermsBuilder};
 
-use crate::rules::SourceLocation;
 use crate::text::{Locale, Normalized};
 
-/// An index into the rule set's intents.
-pub type IntentIndex = u32;
+/// An intent, as the matcher knows it: a number given by whoever registers
+/// it ([`MatcherBuilder::add_intent`]), counted from 0.
+pub type IntentTag = u32;
+
+/// A pattern, by the order in which it was added (as referenced from
+/// [`Evidence`] and returned by the builder's `add_*`).
+pub type PatternId = u32;
 
 /// What a pattern does for its intent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PatternKind {
     /// A keyword of the intent's `any` list.
@@ -48,17 +57,13 @@ pub enum PatternKind {
 #[derive(Debug, Clone)]
 pub struct PatternInfo {
     /// The intent the pattern belongs to (`None` for detail extractors).
-    pub intent: Option<IntentIndex>,
+    pub intent: Option<IntentTag>,
     /// Its role.
     pub kind: PatternKind,
     /// The pattern text as written in the rule file.
     pub text: Arc<str>,
     /// The locale it is restricted to, if any.
     pub locale: Option<Locale>,
-    /// Where it is written.
-    pub location: SourceLocation,
-    /// `location` as `path:line:column`, formatted once for reports.
-    pub source: Arc<str>,
 }
 
 /// Scoring thresholds of a rule set.
@@ -86,7 +91,7 @@ impl Default for MatchingSettings {
 #[derive(Debug, Clone, Copy)]
 struct KeywordTarget {
     pattern: u32,
-    intent: IntentIndex,
+    intent: IntentTag,
     role: Role,
     locale: Option<Locale>,
     weight: f64,
@@ -105,7 +110,7 @@ enum Role {
 #[derive(Debug)]
 struct RegexTarget {
     pattern: u32,
-    intent: Option<IntentIndex>,
+    intent: Option<IntentTag>,
     locale: Option<Locale>,
     regex: Regex,
     /// The names of the capture groups, by group index.

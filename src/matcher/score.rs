@@ -10,7 +10,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::{IntentIndex, KeywordTarget, Matcher, PatternKind, Role};
+use super::{IntentTag, KeywordTarget, Matcher, PatternKind, Role};
 
 /// The evidence a regex gives its intent.
 const REGEX_WEIGHT: f64 = 1.0;
@@ -19,7 +19,7 @@ const REGEX_WEIGHT: f64 = 1.0;
 #[derive(Debug, Clone)]
 pub(crate) struct Hit {
     pattern: u32,
-    intent: IntentIndex,
+    intent: IntentTag,
     role: HitRole,
     weight: f64,
     span: Range<usize>,
@@ -42,7 +42,7 @@ impl Hit {
         }
     }
 
-    pub(crate) fn regex(pattern: u32, intent: IntentIndex, span: Range<usize>) -> Self {
+    pub(crate) fn regex(pattern: u32, intent: IntentTag, span: Range<usize>) -> Self {
         Hit {
             pattern,
             intent,
@@ -85,7 +85,7 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Candidate {
     /// The intent.
-    pub intent: IntentIndex,
+    pub intent: IntentTag,
     /// 0 to 1.
     pub score: f64,
     /// The evidence sum behind the score, scaled by priority.
@@ -98,7 +98,7 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Veto {
     /// The intent.
-    pub intent: IntentIndex,
+    pub intent: IntentTag,
     /// The word that vetoed it.
     pub evidence: Evidence,
 }

@@ -61,7 +61,7 @@ intents:
 ";
 
 fn rules() -> RuleSet {
-    RuleSet::from_yaml("t.yaml", RULES)
+    crate::check::from_yaml("t.yaml", RULES)
         .unwrap_or_else(|e| panic!("{e}"))
         .rules
 }
@@ -299,7 +299,7 @@ intents:
 
 #[test]
 fn kana_keywords_do_not_match_inside_inflections_or_after_small_kana() {
-    let rules = RuleSet::from_yaml("t.yaml", KANA).unwrap().rules;
+    let rules = crate::check::from_yaml("t.yaml", KANA).unwrap().rules;
     assert_eq!(
         intent_of(&rules, "色を変えられますか"),
         None,
@@ -326,7 +326,7 @@ fn kana_keywords_do_not_match_inside_inflections_or_after_small_kana() {
 
 #[test]
 fn words_of_an_all_group_must_be_found_apart() {
-    let rules = RuleSet::from_yaml("t.yaml", KANA).unwrap().rules;
+    let rules = crate::check::from_yaml("t.yaml", KANA).unwrap().rules;
     assert_eq!(intent_of(&rules, "電話したい"), None);
     assert_eq!(
         intent_of(&rules, "電話したい、いや電話で話したい").as_deref(),
@@ -351,7 +351,7 @@ intents:
     match: { any: [return, send back] }
     answer: { en: ok }
 ";
-    let rules = RuleSet::from_yaml("t.yaml", yaml).unwrap().rules;
+    let rules = crate::check::from_yaml("t.yaml", yaml).unwrap().rules;
     // Both score above 0.85, but refund has half as much evidence again.
     let clear = run(
         &rules,

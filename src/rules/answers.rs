@@ -8,7 +8,7 @@ use std::str::FromStr;
 use minijinja::{Environment, Value};
 use serde::{Deserialize, Serialize};
 
-use super::diagnostic::SourceLocation;
+use crate::diagnostic::SourceLocation;
 use crate::text::Locale;
 
 /// Where a customer writes from; answers can differ per channel.

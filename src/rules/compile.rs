@@ -4,16 +4,17 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_saphyr::Spanned;
 
+use super::IntentIndex;
 use super::answers::{AnswerKey, Answers, Channel, TemplateScope};
-use super::diagnostic::{Diagnostic, Diagnostics, LoadError, Severity, SourceLocation};
 use super::globals::Globals;
 use super::intent::{Example, Intent, IntentId};
 use super::policy::{self, PolicySpecs};
 use super::replies::{self, REPLY_VARIABLES};
 use super::schema::{AnswerSpec, IntentSpec, PatternBlock, Words};
 use super::source::{ParsedFile, builtin_rule_files};
-use super::{Loaded, RuleSet, lint};
-use crate::matcher::{IntentIndex, MatcherBuilder, TermsBuilder};
+use super::{Loaded, PatternSource, RuleSet};
+use crate::diagnostic::{Diagnostic, Diagnostics, LoadError, SourceLocation};
+use crate::matcher::{MatcherBuilder, PatternId, TermsBuilder};
 use crate::text::Locale;
 
 const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -10..=10;
@@ -43,6 +44,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
     };
     let mut compiler = Compiler {
         builder: MatcherBuilder::with_terms(terms),
+        pattern_sources: Vec::new(),
         detail_names: BTreeSet::new(),
         intents: Vec::new(),
         requires_at: Vec::new(),
@@ -83,6 +85,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         },
     );
     let Compiler {
+        pattern_sources,
         detail_names,
         intents,
         by_id,
@@ -99,7 +102,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
     let (Some((matcher, terms)), Some(sentiment), false) = (matcher, sentiment, d.has_errors())
     else {
         return Err(LoadError {
-            diagnostics: sorted(d.into_vec()),
+            diagnostics: d.into_sorted(),
         });
     };
     let rules = RuleSet {
@@ -109,18 +112,14 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         detail_names,
         terms,
         matcher,
+        pattern_sources,
         sentiment,
         answers,
         policy,
     };
-    lint::examples(&rules, &mut d);
-    let diagnostics = sorted(d.into_vec());
-    if diagnostics.iter().any(|x| x.severity == Severity::Error) {
-        return Err(LoadError { diagnostics });
-    }
     Ok(Loaded {
         rules,
-        warnings: diagnostics,
+        warnings: d.into_sorted(),
     })
 }
 
@@ -148,19 +147,10 @@ fn first_line(files: &[ParsedFile]) -> SourceLocation {
     )
 }
 
-fn sorted(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
-    diagnostics.sort_by(|a, b| {
-        (&a.location.path, a.location.line, a.location.column).cmp(&(
-            &b.location.path,
-            b.location.line,
-            b.location.column,
-        ))
-    });
-    diagnostics
-}
-
 struct Compiler {
     builder: MatcherBuilder,
+    /// Where each pattern the builder took is written, by pattern id.
+    pattern_sources: Vec<PatternSource>,
     detail_names: BTreeSet<String>,
     intents: Vec<Intent>,
     /// Per intent: where each of its `requires` entries is written.
@@ -205,7 +195,7 @@ impl Compiler {
                     continue;
                 }
                 for &locale in locales {
-                    if !answers.has_reply(&format!("ask_{name}"), locale) {
+                    if !answers.has_reply(&replies::question_name(name), locale) {
                         self.d.error(
                             location.clone(),
                             format!("intent `{}` requires `{name}`: write the question under `replies: ask_{name}: {locale}:`", intent.id),
@@ -225,11 +215,9 @@ impl Compiler {
 
     fn add_detail_extractors(&mut self, globals: &Globals) {
         for (name, (regex, location)) in &globals.details {
-            match self
-                .builder
-                .add_regex(None, Some(name), None, regex, location.clone())
-            {
-                Ok(captures) => {
+            match self.builder.add_regex(None, Some(name), None, regex) {
+                Ok((pattern, captures)) => {
+                    self.record(pattern, location.clone());
                     self.detail_names.insert(name.clone());
                     self.detail_names.extend(captures);
                 }
@@ -342,30 +330,26 @@ impl Compiler {
         .filter(|&declared| declared)
         .count();
         for word in self.words(file, block.any, "any") {
-            if let Err(m) = self
-                .builder
-                .add_any(intent, locale, &word.value, file.at_value(word))
-            {
-                self.d.error(file.at_value(word), m);
+            match self.builder.add_any(intent, locale, &word.value) {
+                Ok(pattern) => self.record(pattern, file.at_value(word)),
+                Err(m) => self.d.error(file.at_value(word), m),
             }
         }
         for word in self.words(file, block.not, "not") {
-            if let Err(m) = self
-                .builder
-                .add_not(intent, locale, &word.value, file.at_value(word))
-            {
-                self.d.error(file.at_value(word), m);
+            match self.builder.add_not(intent, locale, &word.value) {
+                Ok(pattern) => self.record(pattern, file.at_value(word)),
+                Err(m) => self.d.error(file.at_value(word), m),
             }
         }
         for source in self.words(file, block.regex, "regex") {
-            match self.builder.add_regex(
-                Some(intent),
-                None,
-                locale,
-                &source.value,
-                file.at_value(source),
-            ) {
-                Ok(captures) => self.detail_names.extend(captures),
+            match self
+                .builder
+                .add_regex(Some(intent), None, locale, &source.value)
+            {
+                Ok((pattern, captures)) => {
+                    self.record(pattern, file.at_value(source));
+                    self.detail_names.extend(captures);
+                }
                 Err(m) => self.d.error(file.at_value(source), m),
             }
         }
@@ -397,16 +381,29 @@ impl Compiler {
             );
             return;
         }
-        let words: Vec<(&str, SourceLocation)> = group
-            .value
-            .iter()
-            .map(|w| (w.value.as_str(), file.at_value(w)))
-            .collect();
-        if let Err(problems) = self.builder.add_group(intent, locale, &words) {
-            for (location, message) in problems {
-                self.d.error(location, message);
+        let words: Vec<&str> = group.value.iter().map(|w| w.value.as_str()).collect();
+        match self.builder.add_group(intent, locale, &words) {
+            Ok(patterns) => {
+                for (pattern, word) in patterns.into_iter().zip(&group.value) {
+                    self.record(pattern, file.at_value(word));
+                }
+            }
+            Err(problems) => {
+                for (member, message) in problems {
+                    self.d.error(file.at_value(&group.value[member]), message);
+                }
             }
         }
+    }
+
+    /// Keeps where the pattern the builder numbered `pattern` is written.
+    fn record(&mut self, pattern: PatternId, location: SourceLocation) {
+        let index = pattern as usize;
+        if self.pattern_sources.len() <= index {
+            self.pattern_sources
+                .resize_with(index + 1, PatternSource::unknown);
+        }
+        self.pattern_sources[index] = PatternSource::new(location);
     }
 
     /// The words of a pattern list; an empty list is an error.

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_saphyr::Spanned;
 
-use super::diagnostic::{Diagnostics, SourceLocation};
 use super::schema::ShopValue;
 use super::source::ParsedFile;
+use crate::diagnostic::{Diagnostics, SourceLocation};
 use crate::matcher::MatchingSettings;
 use crate::sentiment::{ScorerBuilder, SentimentSettings};
 use crate::text::Locale;

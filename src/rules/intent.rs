@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::diagnostic::SourceLocation;
+use crate::diagnostic::SourceLocation;
 use crate::text::Locale;
 
 /// An intent id: lower-case ASCII letters, digits and `_`, starting with a

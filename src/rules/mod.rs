@@ -9,10 +9,9 @@
 
 mod answers;
 mod compile;
-mod diagnostic;
+
 mod globals;
 mod intent;
-mod lint;
 mod policy;
 mod replies;
 pub mod schema;
@@ -23,15 +22,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 
+pub use crate::diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
 pub use answers::{Answers, Channel, RenderError, UnknownChannel};
-pub use diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
 pub use policy::{DEFAULT_TIME_ZONE, EscalationSettings, FallbackSettings, Policy};
+pub use replies::ReplyName;
 pub(crate) use source::{yaml_diagnostic, yaml_paths};
 
-use crate::matcher::{IntentIndex, Matcher, Terms};
+use crate::matcher::{IntentTag, Matcher, PatternId, Terms};
 use crate::sentiment::Scorer;
 use crate::text::Locale;
+
+/// An index into the rule set's intents, in declaration order; the
+/// matcher's tag for the intent.
+pub type IntentIndex = IntentTag;
 
 /// A compiled, valid rule set.
 #[derive(Debug)]
@@ -42,9 +46,35 @@ pub struct RuleSet {
     detail_names: BTreeSet<String>,
     terms: Terms,
     matcher: Matcher,
+    /// Where each of the matcher's patterns is written, by pattern id.
+    pattern_sources: Vec<PatternSource>,
     sentiment: Scorer,
     answers: Answers,
     policy: Policy,
+}
+
+/// Where a pattern of the rule set is written.
+#[derive(Debug, Clone)]
+pub struct PatternSource {
+    /// The place.
+    pub location: SourceLocation,
+    /// `location` as `path:line:column`, formatted once for reports.
+    pub text: Arc<str>,
+}
+
+impl PatternSource {
+    fn new(location: SourceLocation) -> Self {
+        PatternSource {
+            text: location.to_string().into(),
+            location,
+        }
+    }
+
+    /// A pattern not written in any file (never kept in a rule set that
+    /// compiled: every pattern the builder took is recorded).
+    fn unknown() -> Self {
+        PatternSource::new(SourceLocation::new(&Arc::from("?"), 1, 1))
+    }
 }
 
 /// A rule set that loaded, with the warnings found on the way.
@@ -57,22 +87,24 @@ pub struct Loaded {
 }
 
 impl RuleSet {
-    /// Loads a rule set from a file or a folder of `.yaml` files, checks it,
-    /// and compiles it. Every problem is reported, not just the first.
+    /// Reads a rule set from a file or a folder of `.yaml` files, checks its
+    /// form and compiles it. Every problem is reported, not just the first.
+    /// Its examples are not tried: `check::load` does that, and is how a
+    /// rule set is loaded for use.
     ///
     /// # Errors
     /// A [`LoadError`] listing every problem as `path:line:column: message`.
-    pub fn load(path: &Path) -> Result<Loaded, LoadError> {
+    pub fn compile_path(path: &Path) -> Result<Loaded, LoadError> {
         let files =
             source::read_rule_files(path).map_err(|diagnostics| LoadError { diagnostics })?;
         compile::compile(files)
     }
 
-    /// Loads a rule set from YAML text; `path` names it in messages.
+    /// [`RuleSet::compile_path`] for YAML text; `path` names it in messages.
     ///
     /// # Errors
     /// A [`LoadError`] listing every problem.
-    pub fn from_yaml(path: &str, yaml: &str) -> Result<Loaded, LoadError> {
+    pub fn compile_yaml(path: &str, yaml: &str) -> Result<Loaded, LoadError> {
         let file = source::parse(&Arc::from(path), yaml).map_err(|d| LoadError {
             diagnostics: vec![d],
         })?;
@@ -127,6 +159,12 @@ impl RuleSet {
         &self.matcher
     }
 
+    /// Where the matcher's pattern `pattern` is written.
+    #[must_use]
+    pub fn pattern_source(&self, pattern: PatternId) -> &PatternSource {
+        &self.pattern_sources[pattern as usize]
+    }
+
     /// The complaint detector.
     #[must_use]
     pub fn sentiment(&self) -> &Scorer {
@@ -139,15 +177,16 @@ impl RuleSet {
         &self.policy
     }
 
-    /// Renders a dialogue reply (`fallback`, `clarify`, `escalated_complaint`,
-    /// `ask_order_number`...): variant `variant`, counted round the variants
-    /// the reply has, with `extra` values (`trouble`, `follow_up`...).
+    /// Renders a dialogue reply (`fallback`, `clarify`,
+    /// `escalated_complaint`...): variant `variant`, counted round the
+    /// variants the reply has, with `extra` values (`trouble`,
+    /// `follow_up`...).
     ///
     /// # Errors
     /// [`RenderError`] when the template fails at run time.
     pub fn render_reply(
         &self,
-        name: &str,
+        name: ReplyName,
         locale: Locale,
         channel: Channel,
         variant: usize,
@@ -155,7 +194,7 @@ impl RuleSet {
         extra: minijinja::Value,
     ) -> Result<String, RenderError> {
         let key = answers::ReplyKey {
-            name,
+            name: name.as_str(),
             locale,
             channel,
             variant,
@@ -163,12 +202,27 @@ impl RuleSet {
         self.answers.render_reply(key, details, extra)
     }
 
-    /// Warnings about patterns that cannot do their job: shadowed by another
-    /// intent, vetoed by their own intent, or listed twice. Not part of
-    /// [`RuleSet::load`], since it classifies every keyword; `check` runs it.
-    #[must_use]
-    pub fn lint_patterns(&self) -> Vec<Diagnostic> {
-        lint::patterns(self)
+    /// Renders the question for detail `detail` (`ask_order_number`); the
+    /// rule set has one for every detail an intent requires.
+    ///
+    /// # Errors
+    /// [`RenderError`] when there is none, or the template fails.
+    pub fn render_question(
+        &self,
+        detail: &str,
+        locale: Locale,
+        channel: Channel,
+        details: &BTreeMap<String, String>,
+    ) -> Result<String, RenderError> {
+        let name = replies::question_name(detail);
+        let key = answers::ReplyKey {
+            name: &name,
+            locale,
+            channel,
+            variant: 0,
+        };
+        self.answers
+            .render_reply(key, details, minijinja::Value::UNDEFINED)
     }
 
     /// Renders the answer of an intent.

@@ -7,14 +7,14 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_saphyr::Spanned;
 
-use super::diagnostic::Diagnostics;
+use super::IntentIndex;
 use super::globals::single;
 use super::schema::{ClosureSpec, EscalationSpec, FallbackSpec, HoursSpec};
 use super::source::ParsedFile;
+use crate::diagnostic::Diagnostics;
 use crate::hours::{
     BusinessHours, Closure, LocalName, Opening, parse_clock_range, parse_day_set, parse_duration,
 };
-use crate::matcher::IntentIndex;
 use crate::rules::Channel;
 
 /// The time zone when the rule set names none.

@@ -117,7 +117,7 @@ replies:
     let extra = minijinja::context! { options => ["A", "B"] };
     let clarify = rules
         .render_reply(
-            "clarify",
+            super::ReplyName::Clarify,
             crate::text::Locale::En,
             Channel::Chat,
             0,
@@ -128,7 +128,7 @@ replies:
     assert_eq!(clarify, "Which one: A or B?");
     let neither = rules
         .render_reply(
-            "neither",
+            super::ReplyName::Neither,
             crate::text::Locale::En,
             Channel::Chat,
             0,

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::answers::{Answers, Channel, ReplyKey, TemplateScope};
-use super::diagnostic::{Diagnostics, SourceLocation};
 use super::schema::{AnswerSpec, ReplySpec};
 use super::source::ParsedFile;
+use crate::diagnostic::{Diagnostics, SourceLocation};
 use crate::text::Locale;
 
 /// The names a reply template can use besides `shop.*`, `details.*`,
@@ -25,23 +25,86 @@ pub(crate) const REPLY_VARIABLES: &[&str] = &[
     "ticket_url",
 ];
 
-/// Every reply the dialogue uses; `ask_<detail>` replies come on top.
-pub(crate) const REPLY_NAMES: &[&str] = &[
-    "fallback",
-    "clarify",
-    "neither",
-    "ask_email",
-    "apology",
-    "follow_up",
-    "escalated_complaint",
-    "escalated_human_requested",
-    "escalated_repeated_fallback",
-    "escalated_rule",
-    "escalated_safety",
-    "handed_off",
-    "closed",
-    "ticket",
-];
+/// A reply of the dialogue, by name. The engine asks for replies by this
+/// enum, so it cannot ask for one that does not exist; the questions for
+/// details (`ask_<detail>`) come on top, named after the rule set's details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReplyName {
+    /// Did not understand; offers topics.
+    Fallback,
+    /// Which of two intents?
+    Clarify,
+    /// The "neither" quick reply of a clarification.
+    Neither,
+    /// May I have your e-mail address before a person takes over?
+    AskEmail,
+    /// An apology that names the trouble.
+    Apology,
+    /// Who will answer, and by when.
+    FollowUp,
+    /// The handoff of a complaint.
+    EscalatedComplaint,
+    /// The handoff the customer asked for.
+    EscalatedHumanRequested,
+    /// The handoff after repeated fallbacks.
+    EscalatedRepeatedFallback,
+    /// The handoff a rule asks for.
+    EscalatedRule,
+    /// The careful handoff of a safety concern.
+    EscalatedSafety,
+    /// A person has the conversation: acknowledged.
+    HandedOff,
+    /// The conversation is closed.
+    Closed,
+    /// The ticket system's reference.
+    Ticket,
+}
+
+impl ReplyName {
+    /// Every reply name, in the order `check` lists them.
+    pub const ALL: [ReplyName; 14] = [
+        ReplyName::Fallback,
+        ReplyName::Clarify,
+        ReplyName::Neither,
+        ReplyName::AskEmail,
+        ReplyName::Apology,
+        ReplyName::FollowUp,
+        ReplyName::EscalatedComplaint,
+        ReplyName::EscalatedHumanRequested,
+        ReplyName::EscalatedRepeatedFallback,
+        ReplyName::EscalatedRule,
+        ReplyName::EscalatedSafety,
+        ReplyName::HandedOff,
+        ReplyName::Closed,
+        ReplyName::Ticket,
+    ];
+
+    /// The name under `replies:` in a rule file.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReplyName::Fallback => "fallback",
+            ReplyName::Clarify => "clarify",
+            ReplyName::Neither => "neither",
+            ReplyName::AskEmail => "ask_email",
+            ReplyName::Apology => "apology",
+            ReplyName::FollowUp => "follow_up",
+            ReplyName::EscalatedComplaint => "escalated_complaint",
+            ReplyName::EscalatedHumanRequested => "escalated_human_requested",
+            ReplyName::EscalatedRepeatedFallback => "escalated_repeated_fallback",
+            ReplyName::EscalatedRule => "escalated_rule",
+            ReplyName::EscalatedSafety => "escalated_safety",
+            ReplyName::HandedOff => "handed_off",
+            ReplyName::Closed => "closed",
+            ReplyName::Ticket => "ticket",
+        }
+    }
+}
+
+/// The name of the question for detail `detail`.
+pub(crate) fn question_name(detail: &str) -> String {
+    format!("ask_{detail}")
+}
 
 /// Compiles the replies of the rule set's files (the first declaration of a
 /// name in a locale wins; the built-in files come last). Two of the rule
@@ -147,7 +210,7 @@ fn add(
 }
 
 fn known(name: &str, detail_names: &BTreeSet<String>) -> bool {
-    REPLY_NAMES.contains(&name)
+    ReplyName::ALL.iter().any(|r| r.as_str() == name)
         || name
             .strip_prefix("ask_")
             .is_some_and(|detail| detail_names.contains(detail))
@@ -160,7 +223,7 @@ fn unknown_message(name: &str) -> String {
     } else {
         format!(
             "known replies: {}, and ask_<detail>",
-            REPLY_NAMES.join(", ")
+            ReplyName::ALL.map(ReplyName::as_str).join(", ")
         )
     };
     format!("unknown reply `{name}`: {hint}")

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_saphyr::{Location, Spanned};
 
-use super::diagnostic::{Diagnostic, SourceLocation};
 use super::schema::RuleFile;
 use super::split;
+use crate::diagnostic::{Diagnostic, SourceLocation};
 
 /// One parsed rule file with its path.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 use super::*;
 
 pub(super) fn load(yaml: &str) -> Result<Loaded, LoadError> {
-    RuleSet::from_yaml("t.yaml", yaml)
+    crate::check::from_yaml("t.yaml", yaml)
 }
 
 /// Every diagnostic of a rule set that must fail, as printed.
@@ -17,7 +17,7 @@ pub(super) fn problems(yaml: &str) -> Vec<String> {
 fn warnings(yaml: &str) -> Vec<String> {
     let loaded = load(yaml).unwrap_or_else(|e| panic!("rule set failed:\n{e}"));
     let mut all = loaded.warnings.clone();
-    all.extend(loaded.rules.lint_patterns());
+    all.extend(crate::check::lint_patterns(&loaded.rules));
     all.iter().map(ToString::to_string).collect()
 }
 
@@ -394,7 +394,7 @@ fn declarations_across_files_must_not_repeat() {
         "locales: [en]\nshop:\n  name: B\nintents:\n  - id: x\n    match: { any: [refund] }\n    answer: { en: ok }\n",
     )
     .unwrap();
-    let err = RuleSet::load(dir.path()).unwrap_err();
+    let err = crate::check::load(dir.path()).unwrap_err();
     let found: Vec<String> = err.diagnostics.iter().map(ToString::to_string).collect();
     let a = dir.path().join("a.yaml").display().to_string();
     let b = dir.path().join("b.yaml").display().to_string();
@@ -410,7 +410,7 @@ fn declarations_across_files_must_not_repeat() {
 
 #[test]
 fn a_missing_rules_path_is_reported_not_panicked() {
-    let err = RuleSet::load(Path::new("/nonexistent/rules")).unwrap_err();
+    let err = crate::check::load(Path::new("/nonexistent/rules")).unwrap_err();
     assert!(
         err.to_string()
             .starts_with("/nonexistent/rules:1:1: cannot read rules"),

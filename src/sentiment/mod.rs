@@ -29,7 +29,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 /// What moved the score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CueKind {
     /// A word of dissatisfaction.
@@ -61,7 +61,7 @@ pub enum CueKind {
 }
 
 /// The kind of safety concern in a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SafetyConcern {
     /// The customer may harm themselves.

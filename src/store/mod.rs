@@ -9,11 +9,13 @@
 //! version number, so that two messages racing on one conversation cannot
 //! lose each other's state.
 
+mod decision;
 mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
 
+pub use decision::StoredDecision;
 pub use rows::{
     Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffRecord,
     HandoffStatus, Identity, MessageRecord, NewConversation, NewHandoff, NewMessage,
@@ -49,7 +51,8 @@ pub enum StoreError {
 }
 
 /// The durability of SQLite writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Durability {
     /// `synchronous=NORMAL` with WAL: durable across a process crash.
     Normal,
@@ -247,7 +250,7 @@ impl Store {
             Backend::Sqlite(db) => db.transcript(id).await?,
             Backend::Postgres(pool) => postgres::transcript(pool, id).await?,
         };
-        Ok(found.into_iter().map(MessageRecord::from).collect())
+        found.into_iter().map(MessageRecord::try_from).collect()
     }
 
     /// Conversations, newest activity first, optionally in one state.
@@ -264,7 +267,10 @@ impl Store {
             Backend::Sqlite(db) => db.list(status, limit).await?,
             Backend::Postgres(pool) => postgres::list(pool, status, limit).await?,
         };
-        Ok(found.into_iter().map(ConversationSummary::from).collect())
+        found
+            .into_iter()
+            .map(ConversationSummary::try_from)
+            .collect()
     }
 
     /// The customer's other conversations, newest first.
@@ -280,7 +286,10 @@ impl Store {
             Backend::Sqlite(db) => db.earlier(customer_id, except).await?,
             Backend::Postgres(pool) => postgres::earlier(pool, customer_id, except).await?,
         };
-        Ok(found.into_iter().map(EarlierConversation::from).collect())
+        found
+            .into_iter()
+            .map(EarlierConversation::try_from)
+            .collect()
     }
 
     /// Records feedback on a conversation.
@@ -344,10 +353,11 @@ impl Store {
         now: i64,
         lease_until: i64,
     ) -> Result<Option<HandoffRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.claim_handoff(now, lease_until).await,
-            Backend::Postgres(pool) => postgres::claim_handoff(pool, now, lease_until).await,
-        }
+        let row = match &self.backend {
+            Backend::Sqlite(db) => db.claim_handoff(now, lease_until).await?,
+            Backend::Postgres(pool) => postgres::claim_handoff(pool, now, lease_until).await?,
+        };
+        row.map(HandoffRecord::try_from).transpose()
     }
 
     /// One handoff.
@@ -355,10 +365,11 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn handoff(&self, id: &str) -> Result<Option<HandoffRecord>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.handoff(id).await,
-            Backend::Postgres(pool) => postgres::handoff(pool, id).await,
-        }
+        let row = match &self.backend {
+            Backend::Sqlite(db) => db.handoff(id).await?,
+            Backend::Postgres(pool) => postgres::handoff(pool, id).await?,
+        };
+        row.map(HandoffRecord::try_from).transpose()
     }
 
     /// Handoffs, newest first, optionally in one status.
@@ -371,21 +382,31 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<HandoffRecord>, StoreError> {
         let status = status.map(HandoffStatus::as_str);
-        match &self.backend {
-            Backend::Sqlite(db) => db.handoffs(status, limit).await,
-            Backend::Postgres(pool) => postgres::handoffs(pool, status, limit).await,
-        }
+        let found = match &self.backend {
+            Backend::Sqlite(db) => db.handoffs(status, limit).await?,
+            Backend::Postgres(pool) => postgres::handoffs(pool, status, limit).await?,
+        };
+        found.into_iter().map(HandoffRecord::try_from).collect()
     }
 
     /// How many handoffs there are in each status.
     ///
     /// # Errors
     /// [`StoreError`] when the database fails.
-    pub async fn handoff_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        match &self.backend {
-            Backend::Sqlite(db) => db.handoff_counts().await,
-            Backend::Postgres(pool) => postgres::handoff_counts(pool).await,
-        }
+    pub async fn handoff_counts(&self) -> Result<Vec<(HandoffStatus, i64)>, StoreError> {
+        let found = match &self.backend {
+            Backend::Sqlite(db) => db.handoff_counts().await?,
+            Backend::Postgres(pool) => postgres::handoff_counts(pool).await?,
+        };
+        found
+            .into_iter()
+            .map(|(status, n)| {
+                let status = status
+                    .parse()
+                    .map_err(|e| StoreError::Corrupt(format!("status: {e}")))?;
+                Ok((status, n))
+            })
+            .collect()
     }
 
     /// Records the body of a handoff's first attempt, sent unchanged on

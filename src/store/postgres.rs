@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::rows::{ConversationRow, EarlierRow, MessageRow, SummaryRow};
-use super::{HandoffRecord, HandoffValues, NewConversation, StoreError, sql};
+use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
+use super::{HandoffValues, NewConversation, StoreError, sql};
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -92,8 +92,8 @@ pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<
     let update = match change.handoff {
         Some(handoff) => update
             .bind(&handoff.id)
-            .bind(&handoff.reason)
-            .bind(&handoff.priority)
+            .bind(handoff.reason.as_str())
+            .bind(handoff.priority.as_str())
             .bind(&handoff.intent)
             .bind(handoff.due),
         None => update,
@@ -228,7 +228,7 @@ pub(super) async fn claim_handoff(
     pool: &PgPool,
     now: i64,
     lease_until: i64,
-) -> Result<Option<HandoffRecord>, StoreError> {
+) -> Result<Option<HandoffRow>, StoreError> {
     // SKIP LOCKED: replicas on one database never take the same handoff.
     Ok(
         sqlx::query_as(sqlx::AssertSqlSafe(sql::claim_handoff(true)))
@@ -239,7 +239,7 @@ pub(super) async fn claim_handoff(
     )
 }
 
-pub(super) async fn handoff(pool: &PgPool, id: &str) -> Result<Option<HandoffRecord>, StoreError> {
+pub(super) async fn handoff(pool: &PgPool, id: &str) -> Result<Option<HandoffRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::handoff()))
         .bind(id)
         .fetch_optional(pool)
@@ -250,7 +250,7 @@ pub(super) async fn handoffs(
     pool: &PgPool,
     status: Option<&str>,
     limit: i64,
-) -> Result<Vec<HandoffRecord>, StoreError> {
+) -> Result<Vec<HandoffRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::list_handoffs()))
         .bind(status)
         .bind(limit)

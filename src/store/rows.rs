@@ -1,10 +1,24 @@
 //! What the store reads and writes, and the raw rows behind them.
 
+use std::str::FromStr;
+
 use serde::Serialize;
 
-use super::StoreError;
-use crate::engine::ConversationState;
+use super::{StoreError, StoredDecision};
+use crate::engine::{ConversationState, Status};
+use crate::escalation::{EscalationReason, Priority};
 use crate::rules::Channel;
+
+/// A stored name read back as its type; a name that does not parse means
+/// the database holds what madoguchi never wrote.
+fn stored<T: FromStr<Err = E>, E: std::fmt::Display>(
+    column: &str,
+    value: &str,
+) -> Result<T, StoreError> {
+    value
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
 
 /// How the customer's identity was established.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,13 +42,16 @@ impl Identity {
             Identity::Anonymous => "anonymous",
         }
     }
+}
 
-    fn parse(s: &str) -> Identity {
-        match s {
-            "verified" => Identity::Verified,
-            "email" => Identity::Email,
-            _ => Identity::Anonymous,
-        }
+impl FromStr for Identity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Identity::Verified, Identity::Email, Identity::Anonymous]
+            .into_iter()
+            .find(|i| i.as_str() == s)
+            .ok_or_else(|| format!("unknown identity `{s}`"))
     }
 }
 
@@ -63,14 +80,16 @@ impl Author {
             Author::System => "system",
         }
     }
+}
 
-    fn parse(s: &str) -> Author {
-        match s {
-            "customer" => Author::Customer,
-            "agent" => Author::Agent,
-            "system" => Author::System,
-            _ => Author::Bot,
-        }
+impl FromStr for Author {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Author::Customer, Author::Bot, Author::Agent, Author::System]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown author `{s}`"))
     }
 }
 
@@ -111,7 +130,8 @@ pub struct NewMessage {
     pub text: String,
     /// The intent it was taken as (customer messages).
     pub intent: Option<String>,
-    /// The decision's evidence, sentiment and cues, as JSON.
+    /// The decision behind a customer message, as stored
+    /// ([`StoredDecision::to_json`]).
     pub decision: Option<String>,
 }
 
@@ -125,7 +145,7 @@ pub struct ConversationRecord {
     /// Its customer.
     pub customer_id: String,
     /// Where it happens.
-    pub channel: String,
+    pub channel: Channel,
     /// How the customer's identity was established.
     pub identity: Identity,
     /// The engine's state.
@@ -161,12 +181,26 @@ pub struct MessageRecord {
     /// The intent, for customer messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
-    /// The decision behind it, as JSON text.
+    /// The decision behind it, as stored; read with
+    /// [`MessageRecord::decision`].
     #[serde(skip)]
-    pub decision: Option<String>,
+    pub decision_json: Option<String>,
     /// When, in milliseconds.
     #[serde(skip)]
     pub created_at: i64,
+}
+
+impl MessageRecord {
+    /// The decision behind a customer message.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the stored decision is unreadable.
+    pub fn decision(&self) -> Result<Option<StoredDecision<'static>>, StoreError> {
+        self.decision_json
+            .as_deref()
+            .map(StoredDecision::from_json)
+            .transpose()
+    }
 }
 
 /// A conversation in a listing.
@@ -175,11 +209,11 @@ pub struct ConversationSummary {
     /// Its id.
     pub id: String,
     /// `chat` or `email`.
-    pub channel: String,
+    pub channel: Channel,
     /// How the customer is known.
     pub identity: Identity,
     /// Its state.
-    pub state: String,
+    pub state: Status,
     /// A one-line summary.
     pub summary: Option<String>,
     /// Created, in milliseconds.
@@ -233,8 +267,8 @@ impl ConversationRow {
             id: self.id,
             token_hash: self.token_hash,
             customer_id: self.customer_id,
-            channel: self.channel,
-            identity: Identity::parse(&self.identity),
+            channel: stored("channel", &self.channel)?,
+            identity: stored("identity", &self.identity)?,
             state,
             version: self.version,
             summary: self.summary,
@@ -258,17 +292,19 @@ pub(super) struct MessageRow {
     pub(super) created_at: i64,
 }
 
-impl From<MessageRow> for MessageRecord {
-    fn from(r: MessageRow) -> Self {
-        MessageRecord {
+impl TryFrom<MessageRow> for MessageRecord {
+    type Error = StoreError;
+
+    fn try_from(r: MessageRow) -> Result<Self, StoreError> {
+        Ok(MessageRecord {
             seq: r.seq,
-            author: Author::parse(&r.author),
+            author: stored("author", &r.author)?,
             agent: r.agent,
             text: r.text,
             intent: r.intent,
-            decision: r.decision,
+            decision_json: r.decision,
             created_at: r.created_at,
-        }
+        })
     }
 }
 
@@ -285,19 +321,21 @@ pub(super) struct SummaryRow {
     pub(super) name: Option<String>,
 }
 
-impl From<SummaryRow> for ConversationSummary {
-    fn from(r: SummaryRow) -> Self {
-        ConversationSummary {
+impl TryFrom<SummaryRow> for ConversationSummary {
+    type Error = StoreError;
+
+    fn try_from(r: SummaryRow) -> Result<Self, StoreError> {
+        Ok(ConversationSummary {
             id: r.id,
-            channel: r.channel,
-            identity: Identity::parse(&r.identity),
-            state: r.status,
+            channel: stored("channel", &r.channel)?,
+            identity: stored("identity", &r.identity)?,
+            state: stored("status", &r.status)?,
             summary: r.summary,
             created_at: r.created_at,
             updated_at: r.updated_at,
             email: r.email,
             name: r.name,
-        }
+        })
     }
 }
 
@@ -309,14 +347,16 @@ pub(super) struct EarlierRow {
     pub(super) created_at: i64,
 }
 
-impl From<EarlierRow> for EarlierConversation {
-    fn from(r: EarlierRow) -> Self {
-        EarlierConversation {
+impl TryFrom<EarlierRow> for EarlierConversation {
+    type Error = StoreError;
+
+    fn try_from(r: EarlierRow) -> Result<Self, StoreError> {
+        Ok(EarlierConversation {
             id: r.id,
-            identity: Identity::parse(&r.identity),
+            identity: stored("identity", &r.identity)?,
             summary: r.summary,
             created_at: r.created_at,
-        }
+        })
     }
 }
 
@@ -325,10 +365,10 @@ impl From<EarlierRow> for EarlierConversation {
 pub struct NewHandoff {
     /// Its id: also the webhook's `webhook-id`, the same on every retry.
     pub id: String,
-    /// `complaint`, `human_requested`, ...
-    pub reason: String,
-    /// `low`, `normal`, `high`, `urgent`.
-    pub priority: String,
+    /// Why.
+    pub reason: EscalationReason,
+    /// How urgent.
+    pub priority: Priority,
     /// The intent that led there, if any.
     pub intent: Option<String>,
     /// When its first attempt is due (milliseconds): now, or a little later
@@ -358,25 +398,27 @@ impl HandoffStatus {
             HandoffStatus::Dead => "dead",
         }
     }
+}
 
-    /// Reads a stored or requested name.
-    ///
-    /// # Errors
-    /// The names it knows, for anything else.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        match s {
-            "pending" => Ok(HandoffStatus::Pending),
-            "delivered" => Ok(HandoffStatus::Delivered),
-            "dead" => Ok(HandoffStatus::Dead),
-            other => Err(format!(
-                "unknown handoff status `{other}` (expected pending, delivered or dead)"
-            )),
-        }
+impl FromStr for HandoffStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            HandoffStatus::Pending,
+            HandoffStatus::Delivered,
+            HandoffStatus::Dead,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == s)
+        .ok_or_else(|| {
+            format!("unknown handoff status `{s}` (expected pending, delivered or dead)")
+        })
     }
 }
 
 /// A stored handoff.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize)]
 pub struct HandoffRecord {
     /// Its id.
     pub id: String,
@@ -386,13 +428,13 @@ pub struct HandoffRecord {
     #[serde(skip)]
     pub seq: i64,
     /// Why.
-    pub reason: String,
+    pub reason: EscalationReason,
     /// How urgent.
-    pub priority: String,
+    pub priority: Priority,
     /// The intent that led there.
     pub intent: Option<String>,
-    /// `pending`, `delivered` or `dead`.
-    pub status: String,
+    /// Where its delivery stands.
+    pub status: HandoffStatus,
     /// Delivery attempts so far.
     pub attempts: i64,
     /// When the next attempt is due (milliseconds).
@@ -413,4 +455,48 @@ pub struct HandoffRecord {
     /// Last changed (milliseconds).
     #[serde(skip)]
     pub updated_at: i64,
+}
+
+/// A handoff's row, as the database returns it.
+#[derive(sqlx::FromRow)]
+pub(super) struct HandoffRow {
+    pub(super) id: String,
+    pub(super) conversation_id: String,
+    pub(super) seq: i64,
+    pub(super) reason: String,
+    pub(super) priority: String,
+    pub(super) intent: Option<String>,
+    pub(super) status: String,
+    pub(super) attempts: i64,
+    pub(super) next_attempt_at: i64,
+    pub(super) last_error: Option<String>,
+    pub(super) payload: Option<String>,
+    pub(super) ticket_id: Option<String>,
+    pub(super) ticket_url: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) updated_at: i64,
+}
+
+impl TryFrom<HandoffRow> for HandoffRecord {
+    type Error = StoreError;
+
+    fn try_from(r: HandoffRow) -> Result<Self, StoreError> {
+        Ok(HandoffRecord {
+            id: r.id,
+            conversation_id: r.conversation_id,
+            seq: r.seq,
+            reason: stored("reason", &r.reason)?,
+            priority: stored("priority", &r.priority)?,
+            intent: r.intent,
+            status: stored("status", &r.status)?,
+            attempts: r.attempts,
+            next_attempt_at: r.next_attempt_at,
+            last_error: r.last_error,
+            payload: r.payload,
+            ticket_id: r.ticket_id,
+            ticket_url: r.ticket_url,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
 }

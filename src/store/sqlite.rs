@@ -16,10 +16,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::rows::{ConversationRow, EarlierRow, MessageRow, SummaryRow};
-use super::{
-    Change, Durability, Feedback, HandoffRecord, HandoffValues, NewConversation, StoreError, sql,
-};
+use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
+use super::{Change, Durability, Feedback, HandoffValues, NewConversation, StoreError, sql};
 
 /// The migrations, in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -211,8 +209,8 @@ impl Sqlite {
         if let Some(handoff) = change.handoff {
             let released = tx.prepare_cached(sql::RELEASE_HANDOFF)?.execute(params![
                 last,
-                handoff.reason,
-                handoff.priority,
+                handoff.reason.as_str(),
+                handoff.priority.as_str(),
                 handoff.intent,
                 handoff.due,
                 change.at,
@@ -223,8 +221,8 @@ impl Sqlite {
                     handoff.id,
                     change.id,
                     last,
-                    handoff.reason,
-                    handoff.priority,
+                    handoff.reason.as_str(),
+                    handoff.priority.as_str(),
                     handoff.intent,
                     handoff.due,
                     change.at
@@ -336,7 +334,7 @@ impl Sqlite {
         &self,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<HandoffRecord>, StoreError> {
+    ) -> Result<Option<HandoffRow>, StoreError> {
         let writer = self.writer.lock().await;
         let claimed = writer
             .prepare_cached(&sql::claim_handoff(false))?
@@ -345,7 +343,7 @@ impl Sqlite {
         Ok(claimed)
     }
 
-    pub(super) async fn handoff(&self, id: &str) -> Result<Option<HandoffRecord>, StoreError> {
+    pub(super) async fn handoff(&self, id: &str) -> Result<Option<HandoffRow>, StoreError> {
         let reader = self.reader().await;
         let found = reader
             .prepare_cached(&sql::handoff())?
@@ -358,7 +356,7 @@ impl Sqlite {
         &self,
         status: Option<&str>,
         limit: i64,
-    ) -> Result<Vec<HandoffRecord>, StoreError> {
+    ) -> Result<Vec<HandoffRow>, StoreError> {
         let reader = self.reader().await;
         let mut statement = reader.prepare_cached(&sql::list_handoffs())?;
         let found = statement
@@ -417,8 +415,8 @@ impl Sqlite {
     }
 }
 
-fn handoff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HandoffRecord> {
-    Ok(HandoffRecord {
+fn handoff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HandoffRow> {
+    Ok(HandoffRow {
         id: r.get("id")?,
         conversation_id: r.get("conversation_id")?,
         seq: r.get("seq")?,

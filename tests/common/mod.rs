@@ -135,7 +135,7 @@ pub async fn spawn_app_with(db: Db, overrides: &str) -> Option<TestApp> {
     std::fs::write(&file, toml).expect("write config");
     let config = madoguchi::config::Config::load(Some(&file), &madoguchi::config::Flags::default())
         .expect("valid test configuration");
-    let app = madoguchi::http::Application::build(&config)
+    let app = madoguchi::startup::Application::build(&config)
         .await
         .expect("the service starts");
     let address = format!("http://{}", app.address());

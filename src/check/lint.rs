@@ -4,16 +4,16 @@
 
 use std::collections::HashMap;
 
-use super::RuleSet;
-use super::diagnostic::{Diagnostic, Diagnostics};
 use crate::classify::classify;
-use crate::matcher::{IntentIndex, PatternKind};
-use crate::text::normalize;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::matcher::{PatternInfo, PatternKind};
+use crate::rules::{IntentIndex, RuleSet};
+use crate::text::{Locale, normalize};
 
 /// Every example must match its intent. One that matches no intent is an
 /// error (the intent's patterns do not cover it); one that matches another
 /// intent better, or too closely to call, is a collision and a warning.
-pub(crate) fn examples(rules: &RuleSet, d: &mut Diagnostics) {
+pub(super) fn examples(rules: &RuleSet, d: &mut Diagnostics) {
     for (index, intent) in (0..).zip(rules.intents()) {
         for example in &intent.examples {
             let result = classify(rules, &example.text);
@@ -65,18 +65,10 @@ pub(crate) fn examples(rules: &RuleSet, d: &mut Diagnostics) {
 /// own intent's `not` words (it always vetoes itself), a keyword that on its
 /// own goes to another intent (shadowed), and the same keyword twice in one
 /// intent.
-pub(crate) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
+pub(super) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
     let mut found = Vec::new();
-    let mut seen: HashMap<
-        (
-            IntentIndex,
-            PatternKind,
-            Option<crate::text::Locale>,
-            String,
-        ),
-        usize,
-    > = HashMap::new();
-    for (n, pattern) in rules.matcher().patterns().iter().enumerate() {
+    let mut seen: HashMap<(IntentIndex, PatternKind, Option<Locale>, String), u32> = HashMap::new();
+    for (n, pattern) in (0..).zip(rules.matcher().patterns()) {
         let Some(intent) = pattern.intent else {
             continue;
         };
@@ -91,16 +83,16 @@ pub(crate) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
             normalize(word).as_str().to_owned(),
         );
         if let Some(&first) = seen.get(&key) {
-            let first = &rules.matcher().patterns()[first].location;
+            let first = &rules.pattern_source(first).text;
             found.push(Diagnostic::warning(
-                pattern.location.clone(),
+                rules.pattern_source(n).location.clone(),
                 format!("`{}` is listed twice (first at {first})", pattern.text),
             ));
             continue;
         }
         seen.insert(key, n);
         if pattern.kind == PatternKind::Any {
-            found.extend(shadowed(rules, intent, pattern));
+            found.extend(shadowed(rules, intent, n, pattern));
         }
     }
     found
@@ -109,15 +101,17 @@ pub(crate) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
 fn shadowed(
     rules: &RuleSet,
     intent: IntentIndex,
-    pattern: &crate::matcher::PatternInfo,
+    pattern_id: u32,
+    pattern: &PatternInfo,
 ) -> Option<Diagnostic> {
+    let location = &rules.pattern_source(pattern_id).location;
     let word = pattern.text.trim().trim_end_matches('*');
     let result = classify(rules, word);
     let id = &rules.intent(intent).id;
     if let Some(veto) = result.outcome.vetoes.iter().find(|v| v.intent == intent) {
         let not = &rules.matcher().patterns()[veto.evidence.pattern as usize];
         return Some(Diagnostic::warning(
-            pattern.location.clone(),
+            location.clone(),
             format!(
                 "`{}` can never match `{id}`: it contains `{}`, which vetoes `{id}`",
                 pattern.text, not.text
@@ -132,7 +126,7 @@ fn shadowed(
     let best = result.outcome.candidates.first()?;
     (best.intent != intent).then(|| {
         Diagnostic::warning(
-            pattern.location.clone(),
+            location.clone(),
             format!(
                 "`{}` never wins for `{id}` on its own: a message of just these words goes to `{}` ({:.2})",
                 pattern.text,

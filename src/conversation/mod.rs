@@ -5,99 +5,23 @@
 //! the conversation meanwhile). Live listeners hear of agent messages and
 //! state changes through the [`Events`] hub.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+mod events;
+mod start;
 
-use serde::Serialize;
-use tokio::sync::broadcast;
+pub use events::{Event, Events};
+pub use start::{Start, Started, start};
 
-use crate::engine::{Decision, Status, Turn, decide};
+use crate::engine::{ConversationState, Decision, Status, Turn, decide};
 use crate::privacy::mask;
-use crate::rules::{Channel, RuleSet};
+use crate::rules::{ReplyName, RuleSet};
 use crate::store::{
     Author, ConversationRecord, ConversationWrite, NewHandoff, NewMessage, Store, StoreError,
+    StoredDecision,
 };
 
 /// How often a message is decided again when other messages keep changing
 /// the conversation under it.
 const ATTEMPTS: usize = 5;
-
-/// Something a live listener of a conversation is told.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
-    /// A message from a person of the support team.
-    Message {
-        /// Its place in the transcript.
-        seq: i64,
-        /// Who wrote it.
-        author: Author,
-        /// The agent's name.
-        agent: Option<String>,
-        /// The text.
-        text: String,
-        /// When (RFC 3339).
-        at: String,
-    },
-    /// The conversation's state changed.
-    State {
-        /// The new state.
-        state: Status,
-    },
-    /// The ticket system took the handoff and gave a reference.
-    Ticket {
-        /// The ticket's id.
-        ticket_id: String,
-        /// A link to it.
-        url: Option<String>,
-        /// What the customer is told.
-        text: String,
-    },
-}
-
-/// Live listeners per conversation. A conversation nobody listens to has
-/// no channel; a channel is dropped when its last listener goes.
-#[derive(Debug, Default, Clone)]
-pub struct Events {
-    channels: Arc<Mutex<HashMap<String, broadcast::Sender<Event>>>>,
-}
-
-/// Events a slow listener may fall behind by before it misses some.
-const EVENT_BACKLOG: usize = 64;
-
-impl Events {
-    /// Listens to a conversation.
-    #[must_use]
-    pub fn subscribe(&self, conversation: &str) -> broadcast::Receiver<Event> {
-        let mut channels = self.lock();
-        // Conversations nobody listens to any more go, so the map holds
-        // only live streams.
-        channels.retain(|_, sender| sender.receiver_count() > 0);
-        channels
-            .entry(conversation.to_owned())
-            .or_insert_with(|| broadcast::channel(EVENT_BACKLOG).0)
-            .subscribe()
-    }
-
-    /// Tells the conversation's listeners, if any.
-    pub fn publish(&self, conversation: &str, event: Event) {
-        let mut channels = self.lock();
-        if let Some(sender) = channels.get(conversation)
-            && sender.send(event).is_err()
-        {
-            // Nobody listens any more.
-            channels.remove(conversation);
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Event>>> {
-        // A panic while holding the lock cannot leave the map inconsistent:
-        // every change is one insert or remove.
-        self.channels
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
 
 /// A customer message, decided and stored.
 #[derive(Debug)]
@@ -136,7 +60,7 @@ pub fn rfc3339(millis: i64) -> String {
 /// One write to a conversation, planned from its current state.
 struct Write {
     messages: Vec<NewMessage>,
-    state: crate::engine::ConversationState,
+    state: ConversationState,
     summary: Option<String>,
     handoff: Option<NewHandoff>,
 }
@@ -224,6 +148,7 @@ fn publish_state<T>(events: &Events, id: &str, written: &Written<T>) {
 ///
 /// # Errors
 /// [`MessageError::Closed`] for a closed conversation, or a store failure.
+#[tracing::instrument(name = "customer_message", skip_all, fields(conversation = %conversation.id))]
 pub async fn customer_message(
     store: &Store,
     rules: &RuleSet,
@@ -233,7 +158,7 @@ pub async fn customer_message(
     now: jiff::Timestamp,
 ) -> Result<Answered, MessageError> {
     let text = mask(text);
-    let channel: Channel = conversation.channel.parse().unwrap_or(Channel::Chat);
+    let channel = conversation.channel;
     let id = conversation.id.clone();
     let written = write_planned(store, conversation, now, |conversation| {
         let decision = decide(
@@ -255,7 +180,7 @@ pub async fn customer_message(
                     agent: None,
                     text: text.clone().into_owned(),
                     intent: intent.clone(),
-                    decision: Some(decision_json(rules, &decision, &text)),
+                    decision: Some(stored_decision(rules, &decision, &text)),
                 },
                 NewMessage {
                     author: Author::Bot,
@@ -276,6 +201,13 @@ pub async fn customer_message(
     })
     .await?;
     publish_state(events, &id, &written);
+    let decision = &written.outcome.decision;
+    tracing::info!(
+        intent = written.outcome.intent.as_deref().unwrap_or("-"),
+        action = ?decision.action,
+        escalation = decision.escalation.map(|e| e.reason.as_str()),
+        "message"
+    );
     Ok(written.outcome)
 }
 
@@ -294,31 +226,23 @@ fn handoff(decision: &Decision, intent: Option<&str>, now: jiff::Timestamp) -> O
     };
     Some(NewHandoff {
         id: crate::ids::new_id(),
-        reason: escalation.reason.as_str().to_owned(),
-        priority: escalation.priority.as_str().to_owned(),
+        reason: escalation.reason,
+        priority: escalation.priority,
         intent: intent.map(str::to_owned),
         due: due.as_millisecond(),
     })
 }
 
-/// What is kept of a decision for the agent and the handoff: the
-/// classification report (intent, evidence, sentiment, cues) with the
-/// action and any escalation.
-fn decision_json(rules: &RuleSet, decision: &Decision, text: &str) -> String {
-    let mut report = serde_json::to_value(decision.classification.report(rules, text, false))
-        .unwrap_or_default();
-    // The report says whether the message taken alone would escalate; in
-    // a conversation, `escalation` below is what happened.
-    if let Some(fields) = report.as_object_mut() {
-        fields.remove("escalate");
-        fields.remove("escalation_reason");
+/// What is kept of a decision for the agent and the handoff: the action,
+/// the escalation that happened, and the classification report (intent,
+/// evidence, sentiment, cues).
+fn stored_decision(rules: &RuleSet, decision: &Decision, text: &str) -> String {
+    StoredDecision {
+        action: decision.action,
+        escalation: decision.escalation,
+        classification: decision.classification.report(rules, text, false),
     }
-    serde_json::json!({
-        "action": decision.action,
-        "escalation": decision.escalation,
-        "classification": report,
-    })
-    .to_string()
+    .to_json()
 }
 
 /// A one-line summary from the first message: its intent's label and what
@@ -439,12 +363,11 @@ pub async fn ticket_created(
         .state
         .locale
         .unwrap_or_else(|| rules.default_locale());
-    let channel: Channel = conversation.channel.parse().unwrap_or(Channel::Chat);
     let text = rules
         .render_reply(
-            "ticket",
+            ReplyName::Ticket,
             locale,
-            channel,
+            conversation.channel,
             0,
             &conversation.state.details,
             minijinja::context! { ticket_id => ticket_id, ticket_url => url },

@@ -1,12 +1,13 @@
-//! Why and how urgently a conversation goes to a person.
+//! Why and how urgently a conversation goes to a person: the escalation
+//! policy, applied to one classified message. The engine applies it within
+//! a conversation; `madoguchi classify` to a message taken alone.
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::Classification;
-use crate::matcher::IntentIndex;
-use crate::rules::RuleSet;
+use crate::classify::{Classification, Report};
+use crate::rules::{IntentIndex, ReplyName, RuleSet};
 use crate::sentiment::{CueKind, SafetyConcern};
 
 /// The id of the intent that means "I want a person".
@@ -42,15 +43,15 @@ impl EscalationReason {
         }
     }
 
-    /// The name of the reply that announces the handoff.
+    /// The reply that announces the handoff.
     #[must_use]
-    pub(crate) fn reply_name(self) -> &'static str {
+    pub const fn reply_name(self) -> ReplyName {
         match self {
-            EscalationReason::Complaint => "escalated_complaint",
-            EscalationReason::HumanRequested => "escalated_human_requested",
-            EscalationReason::RepeatedFallback => "escalated_repeated_fallback",
-            EscalationReason::Rule => "escalated_rule",
-            EscalationReason::Safety => "escalated_safety",
+            EscalationReason::Complaint => ReplyName::EscalatedComplaint,
+            EscalationReason::HumanRequested => ReplyName::EscalatedHumanRequested,
+            EscalationReason::RepeatedFallback => ReplyName::EscalatedRepeatedFallback,
+            EscalationReason::Rule => ReplyName::EscalatedRule,
+            EscalationReason::Safety => ReplyName::EscalatedSafety,
         }
     }
 }
@@ -109,8 +110,30 @@ impl Priority {
     }
 }
 
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Priority {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Priority::Low,
+            Priority::Normal,
+            Priority::High,
+            Priority::Urgent,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| format!("unknown priority `{s}` (expected low, normal, high or urgent)"))
+    }
+}
+
 /// A handoff decided for one message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
     /// Why.
     pub reason: EscalationReason,
@@ -215,4 +238,50 @@ pub fn concern_name(concern: Option<SafetyConcern>) -> Option<&'static str> {
         SafetyConcern::SelfHarm => "self_harm",
         SafetyConcern::Violence => "violence",
     })
+}
+
+/// Why `classification`, a conversation's first message with no history,
+/// would be handed off, if it would.
+#[must_use]
+pub fn alone(rules: &RuleSet, classification: &Classification) -> Option<EscalationReason> {
+    escalation_for_message(
+        rules,
+        classification,
+        classification.intent(),
+        0,
+        classification.sentiment.score.min(0.0),
+    )
+}
+
+/// One line of `madoguchi classify`: the classification report, and
+/// whether the message taken alone is handed to a person.
+#[derive(Debug, Serialize)]
+pub struct MessageReport<'a> {
+    /// Intent, score, evidence, sentiment.
+    #[serde(flatten)]
+    pub classification: Report<'a>,
+    /// Whether the message, taken alone, is handed to a person.
+    pub escalate: bool,
+    /// Why: `complaint`, `human_requested`, `repeated_fallback`, `rule`,
+    /// `safety`, or `null`.
+    pub escalation_reason: Option<EscalationReason>,
+}
+
+impl<'a> MessageReport<'a> {
+    /// The report of `classification` of `text`; with `answer`, also the
+    /// chat answer of the intent.
+    #[must_use]
+    pub fn new(
+        rules: &'a RuleSet,
+        classification: &'a Classification,
+        text: &'a str,
+        answer: bool,
+    ) -> Self {
+        let reason = alone(rules, classification);
+        MessageReport {
+            classification: classification.report(rules, text, answer),
+            escalate: reason.is_some(),
+            escalation_reason: reason,
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! Problems found in a rule set, each pointing at a place in a file.
+//! Problems found in a rule set or a conversation test file, each pointing
+//! at a place in a file.
 
 use std::fmt;
 use std::sync::Arc;
@@ -136,7 +137,15 @@ impl Diagnostics {
         self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
-    pub fn into_vec(self) -> Vec<Diagnostic> {
+    /// Every diagnostic, in file order.
+    pub fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.items.sort_by(|a, b| {
+            (&a.location.path, a.location.line, a.location.column).cmp(&(
+                &b.location.path,
+                b.location.line,
+                b.location.column,
+            ))
+        });
         self.items
     }
 }

@@ -1,0 +1,177 @@
+//! The chat API the website widget speaks: start a conversation, send
+//! messages, read the transcript, follow it live, give feedback. Every call
+//! after the first presents the conversation's token as
+//! `Authorization: Bearer TOKEN`, so that one visitor can never read
+//! another's conversation; tokens never go in URLs.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Json};
+use axum::routing::{get, post};
+use futures_util::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use super::auth::bearer;
+use super::error::ApiJson;
+use super::{ApiError, AppState, HEARTBEAT};
+use crate::channels::chat::{
+    FeedbackRequest, MessageRequest, MessageResponse, StartRequest, StartResponse,
+    TranscriptMessage, TranscriptResponse,
+};
+use crate::conversation::{self, Event};
+use crate::secret::{same_secret, token_hash};
+use crate::store::ConversationRecord;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/conversations", post(start))
+        .route("/v1/conversations/{id}", get(transcript))
+        .route("/v1/conversations/{id}/messages", post(message))
+        .route("/v1/conversations/{id}/events", get(events))
+        .route("/v1/conversations/{id}/feedback", post(feedback))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    body: Option<ApiJson<StartRequest>>,
+) -> Result<impl IntoResponse, ApiError> {
+    let request = body.map(|ApiJson(r)| r).unwrap_or_default();
+    let start = request.check(state.settings.identity_secret.as_ref())?;
+    let started =
+        conversation::start(&state.store, &state.rules, &start, jiff::Timestamp::now()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StartResponse {
+            id: started.id,
+            token: started.token,
+        }),
+    ))
+}
+
+/// The conversation the request's token opens: 401 without a token, 404
+/// for an unknown id, 401 for a token of another conversation. An
+/// extractor of the request's head, so that it answers before the body is
+/// even read.
+struct Authorized(ConversationRecord);
+
+impl FromRequestParts<AppState> for Authorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(&parts.headers)?.to_owned();
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("conversation"))?;
+        let conversation = state
+            .store
+            .conversation(&id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("conversation"))?;
+        if same_secret(&token_hash(&token), &conversation.token_hash) {
+            Ok(Authorized(conversation))
+        } else {
+            Err(ApiError::unauthorized(
+                "this token is not for this conversation",
+            ))
+        }
+    }
+}
+
+async fn message(
+    State(state): State<AppState>,
+    Authorized(conversation): Authorized,
+    ApiJson(request): ApiJson<MessageRequest>,
+) -> Result<Json<MessageResponse>, ApiError> {
+    let text = request.check(state.settings.max_message_chars)?;
+    let answered = conversation::customer_message(
+        &state.store,
+        &state.rules,
+        &state.events,
+        conversation,
+        text,
+        jiff::Timestamp::now(),
+    )
+    .await?;
+    if answered.decision.escalation.is_some() {
+        state.outbox.notify_one();
+    }
+    Ok(Json(MessageResponse::from(answered)))
+}
+
+async fn transcript(
+    State(state): State<AppState>,
+    Authorized(conversation): Authorized,
+) -> Result<Json<TranscriptResponse>, ApiError> {
+    let id = conversation.id.clone();
+    let messages = state.store.transcript(&id).await?;
+    Ok(Json(TranscriptResponse {
+        id,
+        state: conversation.state.status,
+        messages: messages.into_iter().map(TranscriptMessage::from).collect(),
+    }))
+}
+
+/// `GET /v1/conversations/{id}/events`: agent messages and state changes
+/// as Server-Sent Events, with heartbeats; the stream ends when the
+/// service stops.
+async fn events(
+    State(state): State<AppState>,
+    Authorized(conversation): Authorized,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let receiver = state.events.subscribe(&conversation.id);
+    let mut stopping = state.stopping.clone();
+    let stopped = async move {
+        // Ends the stream at shutdown (or if the service is already
+        // stopping).
+        let _ = stopping.wait_for(|stop| *stop).await;
+    };
+    let stream = BroadcastStream::new(receiver).map(|received| {
+        let event = match received {
+            Ok(event) => event,
+            // A listener too slow to keep up is told how many events it
+            // missed, so that it reads the transcript again.
+            Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                return Ok(SseEvent::default()
+                    .event("resync")
+                    .data(format!("{{\"missed\":{missed}}}")));
+            }
+        };
+        let name = match &event {
+            Event::Message { .. } => "message",
+            Event::State { .. } => "state",
+            Event::Ticket { .. } => "ticket",
+        };
+        Ok(SseEvent::default()
+            .event(name)
+            .json_data(&event)
+            .unwrap_or_default())
+    });
+    let stream = futures_util::StreamExt::take_until(stream, stopped);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
+}
+
+async fn feedback(
+    State(state): State<AppState>,
+    Authorized(conversation): Authorized,
+    ApiJson(request): ApiJson<FeedbackRequest>,
+) -> Result<StatusCode, ApiError> {
+    let comment = request.check(state.settings.max_message_chars)?;
+    state
+        .store
+        .add_feedback(
+            &conversation.id,
+            request.helpful,
+            request.csat,
+            comment.as_deref(),
+            conversation::millis(jiff::Timestamp::now()),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,223 @@
+//! Building the service from its configuration, then running it.
+//!
+//! [`Application::build`] does everything that can fail — rules, database,
+//! webhook client, listener — so that a mistake stops the start with a
+//! clear message; [`Application::run_until_stopped`] then serves until the
+//! shutdown signal, finishes the requests in flight, ends live event
+//! streams, lets the outbox worker and the retention task finish what they
+//! are doing, and closes the database.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::conversation::Events;
+use crate::diagnostic::LoadError;
+use crate::handoff::{Outbox, SystemClock};
+use crate::http::{AppState, Settings, router};
+use crate::store::{Store, StoreError};
+
+/// A built service, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Store,
+    stop: watch::Sender<bool>,
+    address: SocketAddr,
+    /// The tasks that run beside the router: the outbox worker, the
+    /// retention purge. Each ends when `stop` says so.
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The rules did not load.
+    #[error("the rules at {path} do not load:\n{errors}")]
+    Rules {
+        /// Where they are.
+        path: String,
+        /// Every problem.
+        errors: LoadError,
+    },
+    /// The database could not be reached or migrated.
+    #[error("database {url}: {source}")]
+    Database {
+        /// The URL, without its password.
+        url: String,
+        /// What went wrong.
+        source: StoreError,
+    },
+    /// The webhook client could not be built.
+    #[error("the webhook client: {0}")]
+    Client(#[from] reqwest::Error),
+    /// The address cannot be listened on.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: SocketAddr,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    /// Loads the rules, connects to the database, and binds the listener.
+    ///
+    /// # Errors
+    /// [`StartError`] saying what cannot start.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let loaded = crate::check::load(&config.rules).map_err(|errors| StartError::Rules {
+            path: config.rules.display().to_string(),
+            errors,
+        })?;
+        for warning in &loaded.warnings {
+            tracing::warn!(%warning, "rule set");
+        }
+        let store = Store::connect(&config.database_url, config.sqlite_synchronous)
+            .await
+            .map_err(|source| StartError::Database {
+                url: without_password(&config.database_url),
+                source,
+            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    address: config.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartError::Listen {
+            address: config.listen,
+            source,
+        })?;
+        let (stop, stopping) = watch::channel(false);
+        let events = Events::default();
+        let rules = Arc::new(loaded.rules);
+        let wake = Arc::new(Notify::new());
+        let mut tasks = Vec::new();
+        if let Some(target) = &config.target {
+            let worker = Outbox::new(
+                store.clone(),
+                Arc::clone(&rules),
+                events.clone(),
+                target.clone(),
+                config.webhook_timeout,
+                config.schedule.clone(),
+                Arc::new(SystemClock),
+            )?;
+            tasks.push(tokio::spawn(
+                worker.run(stopping.clone(), Arc::clone(&wake)),
+            ));
+        } else {
+            tracing::warn!("no webhook_url: handoffs wait in the outbox until one is set");
+        }
+        if config.retention_days > 0 {
+            tasks.push(tokio::spawn(retention(
+                store.clone(),
+                config.retention_days,
+                stopping.clone(),
+            )));
+        }
+        let state = AppState {
+            rules,
+            store: store.clone(),
+            events,
+            outbox: wake,
+            settings: Arc::new(Settings {
+                admin_token: config.admin_token.clone(),
+                identity_secret: config.identity_secret.clone(),
+                max_message_chars: config.max_message_chars,
+            }),
+            stopping,
+        };
+        Ok(Application {
+            listener,
+            router: router(state, config.max_body_bytes),
+            store,
+            stop,
+            address,
+            tasks,
+        })
+    }
+
+    /// The address the service listens on (with the port chosen, when the
+    /// configuration asked for port 0).
+    #[must_use]
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Serves until `shutdown` completes, then stops gracefully: no new
+    /// connections, requests in flight finish, live streams end, the
+    /// background tasks finish their step, and the database is closed.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let stop = self.stop;
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("stopping: finishing requests in flight");
+            // Live event streams and the background tasks never finish by
+            // themselves.
+            let _ = stop.send(true);
+        };
+        tracing::info!(address = %self.address, database = self.store.backend_name(), "listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .await?;
+        for task in self.tasks {
+            // The outbox worker finishes the delivery it is in; the
+            // retention task the purge it is in.
+            let _ = task.await;
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Purges conversations past the retention once an hour, until the service
+/// stops.
+async fn retention(store: Store, days: u32, mut stopping: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_hours(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopping.changed() => return,
+        }
+        let cutoff = jiff::Timestamp::now()
+            .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        match store.purge_before(cutoff.as_millisecond()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(conversations = n, "purged past the retention"),
+            Err(err) => tracing::warn!(error = %err, "retention purge failed"),
+        }
+    }
+}
+
+/// The database URL as it may be shown: without a password.
+fn without_password(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
