@@ -14,14 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{Answer, Db, Receiver, closed_port_url, random_hex, store};
+use common::{Answer, Db, Receiver, closed_port_url, store};
 use hmac::{KeyInit, Mac};
-use madoguchi::conversation::{Events, customer_message};
-use madoguchi::engine::ConversationState;
+use madoguchi::conversation::{self, Events, Start, customer_message};
 use madoguchi::handoff::{ManualClock, Outbox, Schedule, Step, Target};
 use madoguchi::rules::{Channel, RuleSet};
 use madoguchi::secret::{Secret, WebhookSecret};
-use madoguchi::store::{Identity, NewConversation, Store};
+use madoguchi::store::{Identity, Store};
 use serde_json::Value;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -39,20 +38,18 @@ fn now() -> jiff::Timestamp {
 /// A conversation whose customer asks for a person: one handoff in the
 /// outbox. Returns the conversation id.
 async fn escalated(store: &Store, rules: &RuleSet, text: &str) -> String {
-    let id = random_hex(16);
-    let new = NewConversation {
-        id: id.clone(),
-        token_hash: random_hex(32),
-        customer_id: random_hex(16),
-        external_id: None,
-        email: Some("hanako@example.jp".into()),
-        name: Some("山田花子".into()),
-        identity: Identity::Email,
+    let start = Start {
         channel: Channel::Chat,
-        state: ConversationState::with_email("hanako@example.jp"),
-        at: now().as_millisecond(),
+        identity: Identity::Email,
+        external_id: None,
+        email: Some("hanako@example.jp"),
+        name: Some("山田花子"),
+        locale: None,
     };
-    store.create_conversation(&new).await.unwrap();
+    let id = conversation::start(store, rules, &start, now())
+        .await
+        .unwrap()
+        .id;
     let conversation = store.conversation(&id).await.unwrap().unwrap();
     let answered = customer_message(store, rules, &Events::default(), conversation, text, now())
         .await
@@ -472,22 +469,20 @@ async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
     let worker = outbox(&store, &rules, webhook(&receiver.url), &clock);
     let anonymous = |store: &Store| {
         let store = store.clone();
+        let rules = Arc::clone(&rules);
         async move {
-            let id = random_hex(16);
-            let new = NewConversation {
-                id: id.clone(),
-                token_hash: random_hex(32),
-                customer_id: random_hex(16),
+            let start = Start {
+                channel: Channel::Chat,
+                identity: Identity::Anonymous,
                 external_id: None,
                 email: None,
                 name: None,
-                identity: Identity::Anonymous,
-                channel: Channel::Chat,
-                state: ConversationState::default(),
-                at: now().as_millisecond(),
+                locale: None,
             };
-            store.create_conversation(&new).await.unwrap();
-            id
+            conversation::start(&store, &rules, &start, now())
+                .await
+                .unwrap()
+                .id
         }
     };
     let say = |id: String, text: &'static str, at: jiff::Timestamp| {

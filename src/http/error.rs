@@ -325,3 +325,40 @@ where
         Ok(ApiQuery(value))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(code: Code) -> String {
+        serde_json::to_value(code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_conflict_left_after_the_retries_is_409_to_try_again() {
+        let response = ApiError::from(MessageError::Store(StoreError::Conflict)).into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            response.headers()[axum::http::header::RETRY_AFTER],
+            CONFLICT_RETRY_AFTER.to_string().as_str()
+        );
+    }
+
+    #[test]
+    fn every_code_has_its_own_name_and_is_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        let mut names: Vec<String> = Code::ALL.iter().map(|&c| name(c)).collect();
+        for code in &names {
+            assert!(
+                readme.contains(&format!("| `{code}` |")),
+                "`{code}` is not listed in the README's table of error codes"
+            );
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len());
+    }
+}
