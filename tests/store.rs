@@ -208,7 +208,49 @@ async fn old_conversations_are_purged(db: Db) {
     );
 }
 
+/// Runs `statement` on the database behind `url`, past the store.
+async fn tamper(url: &str, statement: &'static str) {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).expect("open");
+        connection.execute(statement, []).expect("tampered");
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("tampered");
+        pool.close().await;
+    }
+}
+
+async fn a_stored_value_madoguchi_never_wrote_is_an_error_not_a_default(db: Db) {
+    let Some((store, fresh)) = store(db).await else {
+        return;
+    };
+    let new = new_conversation(None, 1_000);
+    store.create_conversation(&new).await.expect("created");
+    let messages = [message(Author::Customer, "hello")];
+    let state = ConversationState::default();
+    store
+        .record(&new.id, 0, &write(&messages, &state, None), 2_000)
+        .await
+        .expect("recorded");
+    tamper(&fresh.url, "UPDATE messages SET author = 'robot'").await;
+    let read = store.transcript(&new.id).await;
+    assert!(
+        matches!(read, Err(StoreError::Corrupt(ref m)) if m.contains("robot")),
+        "{read:?}"
+    );
+    tamper(&fresh.url, "UPDATE conversations SET channel = 'fax'").await;
+    let read = store.conversation(&new.id).await;
+    assert!(
+        matches!(read, Err(StoreError::Corrupt(ref m)) if m.contains("fax")),
+        "{read:?}"
+    );
+}
+
 both_databases! {
+    a_stored_value_madoguchi_never_wrote_is_an_error_not_a_default => a_stored_value_madoguchi_never_wrote_is_an_error_not_a_default;
     a_conversation_reads_back_with_its_customer_and_state => a_conversation_reads_back_with_its_customer_and_state;
     messages_and_state_are_written_together_or_not_at_all => messages_and_state_are_written_together_or_not_at_all;
     a_verified_customer_is_one_customer_across_conversations => a_verified_customer_is_one_customer_across_conversations;

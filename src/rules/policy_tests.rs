@@ -176,3 +176,33 @@ intents:
     );
     assert_has(&found, "requires `colour`, which no `details:` entry");
 }
+
+#[test]
+fn every_reply_the_engine_can_ask_for_has_a_built_in_text_in_each_locale() {
+    let yaml = format!(
+        "locales: [ja, en]\n{}",
+        INTENT
+            .replace("{ en: ", "{ ja: 例, en: ")
+            .replace("      en: Here", "      ja: 例です。\n      en: Here")
+    );
+    let loaded = load(&yaml).unwrap_or_else(|e| panic!("{e}"));
+    let details = std::collections::BTreeMap::new();
+    for locale in [crate::text::Locale::Ja, crate::text::Locale::En] {
+        for name in ReplyName::ALL {
+            let extra = minijinja::context! {
+                options => ["A", "B"], trouble => "T", apology => "Sorry.",
+                follow_up => "Soon.", open => true, by => "10:00",
+                concern => "self_harm", ticket_id => "T-1",
+            };
+            let text = loaded
+                .rules
+                .render_reply(name, locale, Channel::Chat, 0, &details, extra)
+                .unwrap_or_else(|e| panic!("{} in {locale}: {e}", name.as_str()));
+            assert!(
+                !text.trim().is_empty(),
+                "{} in {locale} is empty",
+                name.as_str()
+            );
+        }
+    }
+}
