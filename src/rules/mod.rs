@@ -14,7 +14,7 @@ mod globals;
 mod intent;
 mod policy;
 mod replies;
-pub mod schema;
+mod schema;
 mod source;
 mod split;
 
