@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::handoff::{MAX_TIMEOUT, Schedule, Target};
 use crate::secret::{Secret, WebhookSecret};
-use crate::store::Durability;
+use crate::store::{DatabaseUrl, Durability, InvalidDatabaseUrl};
 
 /// The configuration as written: every key, before its values are parsed
 /// into [`Config`].
@@ -73,7 +73,7 @@ pub struct Config {
     /// Where to listen (`127.0.0.1:8080`).
     pub listen: SocketAddr,
     /// `sqlite://madoguchi.db` (created if missing) or `postgres://...`.
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
     /// The rule set: a YAML file or a folder of them.
     pub rules: PathBuf,
     /// The bearer token of the agent API; without it the agent API answers
@@ -245,15 +245,10 @@ impl Written {
     /// Checks every value and builds what is built from them once: the
     /// delivery target and its retry schedule.
     fn parse(self) -> Result<Config, ConfigError> {
-        if !(self.database_url.starts_with("sqlite:")
-            || self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://"))
-        {
-            return Err(invalid(
-                "database_url",
-                "must start with sqlite: or postgres://",
-            ));
-        }
+        let database_url: DatabaseUrl = self
+            .database_url
+            .parse()
+            .map_err(|e: InvalidDatabaseUrl| invalid("database_url", &e.to_string()))?;
         if self.max_body_bytes < 1024 {
             return Err(invalid("max_body_bytes", "must be at least 1024"));
         }
@@ -293,7 +288,7 @@ impl Written {
         let schedule = self.schedule()?;
         Ok(Config {
             listen: self.listen,
-            database_url: self.database_url,
+            database_url,
             rules: self.rules,
             admin_token: self.admin_token,
             identity_secret: self.identity_secret,
@@ -391,6 +386,10 @@ fn describe(error: &figment::Error) -> String {
         figment::error::Kind::UnknownField(field, _) => {
             return format!("unknown key `{field}`{source}");
         }
+        figment::error::Kind::UnknownVariant(_, expected) => {
+            let expected: Vec<String> = expected.iter().map(|e| format!("`{e}`")).collect();
+            format!("must be one of {}", expected.join(", "))
+        }
         other => other.to_string(),
     };
     format!("{key}{source}: {kind}")
@@ -428,7 +427,7 @@ mod tests {
         let config = Config::from_figment(&Figment::from(Serialized::defaults(DEFAULTS)))
             .expect("defaults are valid");
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.database_url, "sqlite://madoguchi.db");
+        assert_eq!(config.database_url.to_string(), "sqlite://madoguchi.db");
         assert!(config.admin_token.is_none());
     }
 
@@ -448,7 +447,7 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(config.rules, PathBuf::from("from-file"));
-        assert_eq!(config.database_url, "sqlite://env.db");
+        assert_eq!(config.database_url.to_string(), "sqlite://env.db");
         assert_eq!(config.listen.to_string(), "127.0.0.1:9999");
     }
 
@@ -462,6 +461,13 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("`webhook_secret`"), "{message}");
         assert!(!message.contains("hunter2"), "{message}");
+        let err = load("log_format = 'xml-secret'\n", &[], &Flags::default()).expect_err("invalid");
+        let message = err.to_string();
+        assert!(
+            message.contains("`log_format`") && message.contains("`json`"),
+            "{message}"
+        );
+        assert!(!message.contains("xml-secret"), "{message}");
         let err = load("admin_tokn = 'x'\n", &[], &Flags::default()).expect_err("unknown");
         assert!(
             err.to_string().contains("unknown key `admin_tokn`"),

@@ -9,12 +9,12 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use madoguchi::classify::{classify, classify_lines};
+use madoguchi::classify::{classify, report_lines};
 use madoguchi::config::{Config, Flags, LogFormat};
 use madoguchi::conversation_test::TestSuite;
+use madoguchi::diagnostic::LoadError;
 use madoguchi::escalation::MessageReport;
 use madoguchi::eval::{IntentMap, evaluate, read_labelled};
-use madoguchi::rules::LoadError;
 use madoguchi::startup::Application;
 
 /// madoguchi (窓口): a rule-based support chatbot for Japanese and English.
@@ -237,7 +237,7 @@ fn run_classify(path: &Path, answers: bool) -> anyhow::Result<ExitCode> {
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let input = BufReader::with_capacity(1 << 16, io::stdin());
     let rules = &loaded.rules;
-    classify_lines(input, &mut out, |text, line| {
+    report_lines(input, &mut out, |text, line| {
         let classification = classify(rules, text);
         let report = MessageReport::new(rules, &classification, text, answers);
         // Serializing plain data into memory cannot fail.

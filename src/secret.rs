@@ -56,8 +56,9 @@ impl WebhookSecret {
         }
     }
 
-    /// The signature header's value for a message, following Standard
-    /// Webhooks.
+    /// The `webhook-signature` header of a message (Standard Webhooks):
+    /// `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`, with the
+    /// key the `whsec_` secret encodes.
     #[must_use]
     pub fn sign(&self, id: &str, timestamp: i64, body: &str) -> Option<String> {
         let webhook = standardwebhooks::Webhook::new(self.0.expose()).ok()?;

@@ -84,7 +84,7 @@ impl Application {
         let store = Store::connect(&config.database_url, config.sqlite_synchronous)
             .await
             .map_err(|source| StartError::Database {
-                url: without_password(&config.database_url),
+                url: config.database_url.to_string(),
                 source,
             })?;
         let listener =
@@ -205,19 +205,5 @@ async fn retention(store: Store, days: u32, mut stopping: watch::Receiver<bool>)
             Ok(n) => tracing::info!(conversations = n, "purged past the retention"),
             Err(err) => tracing::warn!(error = %err, "retention purge failed"),
         }
-    }
-}
-
-/// The database URL as it may be shown: without a password.
-fn without_password(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }

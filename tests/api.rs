@@ -424,9 +424,12 @@ async fn requests_in_flight_when_stopping_are_answered_and_kept(db: Db) {
         tokio::time::sleep(Duration::from_millis(10)).await;
         app.stop_keeping_db().await
     });
-    let store = madoguchi::store::Store::connect(&fresh.url, madoguchi::store::Durability::Normal)
-        .await
-        .unwrap();
+    let store = madoguchi::store::Store::connect(
+        &fresh.url.parse().unwrap(),
+        madoguchi::store::Durability::Normal,
+    )
+    .await
+    .unwrap();
     let mut answered = 0;
     for (response, conversation) in responses.into_iter().zip(&conversations) {
         let stored = store.transcript(&conversation.id).await.unwrap().len();

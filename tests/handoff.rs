@@ -14,13 +14,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
-use common::{Answer, Db, Receiver, closed_port_url, store};
+use common::{Answer, Db, Receiver, closed_port_url, store, tamper};
 use hmac::{KeyInit, Mac};
 use madoguchi::conversation::{self, Events, Start, customer_message};
 use madoguchi::handoff::{ManualClock, Outbox, Schedule, Step, Target};
 use madoguchi::rules::{Channel, RuleSet};
 use madoguchi::secret::{Secret, WebhookSecret};
-use madoguchi::store::{Identity, Store};
+use madoguchi::store::{Claimed, Identity, Store};
 use serde_json::Value;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -355,10 +355,12 @@ async fn nothing_is_lost_across_a_restart(db: Db) {
     store.close().await;
     drop(store);
 
-    let reopened =
-        madoguchi::store::Store::connect(&fresh.url, madoguchi::store::Durability::Normal)
-            .await
-            .unwrap();
+    let reopened = madoguchi::store::Store::connect(
+        &fresh.url.parse().unwrap(),
+        madoguchi::store::Durability::Normal,
+    )
+    .await
+    .unwrap();
     let second = outbox(&reopened, &rules, webhook(&receiver.url), &clock);
     clock.advance(Duration::from_secs(5));
     assert!(
@@ -542,6 +544,26 @@ async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
     assert_eq!(receiver.requests().len(), 2);
 }
 
+/// A handoff whose row holds what madoguchi never wrote is dead-lettered,
+/// where operators look, instead of being claimed again forever.
+async fn an_unreadable_handoff_is_dead_lettered_not_retried_forever(db: Db) {
+    let Some((store, fresh)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    escalated(&store, &rules, "人と話したい").await;
+    tamper(&fresh.url, "UPDATE handoffs SET priority = 'critical'").await;
+    let clock = Arc::new(ManualClock::new(now()));
+    let worker = outbox(&store, &rules, webhook(&receiver.url), &clock);
+    assert!(
+        matches!(worker.step().await.unwrap(), Step::DeadLettered { .. }),
+        "dead-lettered at once"
+    );
+    assert_eq!(worker.step().await.unwrap(), Step::Empty);
+    assert!(receiver.requests().is_empty(), "nothing was sent");
+}
+
 /// A worker whose lease ran out cannot overwrite what the next one did.
 async fn a_stale_worker_cannot_overwrite_the_outcome(db: Db) {
     let Some((store, _db)) = store(db).await else {
@@ -551,7 +573,9 @@ async fn a_stale_worker_cannot_overwrite_the_outcome(db: Db) {
     let receiver = Receiver::start().await;
     escalated(&store, &rules, "人と話したい").await;
     let at = now().as_millisecond();
-    let stale = store.claim_handoff(at, at + 1_000).await.unwrap().unwrap();
+    let Some(Claimed::Handoff(stale)) = store.claim_handoff(at, at + 1_000).await.unwrap() else {
+        panic!("a readable handoff is due");
+    };
     let clock = Arc::new(ManualClock::new(now()));
     clock.advance(Duration::from_secs(2));
     let worker = outbox(&store, &rules, webhook(&receiver.url), &clock);
@@ -577,6 +601,7 @@ async fn a_stale_worker_cannot_overwrite_the_outcome(db: Db) {
 }
 
 both_databases! {
+    an_unreadable_handoff_is_dead_lettered_not_retried_forever => an_unreadable_handoff_is_dead_lettered_not_retried_forever;
     delivered_once_after_failures_signed_with_the_same_id => delivered_once_after_failures_signed_with_the_same_id;
     every_payload_matches_the_json_schema => every_payload_matches_the_json_schema;
     a_permanent_failure_is_dead_lettered_and_retried_by_hand => a_permanent_failure_is_dead_lettered_and_retried_by_hand;
@@ -601,9 +626,12 @@ async fn two_workers_on_one_postgres_deliver_each_handoff_exactly_once() {
         escalated(&store, &rules, "人と話したい").await;
     }
     let clock = Arc::new(ManualClock::new(now()));
-    let other = madoguchi::store::Store::connect(&fresh.url, madoguchi::store::Durability::Normal)
-        .await
-        .unwrap();
+    let other = madoguchi::store::Store::connect(
+        &fresh.url.parse().unwrap(),
+        madoguchi::store::Durability::Normal,
+    )
+    .await
+    .unwrap();
     let workers = [
         outbox(&store, &rules, webhook(&receiver.url), &clock),
         outbox(&other, &rules, webhook(&receiver.url), &clock),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Db, random_hex, store};
+use common::{Db, random_hex, store, tamper};
 use madoguchi::engine::{ConversationState, Status};
 use madoguchi::rules::Channel;
 use madoguchi::store::{
@@ -206,21 +206,6 @@ async fn old_conversations_are_purged(db: Db) {
             .expect("read")
             .is_some()
     );
-}
-
-/// Runs `statement` on the database behind `url`, past the store.
-async fn tamper(url: &str, statement: &'static str) {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let connection = rusqlite::Connection::open(path).expect("open");
-        connection.execute(statement, []).expect("tampered");
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.expect("connect");
-        sqlx::query(statement)
-            .execute(&pool)
-            .await
-            .expect("tampered");
-        pool.close().await;
-    }
 }
 
 async fn a_stored_value_madoguchi_never_wrote_is_an_error_not_a_default(db: Db) {

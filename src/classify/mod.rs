@@ -3,7 +3,7 @@
 
 mod stream;
 
-pub use stream::classify_lines;
+pub use stream::report_lines;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

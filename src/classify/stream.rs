@@ -1,10 +1,10 @@
-//! Classifying a stream of messages, one per line, into JSON lines, on every
-//! core while keeping the input order.
+//! Reporting on a stream of messages, one per line (what `madoguchi
+//! classify` does), on every core while keeping the input order.
 //!
 //! A reader thread takes lines off the input as fast as they come. Whatever
-//! has arrived is classified as one batch, split across threads, and written
-//! in order; so a file or pipe goes in large batches on all cores, and a
-//! person typing lines gets each answer at once.
+//! has arrived is reported on as one batch, split across threads, and
+//! written in order; so a file or pipe goes in large batches on all cores,
+//! and a person typing lines gets each answer at once.
 
 use std::io::{self, BufRead, Write};
 use std::sync::mpsc;
@@ -23,7 +23,7 @@ const SPLIT_FROM: usize = 64;
 ///
 /// # Errors
 /// When reading or writing fails.
-pub fn classify_lines(
+pub fn report_lines(
     input: impl BufRead + Send,
     output: &mut impl Write,
     report: impl Fn(&str, &mut Vec<u8>) + Sync,
@@ -116,7 +116,7 @@ mod tests {
             })
             .collect();
         let mut output = Vec::new();
-        classify_lines(input.as_bytes(), &mut output, |text, out| {
+        report_lines(input.as_bytes(), &mut output, |text, out| {
             report(&rules, text, out);
         })
         .unwrap();
@@ -151,7 +151,7 @@ mod tests {
     fn empty_input_writes_nothing() {
         let rules = crate::check::from_yaml("t.yaml", RULES).unwrap().rules;
         let mut output = Vec::new();
-        classify_lines(&b""[..], &mut output, |text, out| report(&rules, text, out)).unwrap();
+        report_lines(&b""[..], &mut output, |text, out| report(&rules, text, out)).unwrap();
         assert!(output.is_empty());
     }
 }

@@ -38,6 +38,10 @@ pub enum MessageError {
     /// The conversation is closed.
     #[error("the conversation is closed")]
     Closed,
+    /// The conversation was deleted meanwhile (its customer's data, on
+    /// request).
+    #[error("the conversation no longer exists")]
+    Gone,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -124,7 +128,7 @@ async fn write_planned_in<T>(
                 *conversation = store
                     .conversation(&conversation.id)
                     .await?
-                    .ok_or(StoreError::Conflict)?;
+                    .ok_or(MessageError::Gone)?;
             }
             Err(other) => return Err(other.into()),
         }
@@ -147,7 +151,8 @@ fn publish_state<T>(events: &Events, id: &str, written: &Written<T>) {
 /// Decides and stores a customer's message in `conversation`.
 ///
 /// # Errors
-/// [`MessageError::Closed`] for a closed conversation, or a store failure.
+/// [`MessageError::Closed`] for a closed conversation,
+/// [`MessageError::Gone`] for one deleted meanwhile, or a store failure.
 #[tracing::instrument(name = "customer_message", skip_all, fields(conversation = %conversation.id))]
 pub async fn customer_message(
     store: &Store,
@@ -263,7 +268,8 @@ fn summary(rules: &RuleSet, decision: &Decision, text: &str) -> String {
 /// Returns the message's place in the transcript.
 ///
 /// # Errors
-/// [`MessageError::Closed`] for a closed conversation, or a store failure.
+/// [`MessageError::Closed`] for a closed conversation,
+/// [`MessageError::Gone`] for one deleted meanwhile, or a store failure.
 pub async fn agent_message(
     store: &Store,
     events: &Events,
@@ -311,13 +317,14 @@ pub async fn agent_message(
 /// Closes a conversation; closing a closed one changes nothing.
 ///
 /// # Errors
-/// A store failure.
+/// [`MessageError::Gone`] for a conversation deleted meanwhile, or a store
+/// failure.
 pub async fn close(
     store: &Store,
     events: &Events,
     conversation: ConversationRecord,
     now: jiff::Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<(), MessageError> {
     let id = conversation.id.clone();
     let closing = write_planned(store, conversation, now, |conversation| {
         let mut state = conversation.state.clone();
@@ -338,7 +345,7 @@ pub async fn close(
             Ok(())
         }
         Err(MessageError::Closed) => Ok(()),
-        Err(MessageError::Store(err)) => Err(err),
+        Err(err) => Err(err),
     }
 }
 
@@ -392,7 +399,7 @@ pub async fn ticket_created(
     })
     .await;
     match written {
-        Ok(_) | Err(MessageError::Closed) => {}
+        Ok(_) | Err(MessageError::Closed | MessageError::Gone) => {}
         Err(MessageError::Store(err)) => return Err(err),
     }
     events.publish(

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::bundle::{Envelope, transcript_text};
+use crate::escalation::Priority;
 use crate::secret::{Secret, WebhookSecret};
 
 /// Where and how handoffs are delivered.
@@ -122,8 +123,6 @@ fn tickets_url(base: &str) -> String {
     format!("{}/api/v2/tickets", base.trim_end_matches('/'))
 }
 
-/// `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body`, with the key
-/// of the `whsec_` secret (Standard Webhooks).
 fn zendesk_ticket(envelope: &Envelope) -> Value {
     let data = &envelope.data;
     let mut ticket = json!({
@@ -144,11 +143,11 @@ fn zendesk_ticket(envelope: &Envelope) -> Value {
 
 fn freshdesk_ticket(envelope: &Envelope, fallback_email: &str) -> Value {
     let data = &envelope.data;
-    let priority = match data.priority.as_str() {
-        "low" => 1,
-        "high" => 3,
-        "urgent" => 4,
-        _ => 2,
+    let priority = match data.priority {
+        Priority::Low => 1,
+        Priority::Normal => 2,
+        Priority::High => 3,
+        Priority::Urgent => 4,
     };
     let email = data.customer.email.as_deref().unwrap_or(fallback_email);
     json!({

@@ -22,7 +22,7 @@ use super::bundle::{self, Envelope};
 use super::delivery::{self, Response, Target};
 use crate::conversation::{self, Events};
 use crate::rules::RuleSet;
-use crate::store::{HandoffRecord, Store, StoreError};
+use crate::store::{Claimed, HandoffRecord, Store, StoreError};
 
 /// Where the time comes from: the system's clock, or a test's.
 pub trait Clock: Send + Sync {
@@ -200,14 +200,24 @@ impl Outbox {
         let lease_end = now
             .checked_add(SignedDuration::try_from(LEASE).unwrap_or(SignedDuration::MAX))
             .unwrap_or(now);
-        let Some(handoff) = self
+        match self
             .store
             .claim_handoff(now.as_millisecond(), lease_end.as_millisecond())
             .await?
-        else {
-            return Ok(Step::Empty);
-        };
-        self.attempt(&handoff, now).await
+        {
+            None => Ok(Step::Empty),
+            Some(Claimed::Handoff(handoff)) => self.attempt(&handoff, now).await,
+            // Retrying cannot make it readable: an operator must look, so
+            // it goes where operators look.
+            Some(Claimed::Unreadable {
+                id,
+                attempts,
+                error,
+            }) => {
+                let error = format!("the handoff's stored data is unreadable: {error}");
+                self.dead_letter(&id, "-", attempts, &error, now).await
+            }
+        }
     }
 
     /// One delivery attempt of a claimed handoff.
@@ -298,7 +308,7 @@ impl Outbox {
             )
             .await?;
         if !held {
-            return Ok(lease_lost(handoff));
+            return Ok(lease_lost(&handoff.id));
         }
         tracing::info!(
             handoff = %handoff.id,
@@ -362,7 +372,7 @@ impl Outbox {
             )
             .await?;
         if !held {
-            return Ok(lease_lost(handoff));
+            return Ok(lease_lost(&handoff.id));
         }
         tracing::warn!(handoff = %handoff.id, attempts = handoff.attempts, next = %at, error, "handoff delivery failed; will retry");
         Ok(Step::Retry {
@@ -377,17 +387,33 @@ impl Outbox {
         error: &str,
         now: Timestamp,
     ) -> Result<Step, StoreError> {
+        self.dead_letter(
+            &handoff.id,
+            &handoff.conversation_id,
+            handoff.attempts,
+            error,
+            now,
+        )
+        .await
+    }
+
+    async fn dead_letter(
+        &self,
+        id: &str,
+        conversation: &str,
+        attempts: i64,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<Step, StoreError> {
         let held = self
             .store
-            .handoff_dead(&handoff.id, handoff.attempts, error, now.as_millisecond())
+            .handoff_dead(id, attempts, error, now.as_millisecond())
             .await?;
         if !held {
-            return Ok(lease_lost(handoff));
+            return Ok(lease_lost(id));
         }
-        tracing::error!(handoff = %handoff.id, conversation = %handoff.conversation_id, error, "handoff dead-lettered");
-        Ok(Step::DeadLettered {
-            id: handoff.id.clone(),
-        })
+        tracing::error!(handoff = %id, conversation, error, "handoff dead-lettered");
+        Ok(Step::DeadLettered { id: id.to_owned() })
     }
 
     /// Delivers until `stopping` turns true: steps while handoffs are due,
@@ -416,11 +442,9 @@ impl Outbox {
     }
 }
 
-fn lease_lost(handoff: &HandoffRecord) -> Step {
-    tracing::warn!(handoff = %handoff.id, "lease ran out during the delivery; another worker has the handoff");
-    Step::LeaseLost {
-        id: handoff.id.clone(),
-    }
+fn lease_lost(id: &str) -> Step {
+    tracing::warn!(handoff = %id, "lease ran out during the delivery; another worker has the handoff");
+    Step::LeaseLost { id: id.to_owned() }
 }
 
 /// `delay` lengthened by a random fraction below `jitter`.

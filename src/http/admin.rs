@@ -57,9 +57,6 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// The longest agent name accepted, in characters.
-const MAX_AGENT_CHARS: usize = 200;
-
 /// A listing's `limit`: 50 unless given, at most 500.
 fn limit(given: Option<i64>) -> Result<i64, ApiError> {
     let limit = given.unwrap_or(50);
@@ -229,7 +226,13 @@ async fn reply(
     ApiJson(request): ApiJson<ReplyRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = checked_text(&request.text, "text", state.settings.max_message_chars)?;
-    let agent = checked_text(&request.agent, "agent", MAX_AGENT_CHARS)?;
+    let agent = request.agent.trim();
+    if agent.is_empty() {
+        return Err(ApiError::new(
+            Code::Empty,
+            "`agent` is empty: say who answers",
+        ));
+    }
     let conversation = state
         .store
         .conversation(&id)
@@ -365,7 +368,7 @@ async fn handoff(
         .as_deref()
         .and_then(|p| serde_json::from_str(p).ok());
     let mut body = serde_json::to_value(ListedHandoff::from(handoff))
-        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+        .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
     body["payload"] = payload.unwrap_or(serde_json::Value::Null);
     Ok(Json(body))
 }
@@ -381,7 +384,9 @@ async fn retry_handoff(
     if state.store.requeue_handoff(&id, now).await? {
         tracing::info!(handoff = %id, "dead handoff retried by hand");
         state.outbox.notify_one();
-        return Ok(Json(serde_json::json!({ "id": id, "status": "pending" })));
+        return Ok(Json(
+            serde_json::json!({ "id": id, "status": HandoffStatus::Pending }),
+        ));
     }
     match state.store.handoff(&id).await? {
         None => Err(ApiError::not_found("handoff")),

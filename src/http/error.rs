@@ -179,6 +179,7 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         if matches!(err, StoreError::Conflict) {
+            tracing::warn!("a message raced with others on its conversation past the retries");
             return Self::new(
                 Code::Conflict,
                 "the conversation kept changing under this request: send it again",
@@ -200,6 +201,7 @@ impl From<MessageError> for ApiError {
                 Code::ConversationClosed,
                 "this conversation is closed: start a new one",
             ),
+            MessageError::Gone => Self::not_found("conversation"),
             MessageError::Store(e) => e.into(),
         }
     }

@@ -53,14 +53,14 @@ pub enum PatternKind {
     Detail,
 }
 
-/// A pattern as its author wrote it, for evidence and lint messages.
+/// A pattern as it was given, for evidence and lint messages.
 #[derive(Debug, Clone)]
 pub struct PatternInfo {
     /// The intent the pattern belongs to (`None` for detail extractors).
     pub intent: Option<IntentTag>,
     /// Its role.
     pub kind: PatternKind,
-    /// The pattern text as written in the rule file.
+    /// The pattern text as given.
     pub text: Arc<str>,
     /// The locale it is restricted to, if any.
     pub locale: Option<Locale>,

@@ -1,15 +1,14 @@
 //! Rule sets: the YAML format, loading with precise errors, and the compiled
 //! runtime form.
 //!
-//! A rule set is read in two steps. [`schema`] mirrors the YAML with the
-//! position of every value; `compile` checks everything (and reports every
+//! A rule set is read in two steps. A serde form (`schema`) mirrors the
+//! YAML with the position of every value; `compile` checks everything (and reports every
 //! problem, each as `path:line:column: message`) while building a
 //! [`RuleSet`], which cannot be invalid: its automaton, regexes and templates
 //! are compiled, its ids unique, its answers complete.
 
 mod answers;
 mod compile;
-
 mod globals;
 mod intent;
 mod policy;

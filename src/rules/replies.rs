@@ -190,7 +190,7 @@ fn add(
     };
     let mut variant = [0, 0];
     for (channel, source, location) in templates {
-        if source.trim().is_empty() && name != "neither" {
+        if source.trim().is_empty() && name != ReplyName::Neither.as_str() {
             d.error(location, format!("reply `{name}` is empty"));
             continue;
         }

@@ -14,12 +14,14 @@ mod postgres;
 mod rows;
 mod sql;
 mod sqlite;
+mod url;
 
 pub use decision::StoredDecision;
 pub use rows::{
     Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffRecord,
     HandoffStatus, Identity, MessageRecord, NewConversation, NewHandoff, NewMessage,
 };
+pub use url::{DatabaseUrl, InvalidDatabaseUrl};
 
 use std::sync::Arc;
 
@@ -30,9 +32,6 @@ use crate::engine::{ConversationState, Status};
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database URL is not one madoguchi can use.
-    #[error("database URL must be sqlite://FILE or postgres://...")]
-    UnknownDatabase,
     /// PostgreSQL refused or failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -123,30 +122,23 @@ fn corrupt(err: &serde_json::Error) -> StoreError {
 }
 
 impl Store {
-    /// Connects to `url` — `sqlite://FILE` (created if missing) or
-    /// `postgres://...` — and brings its schema up to date.
+    /// Connects to `url` — an SQLite file (created if missing) or a
+    /// PostgreSQL server — and brings its schema up to date.
     ///
     /// # Errors
     /// [`StoreError`] when the database cannot be opened, reached or
     /// migrated.
-    pub async fn connect(url: &str, durability: Durability) -> Result<Self, StoreError> {
-        let backend = if let Some(path) = url.strip_prefix("sqlite:") {
-            let path = path.trim_start_matches("//");
-            if path.is_empty() || path.contains(":memory:") {
-                // The readers open the file again: an in-memory database
-                // would be a different one for each.
-                return Err(StoreError::UnknownDatabase);
+    pub async fn connect(url: &DatabaseUrl, durability: Durability) -> Result<Self, StoreError> {
+        let backend = match url {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.clone();
+                let opened =
+                    tokio::task::spawn_blocking(move || sqlite::Sqlite::open(&path, durability))
+                        .await
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))??;
+                Backend::Sqlite(Arc::new(opened))
             }
-            let path = std::path::PathBuf::from(path.split('?').next().unwrap_or(path));
-            let opened =
-                tokio::task::spawn_blocking(move || sqlite::Sqlite::open(&path, durability))
-                    .await
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))??;
-            Backend::Sqlite(Arc::new(opened))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::connect(url).await?)
-        } else {
-            return Err(StoreError::UnknownDatabase);
+            DatabaseUrl::Postgres(url) => Backend::Postgres(postgres::connect(url).await?),
         };
         Ok(Store { backend })
     }
@@ -244,7 +236,8 @@ impl Store {
     /// The messages of a conversation, in order.
     ///
     /// # Errors
-    /// [`StoreError`] when the database fails.
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
     pub async fn transcript(&self, id: &str) -> Result<Vec<MessageRecord>, StoreError> {
         let found = match &self.backend {
             Backend::Sqlite(db) => db.transcript(id).await?,
@@ -256,7 +249,8 @@ impl Store {
     /// Conversations, newest activity first, optionally in one state.
     ///
     /// # Errors
-    /// [`StoreError`] when the database fails.
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
     pub async fn list(
         &self,
         status: Option<Status>,
@@ -276,7 +270,8 @@ impl Store {
     /// The customer's other conversations, newest first.
     ///
     /// # Errors
-    /// [`StoreError`] when the database fails.
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
     pub async fn earlier_conversations(
         &self,
         customer_id: &str,
@@ -352,18 +347,19 @@ impl Store {
         &self,
         now: i64,
         lease_until: i64,
-    ) -> Result<Option<HandoffRecord>, StoreError> {
+    ) -> Result<Option<Claimed>, StoreError> {
         let row = match &self.backend {
             Backend::Sqlite(db) => db.claim_handoff(now, lease_until).await?,
             Backend::Postgres(pool) => postgres::claim_handoff(pool, now, lease_until).await?,
         };
-        row.map(HandoffRecord::try_from).transpose()
+        Ok(row.map(Claimed::from))
     }
 
     /// One handoff.
     ///
     /// # Errors
-    /// [`StoreError`] when the database fails.
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
     pub async fn handoff(&self, id: &str) -> Result<Option<HandoffRecord>, StoreError> {
         let row = match &self.backend {
             Backend::Sqlite(db) => db.handoff(id).await?,
@@ -375,7 +371,8 @@ impl Store {
     /// Handoffs, newest first, optionally in one status.
     ///
     /// # Errors
-    /// [`StoreError`] when the database fails.
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
     pub async fn handoffs(
         &self,
         status: Option<HandoffStatus>,
@@ -392,7 +389,8 @@ impl Store {
     /// How many handoffs there are in each status.
     ///
     /// # Errors
-    /// [`StoreError`] when the database fails.
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
     pub async fn handoff_counts(&self) -> Result<Vec<(HandoffStatus, i64)>, StoreError> {
         let found = match &self.backend {
             Backend::Sqlite(db) => db.handoff_counts().await?,
@@ -400,12 +398,7 @@ impl Store {
         };
         found
             .into_iter()
-            .map(|(status, n)| {
-                let status = status
-                    .parse()
-                    .map_err(|e| StoreError::Corrupt(format!("status: {e}")))?;
-                Ok((status, n))
-            })
+            .map(|(status, n)| Ok((rows::stored("status", &status)?, n)))
             .collect()
     }
 
@@ -503,6 +496,37 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => db.write_handoff(&values).await,
             Backend::Postgres(pool) => postgres::write_handoff(pool, &values).await,
+        }
+    }
+}
+
+/// A handoff taken from the outbox.
+#[derive(Debug)]
+pub enum Claimed {
+    /// Ready to deliver.
+    Handoff(HandoffRecord),
+    /// Its row holds values madoguchi never wrote: it cannot be delivered,
+    /// and is held (its attempt counted) like any other.
+    Unreadable {
+        /// Its id.
+        id: String,
+        /// The attempt it was claimed for.
+        attempts: i64,
+        /// What could not be read.
+        error: StoreError,
+    },
+}
+
+impl From<rows::HandoffRow> for Claimed {
+    fn from(row: rows::HandoffRow) -> Self {
+        let (id, attempts) = (row.id.clone(), row.attempts);
+        match HandoffRecord::try_from(row) {
+            Ok(handoff) => Claimed::Handoff(handoff),
+            Err(error) => Claimed::Unreadable {
+                id,
+                attempts,
+                error,
+            },
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::rules::Channel;
 
 /// A stored name read back as its type; a name that does not parse means
 /// the database holds what madoguchi never wrote.
-fn stored<T: FromStr<Err = E>, E: std::fmt::Display>(
+pub(super) fn stored<T: FromStr<Err = E>, E: std::fmt::Display>(
     column: &str,
     value: &str,
 ) -> Result<T, StoreError> {

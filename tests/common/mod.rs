@@ -70,7 +70,7 @@ fn say_postgres_skipped() {
 
 pub async fn store(db: Db) -> Option<(Store, FreshDb)> {
     let fresh = fresh_db(db).await?;
-    let store = Store::connect(&fresh.url, Durability::Normal)
+    let store = Store::connect(&fresh.url.parse().unwrap(), Durability::Normal)
         .await
         .expect("connects and migrates");
     Some((store, fresh))
@@ -379,4 +379,19 @@ pub async fn closed_port_url() -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     url
+}
+
+/// Runs `statement` on the database behind `url`, past the store.
+pub async fn tamper(url: &str, statement: &'static str) {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).expect("open");
+        connection.execute(statement, []).expect("tampered");
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("tampered");
+        pool.close().await;
+    }
 }
