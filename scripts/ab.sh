@@ -43,7 +43,7 @@ classify() {
   (cd "$dir" && "$(bench_binary "$dir")" --bench 'classify/(1000_intents|example_rules)$' 2>/dev/null) |
     awk -v side="$side" '
       /^classify\// { name = $1 }
-      /thrpt:/ { for (i = 1; i <= NF; i++) if ($i ~ /^\[/) { v = $(i + 2); u = $(i + 3); print side, name, v, u; break } }'
+      $1 == "thrpt:" && /elem\/s/ { print side, name, $4, $5 }'
 }
 
 serve_and_load() {
