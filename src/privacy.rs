@@ -1,6 +1,9 @@
 //! Masking what must never be stored or logged: payment card numbers
-//! (Luhn-valid runs of 13 to 19 digits, with or without spaces and
-//! hyphens) and My Number (個人番号: 12 digits with a valid check digit).
+//! (Luhn-valid runs of 13 to 19 digits) and My Number (個人番号: 12 digits
+//! with a valid check digit), in any digits (ASCII, full-width or another
+//! script's) and with whatever a person or an input method puts between
+//! the groups (spaces of any width, hyphens, dashes and `ー`, dots,
+//! slashes, zero-width characters).
 //!
 //! The service masks a customer's text before the engine sees it, so the
 //! masked text is what is decided on, stored, logged and handed off.
@@ -14,14 +17,25 @@ use regex::Regex;
 /// receipts do, so that an agent can still tell two cards apart).
 const MASK: char = '*';
 
+/// What may stand between two digit groups of one number: spaces of every
+/// width (tab, NBSP, U+3000...), hyphens, dashes and minus signs, the
+/// long-vowel mark an IME writes for `-` (`ー`, `ｰ`), dots, slashes, and
+/// zero-width characters. Up to three of them in a row (` - `).
+const SEPARATORS: &str = r"[\t \u{a0}\u{2000}-\u{200d}\u{2010}-\u{2015}\u{2060}\u{202f}\u{205f}\u{2212}\u{3000}\u{30fc}\u{fe58}\u{fe63}\u{feff}\u{ff0d}\u{ff0e}\u{ff0f}\u{ff70}\-./]";
+
 /// Runs of digits that may hold a card number or My Number: at least 12
-/// digits, optionally grouped by single spaces or hyphens. Full-width
-/// digits are caught too (`\d` is Unicode here). A run may hold more than
-/// the number (a card number and its security code), so the groups are
-/// tried in every span that starts and ends on a group's edge.
+/// digits, optionally grouped by [`SEPARATORS`]. Any script's decimal
+/// digits are caught (`\d` is Unicode here). A run may hold more than the
+/// number (a card number and its security code), so the groups are tried
+/// in every span that starts and ends on a group's edge.
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\d(?:[ \-]?\d){11,}").unwrap_or_else(|e| panic!("valid regex: {e}"))
+    Regex::new(&format!(r"\d(?:{SEPARATORS}{{0,3}}\d){{11,}}"))
+        .unwrap_or_else(|e| panic!("valid regex: {e}"))
 });
+
+/// One decimal digit of any script.
+static DIGIT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\d$").unwrap_or_else(|e| panic!("valid regex: {e}")));
 
 /// The text with card numbers and My Number masked; borrowed when there is
 /// nothing to mask.
@@ -89,12 +103,30 @@ fn sensitive_spans(run: &str) -> Vec<std::ops::Range<usize>> {
     spans
 }
 
+/// The value of a decimal digit of any script (`4`, `４`, `٤`, `४`...).
 fn digit(c: char) -> Option<u32> {
-    c.to_digit(10).or_else(|| full_width_digit(c))
+    if let Some(d) = c.to_digit(10) {
+        return Some(d);
+    }
+    if c.is_ascii() || !is_decimal_digit(c) {
+        return None;
+    }
+    // Unicode encodes every script's digits as runs of ten, zero first:
+    // the value is the distance from the start of the run, modulo ten.
+    let mut zero = c as u32;
+    while let Some(before) = zero.checked_sub(1).and_then(char::from_u32)
+        && is_decimal_digit(before)
+    {
+        zero -= 1;
+    }
+    Some((c as u32 - zero) % 10)
 }
 
-fn full_width_digit(c: char) -> Option<u32> {
-    ('０'..='９').contains(&c).then(|| c as u32 - '０' as u32)
+fn is_decimal_digit(c: char) -> bool {
+    // `is_numeric` (a table lookup) rules out nearly every character
+    // before the regex is asked about the few numeric ones.
+    let mut buffer = [0u8; 4];
+    c.is_numeric() && DIGIT.is_match(c.encode_utf8(&mut buffer))
 }
 
 /// Masks every digit but the last four, keeping the separators.
@@ -216,6 +248,53 @@ mod tests {
             mask("４１１１１１１１１１１１１１１１"),
             "************１１１１"
         );
+    }
+
+    #[test]
+    fn numbers_typed_the_japanese_way_are_masked() {
+        for (text, masked) in [
+            (
+                "４１１１－１１１１－１１１１－１１１１",
+                "****－****－****－１１１１",
+            ),
+            (
+                "4111\u{3000}1111\u{3000}1111\u{3000}1111",
+                "****\u{3000}****\u{3000}****\u{3000}1111",
+            ),
+            ("4111.1111.1111.1111", "****.****.****.1111"),
+            ("4111/1111/1111/1111", "****/****/****/1111"),
+            ("4111\t1111\t1111\t1111", "****\t****\t****\t1111"),
+            (
+                "4111\u{a0}1111\u{a0}1111\u{a0}1111",
+                "****\u{a0}****\u{a0}****\u{a0}1111",
+            ),
+            ("4111–1111–1111–1111", "****–****–****–1111"),
+            ("4111ー1111ー1111ー1111", "****ー****ー****ー1111"),
+            (
+                "4111\u{200b}1111\u{200b}1111\u{200b}1111",
+                "****\u{200b}****\u{200b}****\u{200b}1111",
+            ),
+            ("4111 - 1111 - 1111 - 1111", "**** - **** - **** - 1111"),
+            (
+                "マイナンバー １２３４－５６７８－９０１８",
+                "マイナンバー ****－****－９０１８",
+            ),
+        ] {
+            assert_eq!(mask(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn other_scripts_digits_are_read_by_their_value() {
+        // Arabic-Indic and Devanagari 4111 1111 1111 1111.
+        let arabic: String = "4111111111111111"
+            .chars()
+            .map(|c| char::from_u32(0x660 + c.to_digit(10).unwrap_or(0)).unwrap_or(c))
+            .collect();
+        assert_eq!(digit('٤'), Some(4));
+        assert_eq!(digit('४'), Some(4));
+        assert_eq!(digit('𝟗'), Some(9));
+        assert_eq!(mask(&arabic).chars().filter(|&c| c == MASK).count(), 12);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use crate::engine::ConversationState;
 use crate::ids::{new_id, new_token};
+use crate::privacy::mask;
 use crate::rules::{Channel, RuleSet};
 use crate::secret::token_hash;
 use crate::store::{Identity, NewConversation, Store, StoreError};
@@ -47,8 +48,10 @@ pub async fn start(
     request: &Start<'_>,
     now: jiff::Timestamp,
 ) -> Result<Started, StoreError> {
-    let mut state = request
-        .email
+    // What the customer typed is masked like their messages.
+    let email = request.email.map(|e| mask(e).into_owned());
+    let mut state = email
+        .as_deref()
         .map_or_else(ConversationState::default, ConversationState::with_email);
     state.locale = request.locale.filter(|l| rules.locales().contains(l));
     let token = new_token();
@@ -59,8 +62,8 @@ pub async fn start(
         external_id: (request.identity == Identity::Verified)
             .then(|| request.external_id.map(str::to_owned))
             .flatten(),
-        email: request.email.map(str::to_owned),
-        name: request.name.map(str::to_owned),
+        email,
+        name: request.name.map(|n| mask(n).into_owned()),
         identity: request.identity,
         channel: request.channel,
         state,
