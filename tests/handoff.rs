@@ -300,6 +300,50 @@ async fn a_spent_schedule_is_dead_lettered(db: Db) {
     assert_eq!(receiver.requests().len(), retries + 1);
 }
 
+/// A redirect is never followed (it would arrive as a GET without the
+/// handoff, and its 200 would be taken for delivery): it is retried, then
+/// dead-lettered with where it points.
+async fn a_redirecting_webhook_is_a_failure_not_a_delivery(db: Db) {
+    let Some((store, _db)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    let moved = format!("{}/moved-here", receiver.url);
+    receiver.by_default(Answer::Status(
+        302,
+        vec![("location", moved.clone())],
+        String::new(),
+    ));
+    escalated(&store, &rules, "人と話したい").await;
+    let clock = Arc::new(ManualClock::new(now()));
+    let worker = outbox(&store, &rules, webhook(&receiver.url), &clock);
+    let step = worker.step().await.unwrap();
+    assert!(matches!(step, Step::Retry { .. }), "{step:?}");
+    assert_eq!(receiver.requests().len(), 1, "the redirect is not followed");
+    loop {
+        clock.advance(Duration::from_hours(25));
+        match worker.step().await.unwrap() {
+            Step::Retry { .. } => {}
+            Step::DeadLettered { .. } => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let dead = store
+        .handoffs(Some(madoguchi::store::HandoffStatus::Dead), 10)
+        .await
+        .unwrap();
+    let error = dead[0].last_error.clone().unwrap();
+    assert!(
+        error.contains("HTTP 302") && error.contains(&moved),
+        "{error}"
+    );
+    assert!(
+        receiver.requests().iter().all(|r| r.path == "/"),
+        "only the webhook URL was called"
+    );
+}
+
 async fn a_receiver_that_hangs_or_is_down_is_retried(db: Db) {
     let Some((store, _db)) = store(db).await else {
         return;
@@ -601,6 +645,7 @@ async fn a_stale_worker_cannot_overwrite_the_outcome(db: Db) {
 }
 
 both_databases! {
+    a_redirecting_webhook_is_a_failure_not_a_delivery => a_redirecting_webhook_is_a_failure_not_a_delivery;
     an_unreadable_handoff_is_dead_lettered_not_retried_forever => an_unreadable_handoff_is_dead_lettered_not_retried_forever;
     delivered_once_after_failures_signed_with_the_same_id => delivered_once_after_failures_signed_with_the_same_id;
     every_payload_matches_the_json_schema => every_payload_matches_the_json_schema;

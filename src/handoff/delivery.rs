@@ -193,10 +193,28 @@ fn tags(envelope: &Envelope) -> Vec<String> {
 pub(crate) async fn read(response: reqwest::Response, now: Timestamp) -> Response {
     let status = response.status();
     let retry_after = retry_after(response.headers(), now);
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .map(str::to_owned);
     let text = response.text().await.unwrap_or_default();
     if status.is_success() {
         let (ticket_id, url) = ticket_reference(&text);
         return Response::Accepted { ticket_id, url };
+    }
+    if status.is_redirection() {
+        // Retried, so that a URL fixed in time still gets the handoff;
+        // dead-lettered when the schedule is spent, with the target to
+        // set the URL to.
+        return Response::Retry {
+            error: format!(
+                "HTTP {}: the URL redirects to {}; handoffs are not sent on redirects: set the URL to where it points",
+                status.as_u16(),
+                location.as_deref().unwrap_or("(no Location)")
+            ),
+            after: None,
+        };
     }
     let error = format!(
         "HTTP {}: {}",
@@ -248,8 +266,18 @@ fn ticket_reference(body: &str) -> (Option<String>, Option<String>) {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-    let url = ticket.get("url").and_then(Value::as_str).map(str::to_owned);
+    let url = ticket
+        .get("url")
+        .and_then(Value::as_str)
+        .filter(|u| web_link(u))
+        .map(str::to_owned);
     (id, url)
+}
+
+/// Whether the ticket system's link is one to show a customer: an
+/// `http(s)` URL, nothing a browser would run (`javascript:`, `data:`).
+fn web_link(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 #[cfg(test)]
@@ -266,6 +294,10 @@ mod tests {
             ticket_reference(r#"{"ticket": {"id": 35436, "url": "u"}}"#).0,
             Some("35436".into())
         );
+        for link in ["javascript:alert(1)", "data:text/html,x", "u", "ftp://t/1"] {
+            let body = format!(r#"{{"ticket_id": "T-1", "url": "{link}"}}"#);
+            assert_eq!(ticket_reference(&body).1, None, "{link}");
+        }
         assert_eq!(ticket_reference(r#"{"id": 12}"#).0, Some("12".into()));
         assert_eq!(ticket_reference("accepted"), (None, None));
     }

@@ -176,6 +176,10 @@ impl Outbox {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
+            // A redirect would be followed as a GET without the body, and
+            // its 200 taken for the ticket system's: a 3xx is a failure,
+            // reported with where it points.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!("madoguchi/", env!("CARGO_PKG_VERSION")))
