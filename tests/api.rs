@@ -129,6 +129,50 @@ async fn card_numbers_are_masked_before_they_are_stored(db: Db) {
     app.stop().await;
 }
 
+/// Numbers typed the Japanese way (full-width, IME separators) are masked
+/// too, in every field the customer fills in, before anything is kept or
+/// extracted from them.
+async fn card_numbers_typed_the_japanese_way_are_masked_everywhere(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app
+        .start(json!({ "name": "山田 ４１１１ １１１１ １１１１ １１１１" }))
+        .await;
+    for text in [
+        "カードは４１１１－１１１１－１１１１－１１１１です",
+        "マイナンバー １２３４－５６７８－９０１８",
+        "4111\u{3000}1111\u{3000}1111\u{3000}1111 で払えません",
+    ] {
+        app.say_ok(&conversation, text).await;
+    }
+    let detail = app
+        .admin_json(&format!("/v1/admin/conversations/{}", conversation.id))
+        .await
+        .to_string();
+    for digits in [
+        "４１１１－１１１１",
+        "１２３４－５６７８",
+        "1111\u{3000}1111",
+        "１１１１ １１１１",
+    ] {
+        assert!(!detail.contains(digits), "{digits} kept in {detail}");
+    }
+    assert!(detail.contains("****－****－****－１１１１"), "{detail}");
+    assert!(detail.contains("山田 **** **** **** １１１１"), "{detail}");
+    let details = app
+        .admin_json(&format!("/v1/admin/conversations/{}", conversation.id))
+        .await["dialogue"]["details"]
+        .clone();
+    for (name, value) in details.as_object().unwrap() {
+        assert!(
+            !value.as_str().unwrap_or_default().contains("1111"),
+            "{name} = {value}: part of a card number taken for a detail"
+        );
+    }
+    app.stop().await;
+}
+
 async fn an_angry_customer_is_handed_off_and_listed_for_agents(db: Db) {
     let Some(app) = spawn_app(db).await else {
         return;
@@ -444,6 +488,68 @@ async fn requests_in_flight_when_stopping_are_answered_and_kept(db: Db) {
     store.close().await;
 }
 
+/// Many messages posted at once to one conversation are all stored and
+/// answered, each decided after the one before: writers take turns in the
+/// database instead of running out of retries.
+async fn simultaneous_messages_on_one_conversation_are_all_answered_in_turn(db: Db) {
+    const MESSAGES: usize = 120;
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({ "email": "hanako@example.jp" })).await;
+    let sent: Vec<String> = (0..MESSAGES)
+        .map(|n| format!("送料はいくらですか #{n}"))
+        .collect();
+    let requests = sent.iter().map(|text| app.say(&conversation, text));
+    let responses = futures_util::future::join_all(requests).await;
+    for response in responses {
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    }
+    let transcript: Value = app
+        .get_json(
+            &format!("/v1/conversations/{}", conversation.id),
+            &conversation.token,
+        )
+        .await;
+    let messages = transcript["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2 * MESSAGES, "every message and its reply");
+    let mut received = Vec::new();
+    for (n, pair) in messages.chunks(2).enumerate() {
+        assert_eq!(pair[0]["author"], "customer", "turn {n}");
+        assert_eq!(
+            pair[1]["author"], "bot",
+            "turn {n}: each answer follows its message"
+        );
+        assert_eq!(pair[0]["seq"], 2 * n + 1);
+        received.push(pair[0]["text"].as_str().unwrap().to_owned());
+    }
+    received.sort();
+    let mut expected = sent.clone();
+    expected.sort();
+    assert_eq!(received, expected, "each message stored once");
+    app.stop().await;
+}
+
+/// The race needs the service on several threads, as it runs in
+/// production (the other tests share one).
+mod simultaneous {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite() {
+        super::simultaneous_messages_on_one_conversation_are_all_answered_in_turn(
+            super::common::Db::Sqlite,
+        )
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn postgres() {
+        super::simultaneous_messages_on_one_conversation_are_all_answered_in_turn(
+            super::common::Db::Postgres,
+        )
+        .await;
+    }
+}
+
 /// Polls `check` for up to ten seconds.
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
@@ -553,6 +659,7 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
 }
 
 both_databases! {
+    card_numbers_typed_the_japanese_way_are_masked_everywhere => card_numbers_typed_the_japanese_way_are_masked_everywhere;
     a_customer_asks_and_reads_the_transcript => a_customer_asks_and_reads_the_transcript;
     one_visitor_cannot_read_anothers_conversation => one_visitor_cannot_read_anothers_conversation;
     bad_requests_get_a_json_error_with_the_right_status => bad_requests_get_a_json_error_with_the_right_status;

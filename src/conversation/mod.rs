@@ -11,17 +11,12 @@ mod start;
 pub use events::{Event, Events};
 pub use start::{Start, Started, start};
 
-use crate::engine::{ConversationState, Decision, Status, Turn, decide};
+use crate::engine::{Decision, Status, Turn, decide};
 use crate::privacy::mask;
 use crate::rules::{ReplyName, RuleSet};
 use crate::store::{
-    Author, ConversationRecord, ConversationWrite, NewHandoff, NewMessage, Store, StoreError,
-    StoredDecision,
+    Author, ConversationRecord, NewHandoff, NewMessage, Planned, Store, StoreError, StoredDecision,
 };
-
-/// How often a message is decided again when other messages keep changing
-/// the conversation under it.
-const ATTEMPTS: usize = 5;
 
 /// A customer message, decided and stored.
 #[derive(Debug)]
@@ -61,14 +56,6 @@ pub fn rfc3339(millis: i64) -> String {
         .unwrap_or_default()
 }
 
-/// One write to a conversation, planned from its current state.
-struct Write {
-    messages: Vec<NewMessage>,
-    state: ConversationState,
-    summary: Option<String>,
-    handoff: Option<NewHandoff>,
-}
-
 /// What a write did.
 struct Written<T> {
     /// What the plan returned besides the write.
@@ -80,60 +67,70 @@ struct Written<T> {
     after: Status,
 }
 
-/// Plans a write from the conversation and stores it; when another message
-/// changed the conversation meanwhile (a version conflict), reloads it and
-/// plans again, a few times at most. The plan is pure: deciding again on
-/// the new state is what keeps two racing messages from losing each other.
-async fn write_planned<T>(
+/// Plans a write from the conversation and stores it. When another message
+/// changed the conversation meanwhile (a version conflict), plans again on
+/// the conversation as it is now, holding it in the database this time, so
+/// that racing messages take turns rather than retry against each other:
+/// each is decided on the state the one before left. The plan is pure, so
+/// deciding again loses nothing.
+async fn write_planned<T: Send>(
     store: &Store,
-    mut conversation: ConversationRecord,
+    conversation: ConversationRecord,
     now: jiff::Timestamp,
-    mut plan: impl FnMut(&ConversationRecord) -> (Write, T),
+    plan: impl FnMut(&ConversationRecord) -> (Planned, T) + Send,
 ) -> Result<Written<T>, MessageError> {
-    write_planned_in(store, &mut conversation, now, false, &mut plan).await
+    write_planned_in(store, conversation, now, false, plan).await
 }
 
 /// [`write_planned`], also to a closed conversation when `closed_too`.
-async fn write_planned_in<T>(
+async fn write_planned_in<T: Send>(
     store: &Store,
-    conversation: &mut ConversationRecord,
+    conversation: ConversationRecord,
     now: jiff::Timestamp,
     closed_too: bool,
-    plan: &mut impl FnMut(&ConversationRecord) -> (Write, T),
+    mut plan: impl FnMut(&ConversationRecord) -> (Planned, T) + Send,
 ) -> Result<Written<T>, MessageError> {
-    for _ in 0..ATTEMPTS {
-        if conversation.state.status == Status::Closed && !closed_too {
-            return Err(MessageError::Closed);
-        }
-        let (write, outcome) = plan(conversation);
-        let change = ConversationWrite {
-            messages: &write.messages,
-            state: &write.state,
-            summary: write.summary.as_deref(),
-            handoff: write.handoff.as_ref(),
-        };
-        let stored = store
-            .record(&conversation.id, conversation.version, &change, millis(now))
-            .await;
-        match stored {
-            Ok(seq) => {
-                return Ok(Written {
-                    outcome,
-                    seq,
-                    before: conversation.state.status,
-                    after: write.state.status,
-                });
-            }
-            Err(StoreError::Conflict) => {
-                *conversation = store
-                    .conversation(&conversation.id)
-                    .await?
-                    .ok_or(MessageError::Gone)?;
-            }
-            Err(other) => return Err(other.into()),
-        }
+    if conversation.state.status == Status::Closed && !closed_too {
+        return Err(MessageError::Closed);
     }
-    Err(StoreError::Conflict.into())
+    let (write, outcome) = plan(&conversation);
+    let stored = store
+        .record(
+            &conversation.id,
+            conversation.version,
+            &write.as_write(),
+            millis(now),
+        )
+        .await;
+    match stored {
+        Ok(seq) => {
+            return Ok(Written {
+                outcome,
+                seq,
+                before: conversation.state.status,
+                after: write.state.status,
+            });
+        }
+        Err(StoreError::Conflict) => {}
+        Err(other) => return Err(other.into()),
+    }
+    let serialized = store
+        .record_serialized(&conversation.id, millis(now), |current| {
+            if current.state.status == Status::Closed && !closed_too {
+                return Err(MessageError::Closed);
+            }
+            let (write, outcome) = plan(current);
+            let states = (current.state.status, write.state.status);
+            Ok((write, (outcome, states)))
+        })
+        .await?;
+    let (seq, (outcome, (before, after))) = serialized.ok_or(MessageError::Gone)?;
+    Ok(Written {
+        outcome,
+        seq,
+        before,
+        after,
+    })
 }
 
 /// Tells the listeners when a write changed the conversation's state.
@@ -178,7 +175,7 @@ pub async fn customer_message(
         let intent = decision
             .intent
             .map(|i| rules.intent(i).id.as_str().to_owned());
-        let write = Write {
+        let write = Planned {
             messages: vec![
                 NewMessage {
                     author: Author::Customer,
@@ -291,7 +288,7 @@ pub async fn agent_message(
             intent: None,
             decision: None,
         };
-        let write = Write {
+        let write = Planned {
             messages: vec![message],
             state,
             summary: None,
@@ -330,7 +327,7 @@ pub async fn close(
         let mut state = conversation.state.clone();
         state.status = Status::Closed;
         state.pending = None;
-        let write = Write {
+        let write = Planned {
             messages: Vec::new(),
             state,
             summary: None,
@@ -380,10 +377,9 @@ pub async fn ticket_created(
             minijinja::context! { ticket_id => ticket_id, ticket_url => url },
         )
         .unwrap_or_else(|_| ticket_id.to_owned());
-    let mut conversation = conversation;
     // A closed conversation still records its ticket.
-    let written = write_planned_in(store, &mut conversation, now, true, &mut |conversation| {
-        let write = Write {
+    let written = write_planned_in(store, conversation, now, true, |conversation| {
+        let write = Planned {
             messages: vec![NewMessage {
                 author: Author::System,
                 agent: None,

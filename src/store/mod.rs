@@ -101,12 +101,76 @@ pub struct ConversationWrite<'a> {
 }
 
 impl<'a> Change<'a> {
+    fn new(
+        id: &'a str,
+        version: i64,
+        write: &ConversationWrite<'a>,
+        state: &'a str,
+        at: i64,
+    ) -> Self {
+        Change {
+            id,
+            version,
+            messages: write.messages,
+            count: i64::try_from(write.messages.len()).unwrap_or(i64::MAX),
+            state,
+            status: write.state.status.as_str(),
+            summary: write.summary,
+            handoff: write.handoff,
+            at,
+        }
+    }
+
     /// The messages with their places, given the count after them.
     fn numbered(&self, last: i64) -> impl Iterator<Item = (i64, &'a NewMessage)> {
         let first = last - self.count + 1;
         (first..).zip(self.messages)
     }
 }
+
+/// A write to a conversation, planned from the conversation as read: the
+/// owned form of [`ConversationWrite`].
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// Messages to append.
+    pub messages: Vec<NewMessage>,
+    /// The conversation's new state.
+    pub state: ConversationState,
+    /// A one-line summary, kept only if the conversation has none.
+    pub summary: Option<String>,
+    /// A handoff for the outbox.
+    pub handoff: Option<NewHandoff>,
+}
+
+impl Planned {
+    /// The write, borrowed.
+    #[must_use]
+    pub fn as_write(&self) -> ConversationWrite<'_> {
+        ConversationWrite {
+            messages: &self.messages,
+            state: &self.state,
+            summary: self.summary.as_deref(),
+            handoff: self.handoff.as_ref(),
+        }
+    }
+}
+
+/// A planned write, ready for the database.
+pub(crate) struct Prepared {
+    planned: Planned,
+    state: String,
+    version: i64,
+}
+
+impl Prepared {
+    fn change<'a>(&'a self, id: &'a str, at: i64) -> Change<'a> {
+        Change::new(id, self.version, &self.planned.as_write(), &self.state, at)
+    }
+}
+
+/// What a backend's serialized write asks of the conversation it read.
+pub(crate) type Prepare<'a> =
+    &'a mut (dyn FnMut(ConversationRecord) -> Result<Option<Prepared>, StoreError> + Send);
 
 /// Feedback on a conversation.
 pub(crate) struct Feedback<'a> {
@@ -216,20 +280,66 @@ impl Store {
         at: i64,
     ) -> Result<i64, StoreError> {
         let state_json = serde_json::to_string(write.state).map_err(|e| corrupt(&e))?;
-        let change = Change {
-            id,
-            version,
-            messages: write.messages,
-            count: i64::try_from(write.messages.len()).unwrap_or(i64::MAX),
-            state: &state_json,
-            status: write.state.status.as_str(),
-            summary: write.summary,
-            handoff: write.handoff,
-            at,
-        };
+        let change = Change::new(id, version, write, &state_json, at);
         match &self.backend {
             Backend::Sqlite(db) => db.record(&change).await,
             Backend::Postgres(pool) => postgres::record(pool, &change).await,
+        }
+    }
+
+    /// Reads the conversation, plans a write from it with `plan` and
+    /// writes it, holding the conversation throughout so that no other
+    /// write to it comes between: writers take turns in the database (a
+    /// row lock on PostgreSQL, across replicas; the one writing connection
+    /// on SQLite). Slower than [`Store::record`], which needs no lock and
+    /// is right unless writers race. `plan` may refuse with its own error;
+    /// then nothing is written. `None` when the conversation does not
+    /// exist.
+    ///
+    /// # Errors
+    /// `plan`'s error, or a [`StoreError`] when the database fails.
+    pub async fn record_serialized<T, E>(
+        &self,
+        id: &str,
+        at: i64,
+        plan: impl FnOnce(&ConversationRecord) -> Result<(Planned, T), E> + Send,
+    ) -> Result<Option<(i64, T)>, E>
+    where
+        T: Send,
+        E: From<StoreError> + Send,
+    {
+        let mut plan = Some(plan);
+        let mut planned: Option<Result<T, E>> = None;
+        let mut prepare = |record: ConversationRecord| -> Result<Option<Prepared>, StoreError> {
+            let Some(plan) = plan.take() else {
+                return Ok(None);
+            };
+            match plan(&record) {
+                Ok((write, outcome)) => {
+                    let state = serde_json::to_string(&write.state).map_err(|e| corrupt(&e))?;
+                    planned = Some(Ok(outcome));
+                    Ok(Some(Prepared {
+                        planned: write,
+                        state,
+                        version: record.version,
+                    }))
+                }
+                Err(refused) => {
+                    planned = Some(Err(refused));
+                    Ok(None)
+                }
+            }
+        };
+        let last = match &self.backend {
+            Backend::Sqlite(db) => db.record_serialized(id, at, &mut prepare).await?,
+            Backend::Postgres(pool) => {
+                postgres::record_serialized(pool, id, at, &mut prepare).await?
+            }
+        };
+        match (last, planned) {
+            (Some(last), Some(Ok(outcome))) => Ok(Some((last, outcome))),
+            (_, Some(Err(refused))) => Err(refused),
+            _ => Ok(None),
         }
     }
 

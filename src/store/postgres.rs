@@ -71,7 +71,10 @@ pub(super) async fn conversation(
 /// `WITH` lets the insert number the messages from the update's count).
 /// Each round trip to the database costs more than the statement, so this
 /// is the one place where PostgreSQL's SQL differs from SQLite's.
-pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<i64, StoreError> {
+pub(super) async fn record<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    change: &super::Change<'_>,
+) -> Result<i64, StoreError> {
     let statement = record_sql(change.messages.len(), change.handoff.is_some());
     let update = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
         .bind(change.state)
@@ -98,8 +101,33 @@ pub(super) async fn record(pool: &PgPool, change: &super::Change<'_>) -> Result<
             .bind(handoff.due),
         None => update,
     };
-    let last: Option<i64> = update.fetch_optional(pool).await?;
+    let last: Option<i64> = update.fetch_optional(executor).await?;
     last.ok_or(StoreError::Conflict)
+}
+
+/// Reads the conversation with its row locked (`FOR UPDATE`) and writes
+/// what `prepare` makes of it in the same transaction: writers of one
+/// conversation, on any replica, take turns. `None` when the conversation
+/// does not exist or `prepare` writes nothing.
+pub(super) async fn record_serialized(
+    pool: &PgPool,
+    id: &str,
+    at: i64,
+    prepare: super::Prepare<'_>,
+) -> Result<Option<i64>, StoreError> {
+    let mut tx = pool.begin().await?;
+    let row: Option<ConversationRow> = sqlx::query_as(sql::CONVERSATION_FOR_UPDATE)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    // Dropping the transaction rolls it back.
+    let Some(prepared) = prepare(row.into_record()?)? else {
+        return Ok(None);
+    };
+    let last = record(&mut *tx, &prepared.change(id, at)).await?;
+    tx.commit().await?;
+    Ok(Some(last))
 }
 
 /// The statement of [`record`] for `messages` messages (and a handoff):

@@ -16,6 +16,12 @@ pub const CONVERSATION: &str = "SELECT c.id, c.token_hash, c.customer_id, c.chan
      c.state, c.version, c.summary, c.created_at, c.updated_at, u.external_id, u.email, u.name \
      FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1";
 
+/// The conversation, its row locked until the transaction ends
+/// (PostgreSQL): the writers of one conversation take turns.
+pub const CONVERSATION_FOR_UPDATE: &str = "SELECT c.id, c.token_hash, c.customer_id, c.channel, c.identity, \
+     c.state, c.version, c.summary, c.created_at, c.updated_at, u.external_id, u.email, u.name \
+     FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1 FOR UPDATE OF c";
+
 /// Checks the version, saves the state and counts the messages in one
 /// statement; the count numbers the new messages.
 pub const UPDATE_CONVERSATION: &str = "UPDATE conversations SET state = $1, status = $2, \

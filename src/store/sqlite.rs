@@ -17,7 +17,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
-use super::{Change, Durability, Feedback, HandoffValues, NewConversation, StoreError, sql};
+use super::{
+    Change, Durability, Feedback, HandoffValues, NewConversation, Prepare, StoreError, sql,
+};
 
 /// The migrations, in order; `PRAGMA user_version` counts those applied.
 const MIGRATIONS: &[&str] = &[
@@ -140,23 +142,7 @@ impl Sqlite {
         let reader = self.reader().await;
         let row = reader
             .prepare_cached(sql::CONVERSATION)?
-            .query_row([id], |r| {
-                Ok(ConversationRow {
-                    id: r.get("id")?,
-                    token_hash: r.get("token_hash")?,
-                    customer_id: r.get("customer_id")?,
-                    channel: r.get("channel")?,
-                    identity: r.get("identity")?,
-                    state: r.get("state")?,
-                    version: r.get("version")?,
-                    summary: r.get("summary")?,
-                    created_at: r.get("created_at")?,
-                    updated_at: r.get("updated_at")?,
-                    external_id: r.get("external_id")?,
-                    email: r.get("email")?,
-                    name: r.get("name")?,
-                })
-            })
+            .query_row([id], conversation_row)
             .optional()?;
         Ok(row)
     }
@@ -164,73 +150,35 @@ impl Sqlite {
     pub(super) async fn record(&self, change: &Change<'_>) -> Result<i64, StoreError> {
         let mut writer = self.writer.lock().await;
         let tx = writer.transaction()?;
-        let count: Option<i64> = tx
-            .prepare_cached(sql::UPDATE_CONVERSATION)?
-            .query_row(
-                params![
-                    change.state,
-                    change.status,
-                    change.at,
-                    change.summary,
-                    change.count,
-                    change.id,
-                    change.version
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        // Dropping the transaction rolls it back.
-        let Some(last) = count else {
-            return Err(StoreError::Conflict);
-        };
-        if !change.messages.is_empty() {
-            let statement = sql::insert_messages(change.messages.len());
-            let mut insert = tx.prepare_cached(&statement)?;
-            let mut values: Vec<&dyn rusqlite::ToSql> =
-                Vec::with_capacity(change.messages.len() * sql::MESSAGE_COLUMNS);
-            let numbered: Vec<(i64, &str, &super::NewMessage)> = change
-                .numbered(last)
-                .map(|(seq, message)| (seq, message.author.as_str(), message))
-                .collect();
-            for (seq, author, message) in &numbered {
-                values.extend([
-                    &change.id as &dyn rusqlite::ToSql,
-                    seq,
-                    author,
-                    &message.agent,
-                    &message.text,
-                    &message.intent,
-                    &message.decision,
-                    &change.at,
-                ]);
-            }
-            insert.execute(values.as_slice())?;
-        }
-        if let Some(handoff) = change.handoff {
-            let released = tx.prepare_cached(sql::RELEASE_HANDOFF)?.execute(params![
-                last,
-                handoff.reason.as_str(),
-                handoff.priority.as_str(),
-                handoff.intent,
-                handoff.due,
-                change.at,
-                change.id
-            ])?;
-            if released == 0 {
-                tx.prepare_cached(sql::INSERT_HANDOFF)?.execute(params![
-                    handoff.id,
-                    change.id,
-                    last,
-                    handoff.reason.as_str(),
-                    handoff.priority.as_str(),
-                    handoff.intent,
-                    handoff.due,
-                    change.at
-                ])?;
-            }
-        }
+        let last = write(&tx, change)?;
         tx.commit()?;
         Ok(last)
+    }
+
+    /// Reads the conversation and writes what `prepare` makes of it, with
+    /// the writing connection held throughout: no other write to any
+    /// conversation comes between (one process writes a SQLite file).
+    /// `None` when the conversation does not exist or `prepare` writes
+    /// nothing.
+    pub(super) async fn record_serialized(
+        &self,
+        id: &str,
+        at: i64,
+        prepare: Prepare<'_>,
+    ) -> Result<Option<i64>, StoreError> {
+        let mut writer = self.writer.lock().await;
+        let tx = writer.transaction()?;
+        let row = tx
+            .prepare_cached(sql::CONVERSATION)?
+            .query_row([id], conversation_row)
+            .optional()?;
+        let Some(row) = row else { return Ok(None) };
+        let Some(prepared) = prepare(row.into_record()?)? else {
+            return Ok(None);
+        };
+        let last = write(&tx, &prepared.change(id, at))?;
+        tx.commit()?;
+        Ok(Some(last))
     }
 
     pub(super) async fn transcript(&self, id: &str) -> Result<Vec<MessageRow>, StoreError> {
@@ -413,6 +361,95 @@ impl Sqlite {
         };
         Ok(changed > 0)
     }
+}
+
+/// Writes `change` in `tx`: the state (if the version still matches), the
+/// messages and the handoff. Returns the transcript's last place.
+fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, StoreError> {
+    let count: Option<i64> = tx
+        .prepare_cached(sql::UPDATE_CONVERSATION)?
+        .query_row(
+            params![
+                change.state,
+                change.status,
+                change.at,
+                change.summary,
+                change.count,
+                change.id,
+                change.version
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    // Dropping the transaction rolls it back.
+    let Some(last) = count else {
+        return Err(StoreError::Conflict);
+    };
+    if !change.messages.is_empty() {
+        let statement = sql::insert_messages(change.messages.len());
+        let mut insert = tx.prepare_cached(&statement)?;
+        let mut values: Vec<&dyn rusqlite::ToSql> =
+            Vec::with_capacity(change.messages.len() * sql::MESSAGE_COLUMNS);
+        let numbered: Vec<(i64, &str, &super::NewMessage)> = change
+            .numbered(last)
+            .map(|(seq, message)| (seq, message.author.as_str(), message))
+            .collect();
+        for (seq, author, message) in &numbered {
+            values.extend([
+                &change.id as &dyn rusqlite::ToSql,
+                seq,
+                author,
+                &message.agent,
+                &message.text,
+                &message.intent,
+                &message.decision,
+                &change.at,
+            ]);
+        }
+        insert.execute(values.as_slice())?;
+    }
+    if let Some(handoff) = change.handoff {
+        let released = tx.prepare_cached(sql::RELEASE_HANDOFF)?.execute(params![
+            last,
+            handoff.reason.as_str(),
+            handoff.priority.as_str(),
+            handoff.intent,
+            handoff.due,
+            change.at,
+            change.id
+        ])?;
+        if released == 0 {
+            tx.prepare_cached(sql::INSERT_HANDOFF)?.execute(params![
+                handoff.id,
+                change.id,
+                last,
+                handoff.reason.as_str(),
+                handoff.priority.as_str(),
+                handoff.intent,
+                handoff.due,
+                change.at
+            ])?;
+        }
+    }
+    Ok(last)
+}
+
+fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
+    Ok(ConversationRow {
+        id: r.get("id")?,
+        token_hash: r.get("token_hash")?,
+        customer_id: r.get("customer_id")?,
+        channel: r.get("channel")?,
+        identity: r.get("identity")?,
+        state: r.get("state")?,
+        version: r.get("version")?,
+        summary: r.get("summary")?,
+        created_at: r.get("created_at")?,
+        updated_at: r.get("updated_at")?,
+        external_id: r.get("external_id")?,
+        email: r.get("email")?,
+        name: r.get("name")?,
+    })
 }
 
 fn handoff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HandoffRow> {
