@@ -60,8 +60,9 @@ async fn one_visitor_cannot_read_anothers_conversation(db: Db) {
     assert_eq!((status, code.as_str()), (401, "unauthorized"));
     let (status, _) = error_code(get(&theirs.id, None).await.unwrap()).await;
     assert_eq!(status, 401);
+    // An unknown id is answered as a wrong token, so ids cannot be probed.
     let (status, code) = error_code(get("0000", Some(&mine.token)).await.unwrap()).await;
-    assert_eq!((status, code.as_str()), (404, "not_found"));
+    assert_eq!((status, code.as_str()), (401, "unauthorized"));
     app.stop().await;
 }
 
@@ -79,7 +80,7 @@ async fn bad_requests_get_a_json_error_with_the_right_status(db: Db) {
             .body(body)
             .send()
     };
-    let cases: [(&str, &str, u16, &str); 4] = [
+    let cases: [(&str, &str, u16, &str); 6] = [
         ("{\"text\": ", "application/json", 400, "malformed_json"),
         (
             "text=hello",
@@ -89,6 +90,13 @@ async fn bad_requests_get_a_json_error_with_the_right_status(db: Db) {
         ),
         ("{\"text\": \"   \"}", "application/json", 422, "empty"),
         ("{\"txt\": \"hello\"}", "application/json", 422, "invalid"),
+        ("[\"hello\"]", "application/json", 422, "invalid"),
+        (
+            "{\"text\": \"hello\"}",
+            "application/json; charset=latin1",
+            415,
+            "unsupported_media_type",
+        ),
     ];
     for (body, content_type, status, code) in cases {
         let found = error_code(post(body, content_type).await.unwrap()).await;
@@ -108,6 +116,29 @@ async fn bad_requests_get_a_json_error_with_the_right_status(db: Db) {
         error_code(response).await,
         (413, "payload_too_large".to_owned())
     );
+    for method in [reqwest::Method::DELETE, reqwest::Method::OPTIONS] {
+        let response = app
+            .client
+            .request(method.clone(), app.url("/v1/conversations"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            error_code(response).await,
+            (405, "method_not_allowed".to_owned()),
+            "{method}"
+        );
+    }
+    // The scheme of `Authorization` is case-insensitive.
+    let lower = app
+        .client
+        .post(&url)
+        .header("authorization", format!("bearer {}", conversation.token))
+        .json(&json!({ "text": "こんにちは" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200);
     app.stop().await;
 }
 

@@ -25,7 +25,8 @@ use serde_saphyr::Spanned;
 
 use crate::engine::{ConversationState, Decision, Turn, decide};
 use crate::rules::{
-    Channel, Diagnostic, IntentIndex, RuleSet, SourceLocation, yaml_diagnostic, yaml_paths,
+    Channel, Diagnostic, IntentIndex, RuleSet, SourceLocation, read_yaml_file, yaml_diagnostic,
+    yaml_paths,
 };
 use spec::{ConversationSpec, Expect, TestFile};
 
@@ -162,7 +163,7 @@ impl TestSuite {
             };
             for file in files {
                 let path: Arc<str> = file.display().to_string().into();
-                match std::fs::read_to_string(&file) {
+                match read_yaml_file(&file) {
                     Ok(text) => match Self::parse(&path, &text) {
                         Ok(found) => conversations.extend(found),
                         Err(mut found) => problems.append(&mut found),

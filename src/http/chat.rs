@@ -55,8 +55,8 @@ async fn start(
     ))
 }
 
-/// The conversation the request's token opens: 401 without a token, 404
-/// for an unknown id, 401 for a token of another conversation. An
+/// The conversation the request's token opens: 401 without a token, and
+/// 401 alike for a token of another conversation and for an unknown id. An
 /// extractor of the request's head, so that it answers before the body is
 /// even read.
 struct Authorized(ConversationRecord);
@@ -69,17 +69,15 @@ impl FromRequestParts<AppState> for Authorized {
         let Path(id) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::not_found("conversation"))?;
-        let conversation = state
-            .store
-            .conversation(&id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("conversation"))?;
-        if same_secret(&token_hash(&token), &conversation.token_hash) {
-            Ok(Authorized(conversation))
-        } else {
-            Err(ApiError::unauthorized(
+        let conversation = state.store.conversation(&id).await?;
+        // An unknown id is answered as a wrong token: ids cannot be probed.
+        match conversation {
+            Some(conversation) if same_secret(&token_hash(&token), &conversation.token_hash) => {
+                Ok(Authorized(conversation))
+            }
+            _ => Err(ApiError::unauthorized(
                 "this token is not for this conversation",
-            ))
+            )),
         }
     }
 }

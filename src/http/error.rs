@@ -34,6 +34,8 @@ pub enum Code {
     IdentityUnverified,
     /// 404: no such conversation, customer, handoff or endpoint.
     NotFound,
+    /// 405: the endpoint does not take this method.
+    MethodNotAllowed,
     /// 422: a field has the wrong type, is unknown, or is missing.
     Invalid,
     /// 422: a text field is longer than the service accepts.
@@ -69,7 +71,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 22] = [
+    pub const ALL: [Code; 23] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::UnsupportedMediaType,
@@ -77,6 +79,7 @@ impl Code {
         Code::Unauthorized,
         Code::IdentityUnverified,
         Code::NotFound,
+        Code::MethodNotAllowed,
         Code::Invalid,
         Code::TooLong,
         Code::Empty,
@@ -103,6 +106,7 @@ impl Code {
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::Unauthorized | Code::IdentityUnverified => StatusCode::UNAUTHORIZED,
             Code::NotFound => StatusCode::NOT_FOUND,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::Invalid
             | Code::TooLong
             | Code::Empty
@@ -257,10 +261,34 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
+/// Whether the body is declared as JSON in UTF-8 (`application/json` or a
+/// `+json` type; a `charset` other than UTF-8 is refused rather than read
+/// as UTF-8).
+fn utf8_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(declared) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = declared.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let json = essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"));
+    let utf8 = parts
+        .filter_map(|p| p.split_once('='))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))
+        .all(|(_, value)| {
+            let value = value.trim().trim_matches('"');
+            value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")
+        });
+    json && utf8
+}
+
 fn not_json() -> ApiError {
     ApiError::new(
         Code::UnsupportedMediaType,
-        "send the body as JSON with `Content-Type: application/json`",
+        "send the body as JSON in UTF-8, with `Content-Type: application/json`",
     )
 }
 
@@ -275,7 +303,21 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = <Json<T> as FromRequest<S>>::from_request(req, state).await?;
+        if !utf8_json(req.headers()) {
+            return Err(not_json());
+        }
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Self::Rejection::from(JsonRejection::from(e)))?;
+        // serde reads a struct from an array as readily as from an object
+        // (`["hi"]` as `{"text": "hi"}`); the API takes objects only.
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|&b| b != b'{')
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_ok()
+        {
+            return Err(ApiError::invalid("the body must be a JSON object"));
+        }
+        let Json(value) = Json::<T>::from_bytes(&body)?;
         Ok(ApiJson(value))
     }
 }

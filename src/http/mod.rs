@@ -65,6 +65,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .merge(chat::routes())
         .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                Code::MethodNotAllowed,
+                "this endpoint does not take this method",
+            )
+        })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -26,7 +26,7 @@ pub use answers::{Answers, Channel, RenderError, UnknownChannel};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
 pub use policy::{DEFAULT_TIME_ZONE, EscalationSettings, FallbackSettings, Policy};
 pub use replies::ReplyName;
-pub(crate) use source::{yaml_diagnostic, yaml_paths};
+pub(crate) use source::{read_yaml_file, yaml_diagnostic, yaml_paths};
 
 use crate::matcher::{IntentTag, Matcher, PatternId, Terms};
 use crate::sentiment::Scorer;

@@ -52,7 +52,7 @@ pub(crate) fn read_rule_files(root: &Path) -> Result<Vec<ParsedFile>, Vec<Diagno
     let mut problems = Vec::new();
     for path in paths {
         let display: Arc<str> = path.display().to_string().into();
-        match std::fs::read_to_string(&path) {
+        match read_yaml_file(&path) {
             Ok(text) => match parse(&display, &text) {
                 Ok(file) => files.push(file),
                 Err(diagnostic) => problems.push(diagnostic),
@@ -139,6 +139,27 @@ pub(crate) fn yaml_diagnostic(path: &Arc<str>, err: &serde_saphyr::Error) -> Dia
     }
 }
 
+/// The largest YAML file read (a 10,000-intent rule set is a few MiB).
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a YAML file, refusing one over [`MAX_FILE_BYTES`]: a path to a
+/// device or a pipe that never ends (`/dev/zero`) is an error, not a read
+/// that fills the memory.
+pub(crate) fn read_yaml_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    Ok(text)
+}
+
 /// The YAML files under `root` (a file, or a folder read recursively), in
 /// name order; `what` names them in messages (`rules`, `conversation tests`).
 pub(crate) fn yaml_paths(root: &Path, what: &str) -> Result<Vec<PathBuf>, Diagnostic> {
@@ -150,7 +171,7 @@ pub(crate) fn yaml_paths(root: &Path, what: &str) -> Result<Vec<PathBuf>, Diagno
         )
     };
     let metadata = std::fs::metadata(root).map_err(cannot)?;
-    if metadata.is_file() {
+    if !metadata.is_dir() {
         return Ok(vec![root.to_path_buf()]);
     }
     let mut paths = Vec::new();

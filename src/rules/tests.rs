@@ -419,6 +419,17 @@ fn a_missing_rules_path_is_reported_not_panicked() {
 }
 
 #[test]
+fn a_rules_path_that_never_ends_is_refused_not_read_forever() {
+    // /dev/zero as the rule set, and as a file of a rule folder.
+    let err = crate::check::load(Path::new("/dev/zero")).unwrap_err();
+    assert!(err.to_string().contains("larger than 64 MiB"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("endless.yaml")).unwrap();
+    let err = crate::check::load(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("larger than 64 MiB"), "{err}");
+}
+
+#[test]
 fn odd_documents_do_not_panic() {
     for yaml in [
         "",
