@@ -344,6 +344,50 @@ async fn a_redirecting_webhook_is_a_failure_not_a_delivery(db: Db) {
     );
 }
 
+/// A ticket system slow to answer one handoff does not hold up the others:
+/// the worker delivers a few at once.
+async fn a_slow_answer_does_not_hold_up_the_other_handoffs(db: Db) {
+    let Some((store, _db)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    receiver.script([Answer::Hang(Duration::from_secs(6))]);
+    for text in ["人と話したい"; 3] {
+        escalated(&store, &rules, text).await;
+    }
+    let worker = Outbox::new(
+        store.clone(),
+        Arc::clone(&rules),
+        Events::default(),
+        webhook(&receiver.url),
+        Duration::from_secs(10),
+        Schedule::default(),
+        Arc::new(ManualClock::new(now())),
+    )
+    .unwrap();
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(worker.run(stopping, Arc::new(tokio::sync::Notify::new())));
+    let delivered = || async {
+        store
+            .handoffs(Some(madoguchi::store::HandoffStatus::Delivered), 10)
+            .await
+            .unwrap()
+            .len()
+    };
+    let began = std::time::Instant::now();
+    while delivered().await < 2 {
+        assert!(
+            began.elapsed() < Duration::from_secs(4),
+            "the other handoffs waited for the slow one"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    running.await.unwrap();
+    assert_eq!(delivered().await, 3, "the slow one is delivered too");
+}
+
 async fn a_receiver_that_hangs_or_is_down_is_retried(db: Db) {
     let Some((store, _db)) = store(db).await else {
         return;
@@ -645,6 +689,7 @@ async fn a_stale_worker_cannot_overwrite_the_outcome(db: Db) {
 }
 
 both_databases! {
+    a_slow_answer_does_not_hold_up_the_other_handoffs => a_slow_answer_does_not_hold_up_the_other_handoffs;
     a_redirecting_webhook_is_a_failure_not_a_delivery => a_redirecting_webhook_is_a_failure_not_a_delivery;
     an_unreadable_handoff_is_dead_lettered_not_retried_forever => an_unreadable_handoff_is_dead_lettered_not_retried_forever;
     delivered_once_after_failures_signed_with_the_same_id => delivered_once_after_failures_signed_with_the_same_id;

@@ -149,6 +149,11 @@ pub const MAX_TIMEOUT: Duration = Duration::from_mins(1);
 /// handoff is created).
 const POLL: Duration = Duration::from_secs(1);
 
+/// Deliveries under way at once: a ticket system that is slow to answer one
+/// handoff does not hold up the others, and no more than these few
+/// requests wait on it.
+const DELIVERIES: usize = 4;
+
 /// The outbox worker.
 pub struct Outbox {
     store: Store,
@@ -420,9 +425,17 @@ impl Outbox {
         Ok(Step::DeadLettered { id: id.to_owned() })
     }
 
-    /// Delivers until `stopping` turns true: steps while handoffs are due,
-    /// then waits for a new one (`wake`) or the next poll.
-    pub async fn run(self, mut stopping: watch::Receiver<bool>, wake: Arc<Notify>) {
+    /// Delivers until `stopping` turns true, a few handoffs at a time: each
+    /// delivery steps while handoffs are due, then waits for a new one
+    /// (`wake`) or the next poll.
+    pub async fn run(self, stopping: watch::Receiver<bool>, wake: Arc<Notify>) {
+        let lanes = (0..DELIVERIES).map(|_| self.lane(stopping.clone(), Arc::clone(&wake)));
+        futures_util::future::join_all(lanes).await;
+    }
+
+    /// One of the worker's concurrent deliveries: steps while handoffs are
+    /// due, then waits.
+    async fn lane(&self, mut stopping: watch::Receiver<bool>, wake: Arc<Notify>) {
         loop {
             if *stopping.borrow() {
                 return;
