@@ -189,6 +189,33 @@ async fn deleting_a_customer_deletes_everything_about_them(db: Db) {
     );
 }
 
+/// After a deletion on request, nothing of the customer can be read in
+/// the SQLite file's bytes, nor in its write-ahead log.
+#[tokio::test]
+async fn a_deleted_customer_is_not_left_in_the_sqlite_files() {
+    let (store, fresh) = store(Db::Sqlite).await.expect("SQLite is always there");
+    let mut new = new_conversation(None, 1_000);
+    new.name = Some("消去対象ヤマダ".into());
+    new.email = Some("erase-me@example.jp".into());
+    store.create_conversation(&new).await.expect("created");
+    let said = [message(Author::Customer, "秘密のご相談 XYZZY-4242")];
+    store
+        .record(&new.id, 0, &write(&said, &new.state, None), 2_000)
+        .await
+        .expect("recorded");
+    assert!(store.delete_customer(&new.customer_id).await.expect("deleted"));
+    let file = fresh.url.strip_prefix("sqlite://").expect("a file");
+    let mut bytes = std::fs::read(file).expect("database file");
+    bytes.extend(std::fs::read(format!("{file}-wal")).unwrap_or_default());
+    for kept in ["消去対象ヤマダ", "erase-me@example.jp", "XYZZY-4242"] {
+        let needle = kept.as_bytes();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "`{kept}` is still in the files"
+        );
+    }
+}
+
 async fn old_conversations_are_purged(db: Db) {
     let Some((store, _db)) = store(db).await else {
         return;

@@ -55,6 +55,9 @@ impl Sqlite {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         writer.pragma_update(None, "synchronous", synchronous)?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
+        // What is deleted is overwritten with zeros, not left readable in
+        // the file's free pages (a deletion on request must delete).
+        writer.pragma_update(None, "secure_delete", "ON")?;
         // This connection is the only writer: it waits for the lock only if
         // an outside tool holds it, and then not long, since it waits on a
         // thread of the runtime.
@@ -262,6 +265,9 @@ impl Sqlite {
     pub(super) async fn delete_customer(&self, id: &str) -> Result<u64, StoreError> {
         let writer = self.writer.lock().await;
         let deleted = writer.prepare_cached(sql::DELETE_CUSTOMER)?.execute([id])?;
+        if deleted > 0 {
+            forget_wal(&writer)?;
+        }
         Ok(deleted as u64)
     }
 
@@ -273,6 +279,9 @@ impl Sqlite {
             .execute([before])?;
         tx.prepare_cached(sql::PURGE_CUSTOMERS)?.execute([])?;
         tx.commit()?;
+        if purged > 0 {
+            forget_wal(&writer)?;
+        }
         Ok(purged as u64)
     }
 }
@@ -432,6 +441,19 @@ fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, Sto
         }
     }
     Ok(last)
+}
+
+/// Folds the write-ahead log into the database file and empties it: the
+/// log still holds the pages as they were before a deletion until it is
+/// overwritten, and a deletion must not stay readable there. A reader in
+/// the middle of a read keeps the log from being emptied; then the next
+/// deletion or the stop empties it.
+fn forget_wal(writer: &Connection) -> Result<(), StoreError> {
+    let busy: i64 = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy != 0 {
+        tracing::warn!("the write-ahead log could not be emptied after a deletion: a read was under way");
+    }
+    Ok(())
 }
 
 fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {
