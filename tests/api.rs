@@ -581,6 +581,61 @@ mod simultaneous {
     }
 }
 
+/// A full disk is a 503 the client can retry, never a 500; the service is
+/// not ready until writes go through again, and every message it
+/// acknowledged is kept.
+#[tokio::test]
+async fn a_full_disk_is_503_and_not_ready_until_there_is_room_again() {
+    let Some(disk) = common::SmallDisk::mount(8) else {
+        return;
+    };
+    let app = common::spawn_app_on(common::FreshDb::sqlite_in(disk.path()), "").await;
+    let conversation = app.start(json!({})).await;
+    let ready = || async {
+        app.client
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ready().await, 200);
+    disk.fill();
+    let long = "配送状況を確認できますか。".repeat(200);
+    let mut acknowledged = 0;
+    let mut refused = None;
+    for n in 0..500 {
+        let response = app.say(&conversation, &format!("{long} #{n}")).await;
+        match response.status().as_u16() {
+            200 => acknowledged += 1,
+            503 => {
+                refused = Some(response);
+                break;
+            }
+            other => panic!("a full disk answered {other}: {:?}", response.text().await),
+        }
+    }
+    let refused = refused.expect("the disk filled up");
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error_code(refused).await, (503, "unavailable".to_owned()));
+    assert_eq!(ready().await, 503, "not ready while writes fail");
+    disk.free();
+    assert_eq!(ready().await, 200, "ready again once there is room");
+    app.say_ok(&conversation, "送料はいくらですか").await;
+    let transcript: Value = app
+        .get_json(
+            &format!("/v1/conversations/{}", conversation.id),
+            &conversation.token,
+        )
+        .await;
+    assert_eq!(
+        transcript["messages"].as_array().unwrap().len(),
+        2 * (acknowledged + 1),
+        "every acknowledged message is kept"
+    );
+    app.stop().await;
+}
+
 /// Polls `check` for up to ten seconds.
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where

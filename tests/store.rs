@@ -203,7 +203,12 @@ async fn a_deleted_customer_is_not_left_in_the_sqlite_files() {
         .record(&new.id, 0, &write(&said, &new.state, None), 2_000)
         .await
         .expect("recorded");
-    assert!(store.delete_customer(&new.customer_id).await.expect("deleted"));
+    assert!(
+        store
+            .delete_customer(&new.customer_id)
+            .await
+            .expect("deleted")
+    );
     let file = fresh.url.strip_prefix("sqlite://").expect("a file");
     let mut bytes = std::fs::read(file).expect("database file");
     bytes.extend(std::fs::read(format!("{file}-wal")).unwrap_or_default());

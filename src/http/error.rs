@@ -63,7 +63,8 @@ pub enum Code {
     Conflict,
     /// 409: only a dead handoff is retried by hand.
     HandoffNotDead,
-    /// 503: the service cannot answer now.
+    /// 503: the database does not answer, or cannot take writes (a full
+    /// disk): nothing was stored; try again after `Retry-After`.
     Unavailable,
     /// 500: something failed inside; the log says what.
     Internal,
@@ -130,6 +131,10 @@ impl Code {
 /// again, in seconds.
 const CONFLICT_RETRY_AFTER: u32 = 1;
 
+/// How long a client waits before trying again when the database cannot
+/// take writes (a full disk), in seconds.
+const UNAVAILABLE_RETRY_AFTER: u32 = 5;
+
 /// An API error: a code, and a message a person can act on.
 #[derive(Debug)]
 pub struct ApiError {
@@ -189,6 +194,12 @@ impl From<StoreError> for ApiError {
                 "the conversation kept changing under this request: send it again",
             );
         }
+        if let StoreError::Unavailable(why) = &err {
+            tracing::warn!(error = %why, "a request found the database unavailable");
+            return Self::unavailable(
+                "the service cannot store this now; nothing was kept: try again later",
+            );
+        }
         // The cause goes to the log; the client learns only that it failed.
         tracing::error!(error = %err, "store error");
         Self::new(
@@ -234,10 +245,15 @@ impl IntoResponse for ApiError {
             "error": { "code": self.code, "message": self.message }
         });
         let mut response = (self.status(), Json(body)).into_response();
-        if self.code == Code::Conflict {
+        let retry_after = match self.code {
+            Code::Conflict => Some(CONFLICT_RETRY_AFTER),
+            Code::Unavailable => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(CONFLICT_RETRY_AFTER),
+                axum::http::HeaderValue::from(seconds),
             );
         }
         response

@@ -83,9 +83,11 @@ async fn healthz() -> impl IntoResponse {
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     state
         .store
-        .ping()
+        .ready(jiff::Timestamp::now().as_millisecond())
         .await
-        .map_err(|_| ApiError::unavailable("the database does not answer"))?;
+        .map_err(|_| {
+            ApiError::unavailable("the database does not answer, or does not take writes")
+        })?;
     Ok((
         StatusCode::OK,
         axum::Json(serde_json::json!({

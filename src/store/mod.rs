@@ -24,6 +24,7 @@ pub use rows::{
 pub use url::{DatabaseUrl, InvalidDatabaseUrl};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::postgres::PgPool;
 
@@ -34,10 +35,15 @@ use crate::engine::{ConversationState, Status};
 pub enum StoreError {
     /// PostgreSQL refused or failed.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     /// SQLite refused or failed.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The database cannot take writes now (a full disk, a read-only
+    /// file or server) or cannot be reached: nothing was written, and it
+    /// may work again later.
+    #[error("the database cannot serve now: {0}")]
+    Unavailable(String),
     /// The PostgreSQL schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -47,6 +53,49 @@ pub enum StoreError {
     /// Another message changed the conversation meanwhile: decide again.
     #[error("the conversation changed meanwhile")]
     Conflict,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match &err {
+            rusqlite::Error::SqliteFailure(failure, _)
+                if matches!(
+                    failure.code,
+                    ErrorCode::DiskFull
+                        | ErrorCode::ReadOnly
+                        | ErrorCode::SystemIoFailure
+                        | ErrorCode::CannotOpen
+                        | ErrorCode::DatabaseBusy
+                ) =>
+            {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Sqlite(err),
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match &err {
+            // Class 53: insufficient resources (disk full, out of memory,
+            // too many connections); 25006: a read-only transaction (a
+            // standby, or `default_transaction_read_only`); 57P: the server
+            // is shutting down or starting.
+            sqlx::Error::Database(e)
+                if e.code().is_some_and(|c| {
+                    c.starts_with("53") || c == "25006" || c.starts_with("57P")
+                }) =>
+            {
+                StoreError::Unavailable(err.to_string())
+            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            _ => StoreError::Database(err),
+        }
+    }
 }
 
 /// The durability of SQLite writes.
@@ -69,6 +118,9 @@ enum Backend {
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
+    /// False from a write the database refused as unavailable (a full
+    /// disk) until one succeeds: the service is then not ready.
+    writable: Arc<AtomicBool>,
 }
 
 /// One write to a conversation: its new state and the messages to append.
@@ -204,7 +256,10 @@ impl Store {
             }
             DatabaseUrl::Postgres(url) => Backend::Postgres(postgres::connect(url).await?),
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            writable: Arc::new(AtomicBool::new(true)),
+        })
     }
 
     /// `sqlite` or `postgres`.
@@ -225,6 +280,38 @@ impl Store {
             Backend::Sqlite(db) => db.ping().await,
             Backend::Postgres(pool) => postgres::ping(pool).await,
         }
+    }
+
+    /// Whether the service can take messages: the database answers, and
+    /// takes writes (after a refused write, a probe row is rewritten at
+    /// `now` to learn whether it does again).
+    ///
+    /// # Errors
+    /// Why not.
+    pub async fn ready(&self, now: i64) -> Result<(), StoreError> {
+        self.ping().await?;
+        if self.writable.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let probed = match &self.backend {
+            Backend::Sqlite(db) => db.probe(now).await,
+            Backend::Postgres(pool) => postgres::probe(pool, now).await,
+        };
+        self.noted(probed)
+    }
+
+    /// Notes whether a write went through, for [`Store::ready`].
+    fn noted<T>(&self, written: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &written {
+            Ok(_) => self.writable.store(true, Ordering::Relaxed),
+            Err(StoreError::Unavailable(why)) => {
+                if self.writable.swap(false, Ordering::Relaxed) {
+                    tracing::error!(error = %why, "the database refuses writes: not ready until it takes them again");
+                }
+            }
+            Err(_) => {}
+        }
+        written
     }
 
     /// Closes the database: PostgreSQL's connections close; SQLite's WAL is
@@ -248,10 +335,10 @@ impl Store {
     /// [`StoreError`] when the database fails.
     pub async fn create_conversation(&self, new: &NewConversation) -> Result<(), StoreError> {
         let state = serde_json::to_string(&new.state).map_err(|e| corrupt(&e))?;
-        match &self.backend {
+        self.noted(match &self.backend {
             Backend::Sqlite(db) => db.create_conversation(new, &state).await,
             Backend::Postgres(pool) => postgres::create_conversation(pool, new, &state).await,
-        }
+        })
     }
 
     /// A conversation with its state, or `None`.
@@ -281,10 +368,10 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let state_json = serde_json::to_string(write.state).map_err(|e| corrupt(&e))?;
         let change = Change::new(id, version, write, &state_json, at);
-        match &self.backend {
+        self.noted(match &self.backend {
             Backend::Sqlite(db) => db.record(&change).await,
             Backend::Postgres(pool) => postgres::record(pool, &change).await,
-        }
+        })
     }
 
     /// Reads the conversation, plans a write from it with `plan` and
@@ -330,12 +417,12 @@ impl Store {
                 }
             }
         };
-        let last = match &self.backend {
-            Backend::Sqlite(db) => db.record_serialized(id, at, &mut prepare).await?,
+        let last = self.noted(match &self.backend {
+            Backend::Sqlite(db) => db.record_serialized(id, at, &mut prepare).await,
             Backend::Postgres(pool) => {
-                postgres::record_serialized(pool, id, at, &mut prepare).await?
+                postgres::record_serialized(pool, id, at, &mut prepare).await
             }
-        };
+        })?;
         match (last, planned) {
             (Some(last), Some(Ok(outcome))) => Ok(Some((last, outcome))),
             (_, Some(Err(refused))) => Err(refused),
@@ -416,10 +503,10 @@ impl Store {
             comment,
             at,
         };
-        match &self.backend {
+        self.noted(match &self.backend {
             Backend::Sqlite(db) => db.add_feedback(&feedback).await,
             Backend::Postgres(pool) => postgres::add_feedback(pool, &feedback).await,
-        }
+        })
     }
 
     /// Deletes a customer and everything about them (conversations,
@@ -677,5 +764,31 @@ impl HandoffValues<'_> {
             HandoffValues::Retry { .. } => sql::HANDOFF_RETRY,
             HandoffValues::Dead { .. } => sql::HANDOFF_DEAD,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_serve_now_is_unavailable_not_failed() {
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        assert!(matches!(StoreError::from(full), StoreError::Unavailable(_)));
+        let constraint = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
+            None,
+        );
+        assert!(matches!(
+            StoreError::from(constraint),
+            StoreError::Sqlite(_)
+        ));
     }
 }

@@ -21,6 +21,11 @@ pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
     Ok(pool)
 }
 
+pub(super) async fn probe(pool: &PgPool, now: i64) -> Result<(), StoreError> {
+    sqlx::query(sql::PROBE).bind(now).execute(pool).await?;
+    Ok(())
+}
+
 pub(super) async fn ping(pool: &PgPool) -> Result<(), StoreError> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())

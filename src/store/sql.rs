@@ -16,6 +16,10 @@ pub const CONVERSATION: &str = "SELECT c.id, c.token_hash, c.customer_id, c.chan
      c.state, c.version, c.summary, c.created_at, c.updated_at, u.external_id, u.email, u.name \
      FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1";
 
+/// Rewrites the probe row: whether the database takes writes.
+pub const PROBE: &str = "INSERT INTO probes (id, at) VALUES (1, $1) \
+     ON CONFLICT (id) DO UPDATE SET at = excluded.at";
+
 /// The conversation, its row locked until the transaction ends
 /// (PostgreSQL): the writers of one conversation take turns.
 pub const CONVERSATION_FOR_UPDATE: &str = "SELECT c.id, c.token_hash, c.customer_id, c.channel, c.identity, \

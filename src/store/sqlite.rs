@@ -25,6 +25,7 @@ use super::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_conversations.sql"),
     include_str!("../../migrations/sqlite/0002_handoffs.sql"),
+    include_str!("../../migrations/sqlite/0003_probes.sql"),
 ];
 
 /// Reading connections: enough for the runtime's threads to read at once.
@@ -96,6 +97,12 @@ impl Sqlite {
     pub(super) async fn close(&self) -> Result<(), StoreError> {
         let writer = self.writer.lock().await;
         writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    pub(super) async fn probe(&self, now: i64) -> Result<(), StoreError> {
+        let writer = self.writer.lock().await;
+        writer.prepare_cached(sql::PROBE)?.execute([now])?;
         Ok(())
     }
 
@@ -451,7 +458,9 @@ fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, Sto
 fn forget_wal(writer: &Connection) -> Result<(), StoreError> {
     let busy: i64 = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
     if busy != 0 {
-        tracing::warn!("the write-ahead log could not be emptied after a deletion: a read was under way");
+        tracing::warn!(
+            "the write-ahead log could not be emptied after a deletion: a read was under way"
+        );
     }
     Ok(())
 }

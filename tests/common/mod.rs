@@ -22,6 +22,68 @@ pub struct FreshDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl FreshDb {
+    /// A SQLite database file in `dir`, which the test owns.
+    pub fn sqlite_in(dir: &std::path::Path) -> FreshDb {
+        FreshDb {
+            url: format!("sqlite://{}", dir.join("madoguchi.db").display()),
+            _dir: None,
+        }
+    }
+}
+
+/// A small disk of its own (a tmpfs), so that a test can fill it: mounted
+/// when the test runs as root, unmounted when dropped.
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts `megabytes` of tmpfs, or says on the terminal why it cannot.
+    pub fn mount(megabytes: u32) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            eprintln!("SKIPPED: the full-disk test; it mounts a small tmpfs, which needs root");
+            return None;
+        }
+        Some(SmallDisk { dir })
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Fills what is left with a file.
+    pub fn fill(&self) {
+        use std::io::Write as _;
+        let mut filler = std::fs::File::create(self.dir.path().join("filler")).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while filler.write_all(&block).is_ok() {}
+        let small = [0u8; 512];
+        while filler.write_all(&small).is_ok() {}
+        let _ = filler.flush();
+    }
+
+    /// Makes room again.
+    pub fn free(&self) {
+        std::fs::remove_file(self.dir.path().join("filler")).unwrap();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
 pub async fn fresh_db(db: Db) -> Option<FreshDb> {
     match db {
         Db::Sqlite => {
@@ -123,7 +185,11 @@ pub const IDENTITY_SECRET: &str = "test-identity-secret";
 /// The example rules, with `overrides` on top of the default test
 /// configuration (TOML keys).
 pub async fn spawn_app_with(db: Db, overrides: &str) -> Option<TestApp> {
-    let fresh = fresh_db(db).await?;
+    Some(spawn_app_on(fresh_db(db).await?, overrides).await)
+}
+
+/// [`spawn_app_with`] on a database of the test's choosing.
+pub async fn spawn_app_on(fresh: FreshDb, overrides: &str) -> TestApp {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let toml = format!(
         "listen = '127.0.0.1:0'\ndatabase_url = '{}'\nrules = '{}'\nadmin_token = '{ADMIN_TOKEN}'\nidentity_secret = '{IDENTITY_SECRET}'\n{overrides}\n",
@@ -143,7 +209,7 @@ pub async fn spawn_app_with(db: Db, overrides: &str) -> Option<TestApp> {
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
-    Some(TestApp {
+    TestApp {
         address,
         client: reqwest::Client::new(),
         admin_token: ADMIN_TOKEN.into(),
@@ -151,7 +217,7 @@ pub async fn spawn_app_with(db: Db, overrides: &str) -> Option<TestApp> {
         stop: Some(stop),
         server: Some(server),
         db: Some(fresh),
-    })
+    }
 }
 
 pub async fn spawn_app(db: Db) -> Option<TestApp> {
