@@ -1,7 +1,7 @@
 //! A load generator for the chat service: many customers talking at once.
 //!
 //! ```sh
-//! cargo run --release -- serve &
+//! MADOGUCHI_RATE_LIMITS=off cargo run --release -- serve &
 //! cargo run --release --example loadgen -- --url http://127.0.0.1:8080 \
 //!     --connections 32 --conversations 200 --seconds 20
 //! ```

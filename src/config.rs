@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use figment::Figment;
@@ -64,6 +65,59 @@ struct Written {
     pub sqlite_synchronous: Durability,
     /// Log lines as `text` or `json`.
     pub log_format: LogFormat,
+    /// `on` or `off`: every rate limit at once (off for a load generator
+    /// that sends from one address).
+    pub rate_limits: Switch,
+    /// Requests to the chat API per client address and minute.
+    pub rate_limit_requests_per_minute: u32,
+    /// New conversations per client address and minute.
+    pub rate_limit_starts_per_minute: u32,
+    /// Customer messages per conversation and minute.
+    pub rate_limit_messages_per_minute: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (IP addresses).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The most messages a conversation holds (customer, bot and agent).
+    pub max_messages_per_conversation: u32,
+    /// The most live event streams open on one conversation; a new one
+    /// closes the oldest.
+    pub max_streams_per_conversation: u32,
+    /// The most transcript messages a handoff carries; a longer one is
+    /// trimmed, with a link to the whole.
+    pub max_handoff_messages: u32,
+    /// Where the service is reached from outside (`https://chat.shop.example`),
+    /// for links in handoffs.
+    pub public_url: Option<String>,
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+/// The service's limits: what one client, conversation or stream may take.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Whether rate limits apply at all.
+    pub rate_limits: bool,
+    /// Requests to the chat API per client address and minute.
+    pub requests_per_minute: NonZeroU32,
+    /// New conversations per client address and minute.
+    pub starts_per_minute: NonZeroU32,
+    /// Customer messages per conversation and minute.
+    pub messages_per_minute: NonZeroU32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The most messages a conversation holds.
+    pub max_messages_per_conversation: u32,
+    /// The most live event streams open on one conversation.
+    pub max_streams_per_conversation: NonZeroU32,
+    /// The most transcript messages a handoff carries.
+    pub max_handoff_messages: NonZeroU32,
 }
 
 /// The configuration of `madoguchi serve`, parsed: every value is known to
@@ -99,6 +153,11 @@ pub struct Config {
     pub sqlite_synchronous: Durability,
     /// How log lines are written.
     pub log_format: LogFormat,
+    /// What one client, conversation or stream may take.
+    pub limits: Limits,
+    /// Where the service is reached from outside, if set: links in handoffs
+    /// are built on it.
+    pub public_url: Option<String>,
 }
 
 /// What `webhook_url` points at.
@@ -144,6 +203,15 @@ const KEYS: &[&str] = &[
     "retention_days",
     "sqlite_synchronous",
     "log_format",
+    "rate_limits",
+    "rate_limit_requests_per_minute",
+    "rate_limit_starts_per_minute",
+    "rate_limit_messages_per_minute",
+    "trusted_proxies",
+    "max_messages_per_conversation",
+    "max_streams_per_conversation",
+    "max_handoff_messages",
+    "public_url",
 ];
 
 /// The defaults: a fresh machine runs with no configuration at all.
@@ -161,6 +229,14 @@ struct Defaults {
     retention_days: u32,
     sqlite_synchronous: &'static str,
     log_format: &'static str,
+    rate_limits: &'static str,
+    rate_limit_requests_per_minute: u32,
+    rate_limit_starts_per_minute: u32,
+    rate_limit_messages_per_minute: u32,
+    trusted_proxies: [&'static str; 0],
+    max_messages_per_conversation: u32,
+    max_streams_per_conversation: u32,
+    max_handoff_messages: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -177,6 +253,14 @@ const DEFAULTS: Defaults = Defaults {
     retention_days: 365,
     sqlite_synchronous: "normal",
     log_format: "text",
+    rate_limits: "on",
+    rate_limit_requests_per_minute: 600,
+    rate_limit_starts_per_minute: 20,
+    rate_limit_messages_per_minute: 30,
+    trusted_proxies: [],
+    max_messages_per_conversation: 1_000,
+    max_streams_per_conversation: 3,
+    max_handoff_messages: 200,
 };
 
 /// Values given on the command line, over everything else.
@@ -286,6 +370,19 @@ impl Written {
             })?;
         let target = self.target(webhook_secret)?;
         let schedule = self.schedule()?;
+        let limits = self.limits()?;
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(|url| {
+                let url = url.trim_end_matches('/');
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    Ok(url.to_owned())
+                } else {
+                    Err(invalid("public_url", "must be an http:// or https:// URL"))
+                }
+            })
+            .transpose()?;
         Ok(Config {
             listen: self.listen,
             database_url,
@@ -300,6 +397,42 @@ impl Written {
             retention_days: self.retention_days,
             sqlite_synchronous: self.sqlite_synchronous,
             log_format: self.log_format,
+            limits,
+            public_url,
+        })
+    }
+
+    /// The limits, each at least 1.
+    fn limits(&self) -> Result<Limits, ConfigError> {
+        let at_least_one = |key: &str, value: u32| {
+            NonZeroU32::new(value).ok_or_else(|| invalid(key, "must be at least 1"))
+        };
+        Ok(Limits {
+            rate_limits: self.rate_limits == Switch::On,
+            requests_per_minute: at_least_one(
+                "rate_limit_requests_per_minute",
+                self.rate_limit_requests_per_minute,
+            )?,
+            starts_per_minute: at_least_one(
+                "rate_limit_starts_per_minute",
+                self.rate_limit_starts_per_minute,
+            )?,
+            messages_per_minute: at_least_one(
+                "rate_limit_messages_per_minute",
+                self.rate_limit_messages_per_minute,
+            )?,
+            trusted_proxies: self.trusted_proxies.clone(),
+            max_messages_per_conversation: at_least_one(
+                "max_messages_per_conversation",
+                self.max_messages_per_conversation,
+            )?
+            .get()
+            .max(2),
+            max_streams_per_conversation: at_least_one(
+                "max_streams_per_conversation",
+                self.max_streams_per_conversation,
+            )?,
+            max_handoff_messages: at_least_one("max_handoff_messages", self.max_handoff_messages)?,
         })
     }
 

@@ -20,8 +20,9 @@ use tokio::task::JoinHandle;
 use crate::config::Config;
 use crate::conversation::Events;
 use crate::diagnostic::LoadError;
+use crate::handoff::bundle::Bounds;
 use crate::handoff::{Outbox, SystemClock};
-use crate::http::{AppState, Settings, router};
+use crate::http::{AppState, RateLimits, Settings, router};
 use crate::store::{Store, StoreError};
 
 /// A built service, ready to run.
@@ -99,7 +100,7 @@ impl Application {
             source,
         })?;
         let (stop, stopping) = watch::channel(false);
-        let events = Events::default();
+        let events = Events::new(config.limits.max_streams_per_conversation.get() as usize);
         let rules = Arc::new(loaded.rules);
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
@@ -112,7 +113,11 @@ impl Application {
                 config.webhook_timeout,
                 config.schedule.clone(),
                 Arc::new(SystemClock),
-            )?;
+            )?
+            .bounded(Bounds {
+                max_messages: config.limits.max_handoff_messages.get() as usize,
+                public_url: config.public_url.clone(),
+            });
             tasks.push(tokio::spawn(
                 worker.run(stopping.clone(), Arc::clone(&wake)),
             ));
@@ -126,15 +131,22 @@ impl Application {
                 stopping.clone(),
             )));
         }
+        let limits = Arc::new(RateLimits::new(&config.limits));
+        tasks.push(tokio::spawn(forget_quiet_clients(
+            Arc::clone(&limits),
+            stopping.clone(),
+        )));
         let state = AppState {
             rules,
             store: store.clone(),
             events,
             outbox: wake,
+            limits,
             settings: Arc::new(Settings {
                 admin_token: config.admin_token.clone(),
                 identity_secret: config.identity_secret.clone(),
                 max_message_chars: config.max_message_chars,
+                max_messages_per_conversation: config.limits.max_messages_per_conversation,
             }),
             stopping,
         };
@@ -174,7 +186,11 @@ impl Application {
             let _ = stop.send(true);
         };
         tracing::info!(address = %self.address, database = self.store.backend_name(), "listening");
-        axum::serve(self.listener, self.router)
+        // The client's address is known to the rate limits.
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(signal)
             .await?;
         for task in self.tasks {
@@ -185,6 +201,18 @@ impl Application {
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Lets the rate limits forget quiet clients once a minute, until the
+/// service stops.
+async fn forget_quiet_clients(limits: Arc<RateLimits>, mut stopping: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_mins(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => limits.forget_quiet(),
+            _ = stopping.changed() => return,
+        }
     }
 }
 

@@ -470,7 +470,9 @@ async fn stopping_ends_live_streams_and_finishes_cleanly(db: Db) {
 }
 
 async fn requests_in_flight_when_stopping_are_answered_and_kept(db: Db) {
-    let Some(app) = spawn_app(db).await else {
+    // Sixty conversations from one address at once: over the rate limits,
+    // which are not what this test is about.
+    let Some(app) = spawn_app_with(db, "rate_limits = 'off'").await else {
         return;
     };
     let mut conversations = Vec::new();
@@ -524,7 +526,9 @@ async fn requests_in_flight_when_stopping_are_answered_and_kept(db: Db) {
 /// database instead of running out of retries.
 async fn simultaneous_messages_on_one_conversation_are_all_answered_in_turn(db: Db) {
     const MESSAGES: usize = 120;
-    let Some(app) = spawn_app(db).await else {
+    // Far over the rate limit of one conversation, which is not what this
+    // test is about.
+    let Some(app) = spawn_app_with(db, "rate_limits = 'off'").await else {
         return;
     };
     let conversation = app.start(json!({ "email": "hanako@example.jp" })).await;

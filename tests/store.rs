@@ -115,18 +115,18 @@ async fn messages_and_state_are_written_together_or_not_at_all(db: Db) {
     assert_eq!(transcript[0].seq, 1);
     assert_eq!(transcript[1].author, Author::Bot);
     let listed = store
-        .list(Some(Status::HandedOff), 10)
+        .list(Some(Status::HandedOff), None, 10)
         .await
         .expect("listed");
     assert_eq!(listed.len(), 1);
     assert!(
         store
-            .list(Some(Status::Bot), 10)
+            .list(Some(Status::Bot), None, 10)
             .await
             .expect("listed")
             .is_empty()
     );
-    assert_eq!(store.list(None, 10).await.expect("listed").len(), 1);
+    assert_eq!(store.list(None, None, 10).await.expect("listed").len(), 1);
 }
 
 async fn a_verified_customer_is_one_customer_across_conversations(db: Db) {

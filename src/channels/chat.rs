@@ -48,9 +48,9 @@ pub enum ChatError {
     /// Feedback that says nothing.
     #[error("give `helpful`, `csat` or `comment`")]
     EmptyFeedback,
-    /// A CSAT score outside 1 to 5.
-    #[error("`csat` must be from 1 to 5")]
-    CsatOutOfRange,
+    /// A number outside its range.
+    #[error("{0}")]
+    OutOfRange(&'static str),
 }
 
 /// `POST /v1/conversations`: who the visitor is, all optional.
@@ -237,6 +237,50 @@ impl From<Answered> for MessageResponse {
     }
 }
 
+/// `GET /v1/conversations/{id}?after=SEQ&limit=N`: a page of the
+/// transcript (opt-in: without them, the whole transcript).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptQuery {
+    /// The messages after this place.
+    pub after: Option<i64>,
+    /// At most this many (1 to [`MAX_PAGE`]; 100 when `after` is given).
+    pub limit: Option<i64>,
+}
+
+/// The most messages one page holds.
+pub const MAX_PAGE: i64 = 500;
+
+impl TranscriptQuery {
+    /// Where the page starts and how long it is.
+    ///
+    /// # Errors
+    /// [`ChatError::OutOfRange`] for a `limit` outside 1 to [`MAX_PAGE`] or
+    /// a negative `after`.
+    pub fn page(&self) -> Result<(i64, i64), ChatError> {
+        if self.after.is_none() && self.limit.is_none() {
+            return Ok((0, i64::MAX));
+        }
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=MAX_PAGE).contains(&limit) || self.after.is_some_and(|a| a < 0) {
+            return Err(ChatError::OutOfRange(
+                "`limit` must be from 1 to 500, and `after` a message's place",
+            ));
+        }
+        Ok((self.after.unwrap_or(0), limit))
+    }
+}
+
+/// The `after` of the page that follows `page`, a page of at most `limit`
+/// messages: none when it is not full.
+#[must_use]
+pub fn next_after(page: &[MessageRecord], limit: i64) -> Option<i64> {
+    i64::try_from(page.len())
+        .is_ok_and(|n| n == limit)
+        .then(|| page.last().map(|m| m.seq))
+        .flatten()
+}
+
 /// The transcript as the customer sees it.
 #[derive(Debug, Serialize)]
 pub struct TranscriptResponse {
@@ -246,6 +290,23 @@ pub struct TranscriptResponse {
     pub state: Status,
     /// Its messages, in order.
     pub messages: Vec<TranscriptMessage>,
+    /// The `after` of the next page, when the page is full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+}
+
+impl TranscriptResponse {
+    /// The response for a page of `messages` of at most `limit`.
+    #[must_use]
+    pub fn new(id: String, state: Status, messages: Vec<MessageRecord>, limit: i64) -> Self {
+        let next = next_after(&messages, limit);
+        TranscriptResponse {
+            id,
+            state,
+            messages: messages.into_iter().map(TranscriptMessage::from).collect(),
+            next,
+        }
+    }
 }
 
 /// A message as the customer sees it.
@@ -286,7 +347,7 @@ impl FeedbackRequest {
             return Err(ChatError::EmptyFeedback);
         }
         if self.csat.is_some_and(|c| !(1..=5).contains(&c)) {
-            return Err(ChatError::CsatOutOfRange);
+            return Err(ChatError::OutOfRange("`csat` must be from 1 to 5"));
         }
         let comment = self
             .comment

@@ -1,11 +1,11 @@
 //! Live listeners of conversations: what they are told, and the hub that
 //! tells them on this replica.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, oneshot};
 
 use crate::engine::Status;
 use crate::store::Author;
@@ -44,41 +44,90 @@ pub enum Event {
 }
 
 /// Live listeners per conversation. A conversation nobody listens to has
-/// no channel; a channel is dropped when its last listener goes.
-#[derive(Debug, Default, Clone)]
+/// no channel; a channel is dropped when its last listener goes. At most
+/// `max_listeners` listen to one conversation: a new one ends the oldest,
+/// so that a widget reconnecting after a dropped connection is never
+/// locked out by its own stale streams.
+#[derive(Debug, Clone)]
 pub struct Events {
-    channels: Arc<Mutex<HashMap<String, broadcast::Sender<Event>>>>,
+    channels: Arc<Mutex<HashMap<String, Channel>>>,
+    max_listeners: usize,
+}
+
+#[derive(Debug)]
+struct Channel {
+    sender: broadcast::Sender<Event>,
+    /// One per listener, oldest first: sent (or dropped) to end it.
+    listeners: VecDeque<oneshot::Sender<()>>,
+}
+
+/// A listener of one conversation.
+#[derive(Debug)]
+pub struct Listener {
+    /// What happens in the conversation.
+    pub events: broadcast::Receiver<Event>,
+    /// Completes when a newer listener took this one's place.
+    pub replaced: oneshot::Receiver<()>,
 }
 
 /// Events a slow listener may fall behind by before it misses some.
 const EVENT_BACKLOG: usize = 64;
 
+impl Default for Events {
+    fn default() -> Self {
+        Events::new(usize::MAX)
+    }
+}
+
 impl Events {
+    /// A hub where at most `max_listeners` listen to one conversation.
+    #[must_use]
+    pub fn new(max_listeners: usize) -> Self {
+        Events {
+            channels: Arc::default(),
+            max_listeners: max_listeners.max(1),
+        }
+    }
+
     /// Listens to a conversation.
     #[must_use]
-    pub fn subscribe(&self, conversation: &str) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self, conversation: &str) -> Listener {
         let mut channels = self.lock();
         // Conversations nobody listens to any more go, so the map holds
         // only live streams.
-        channels.retain(|_, sender| sender.receiver_count() > 0);
-        channels
+        channels.retain(|_, channel| channel.sender.receiver_count() > 0);
+        let channel = channels
             .entry(conversation.to_owned())
-            .or_insert_with(|| broadcast::channel(EVENT_BACKLOG).0)
-            .subscribe()
+            .or_insert_with(|| Channel {
+                sender: broadcast::channel(EVENT_BACKLOG).0,
+                listeners: VecDeque::new(),
+            });
+        channel.listeners.retain(|l| !l.is_closed());
+        while channel.listeners.len() >= self.max_listeners {
+            if let Some(oldest) = channel.listeners.pop_front() {
+                let _ = oldest.send(());
+            }
+        }
+        let (end, replaced) = oneshot::channel();
+        channel.listeners.push_back(end);
+        Listener {
+            events: channel.sender.subscribe(),
+            replaced,
+        }
     }
 
     /// Tells the conversation's listeners, if any.
     pub fn publish(&self, conversation: &str, event: Event) {
         let mut channels = self.lock();
-        if let Some(sender) = channels.get(conversation)
-            && sender.send(event).is_err()
+        if let Some(channel) = channels.get(conversation)
+            && channel.sender.send(event).is_err()
         {
             // Nobody listens any more.
             channels.remove(conversation);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Event>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Channel>> {
         // A panic while holding the lock cannot leave the map inconsistent:
         // every change is one insert or remove.
         self.channels

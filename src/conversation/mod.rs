@@ -8,7 +8,7 @@
 mod events;
 mod start;
 
-pub use events::{Event, Events};
+pub use events::{Event, Events, Listener};
 pub use start::{Start, Started, start};
 
 use crate::engine::{Decision, Status, Turn, decide};

@@ -49,8 +49,17 @@ pub struct Handoff {
     pub tags: Vec<String>,
     /// A one-line summary.
     pub summary: String,
-    /// Every message up to the handoff.
+    /// The messages up to the handoff: all of them, or for a long
+    /// conversation the first and the last, with a note where the others
+    /// were.
     pub transcript: Vec<TranscriptLine>,
+    /// How many messages the transcript leaves out (0: none).
+    #[serde(default)]
+    pub transcript_omitted: u64,
+    /// Where the whole conversation is, in the agent API, when messages
+    /// are left out and the service knows its public URL.
+    #[serde(default)]
+    pub transcript_url: Option<String>,
     /// The intents the customer's messages were taken as, in order.
     pub intents: Vec<String>,
     /// Details collected (order number, e-mail...), masked as stored.
@@ -136,7 +145,27 @@ pub struct BusinessHours {
     pub response_due: Option<String>,
 }
 
-/// Builds the event for `handoff` from the conversation as stored.
+/// How large a handoff may grow.
+#[derive(Debug, Clone)]
+pub struct Bounds {
+    /// The most transcript messages it carries.
+    pub max_messages: usize,
+    /// Where the service is reached from outside, for the link to the whole
+    /// transcript.
+    pub public_url: Option<String>,
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Bounds {
+            max_messages: 200,
+            public_url: None,
+        }
+    }
+}
+
+/// Builds the event for `handoff` from the conversation as stored, within
+/// `bounds`.
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] when a stored decision is unreadable.
@@ -146,8 +175,10 @@ pub fn build(
     conversation: &ConversationRecord,
     messages: &[MessageRecord],
     earlier: &[EarlierConversation],
+    bounds: &Bounds,
 ) -> Result<Envelope, StoreError> {
     let messages: Vec<&MessageRecord> = messages.iter().filter(|m| m.seq <= handoff.seq).collect();
+    let (messages, omitted) = trimmed(messages, bounds.max_messages);
     let intent = handoff
         .intent
         .as_deref()
@@ -173,7 +204,11 @@ pub fn build(
         team: intent.and_then(|i| i.team.clone()),
         tags: intent.map(|i| i.tags.clone()).unwrap_or_default(),
         summary: summary(handoff, conversation),
-        transcript: messages.iter().map(|m| line(m)).collect(),
+        transcript: transcript(&messages, omitted),
+        transcript_omitted: omitted.map_or(0, |(_, n)| n as u64),
+        transcript_url: omitted
+            .and(bounds.public_url.as_deref())
+            .map(|url| format!("{url}/v1/admin/conversations/{}", conversation.id)),
         intents: intents(&messages),
         details: conversation.state.details.clone(),
         sentiment: sentiments(&messages)?,
@@ -199,6 +234,43 @@ pub fn build(
 fn summary(handoff: &HandoffRecord, conversation: &ConversationRecord) -> String {
     let what = conversation.summary.as_deref().unwrap_or("(no message)");
     format!("[{}] {}: {what}", handoff.priority, handoff.reason)
+}
+
+/// The first quarter and the last of at most `max` messages, and where
+/// the ones left out were (the index of the first kept after them) and how
+/// many.
+fn trimmed(
+    messages: Vec<&MessageRecord>,
+    max: usize,
+) -> (Vec<&MessageRecord>, Option<(usize, usize)>) {
+    if messages.len() <= max {
+        return (messages, None);
+    }
+    let head = max / 4;
+    let tail = max - head;
+    let omitted = messages.len() - head - tail;
+    let mut kept = messages[..head].to_vec();
+    kept.extend_from_slice(&messages[messages.len() - tail..]);
+    (kept, Some((head, omitted)))
+}
+
+/// The transcript lines, with a note where messages were left out.
+fn transcript(messages: &[&MessageRecord], omitted: Option<(usize, usize)>) -> Vec<TranscriptLine> {
+    let mut lines: Vec<TranscriptLine> = messages.iter().map(|m| line(m)).collect();
+    if let Some((at, count)) = omitted {
+        let next = &lines[at];
+        let note = TranscriptLine {
+            seq: next.seq - 1,
+            author: Author::System,
+            agent: None,
+            text: format!(
+                "({count} messages left out: the whole conversation is in the agent API)"
+            ),
+            at: next.at.clone(),
+        };
+        lines.insert(at, note);
+    }
+    lines
 }
 
 fn line(message: &MessageRecord) -> TranscriptLine {

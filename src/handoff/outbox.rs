@@ -18,7 +18,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, watch};
 
-use super::bundle::{self, Envelope};
+use super::bundle::{self, Bounds, Envelope};
 use super::delivery::{self, Response, Target};
 use crate::conversation::{self, Events};
 use crate::rules::RuleSet;
@@ -163,6 +163,7 @@ pub struct Outbox {
     client: reqwest::Client,
     schedule: Schedule,
     clock: Arc<dyn Clock>,
+    bounds: Bounds,
 }
 
 impl Outbox {
@@ -197,7 +198,15 @@ impl Outbox {
             client,
             schedule,
             clock,
+            bounds: Bounds::default(),
         })
+    }
+
+    /// The same worker, building handoffs within `bounds`.
+    #[must_use]
+    pub fn bounded(mut self, bounds: Bounds) -> Self {
+        self.bounds = bounds;
+        self
     }
 
     /// Takes the handoff due first and tries to deliver it.
@@ -292,7 +301,14 @@ impl Outbox {
             .store
             .earlier_conversations(&conversation.customer_id, &conversation.id)
             .await?;
-        let envelope = bundle::build(&self.rules, handoff, &conversation, &messages, &earlier)?;
+        let envelope = bundle::build(
+            &self.rules,
+            handoff,
+            &conversation,
+            &messages,
+            &earlier,
+            &self.bounds,
+        )?;
         let body =
             serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store.set_handoff_payload(&handoff.id, &body).await?;

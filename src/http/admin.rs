@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use super::auth::bearer;
 use super::error::{ApiJson, ApiQuery, Code};
 use super::{ApiError, AppState};
-use crate::channels::chat::checked_text;
+use crate::channels::chat::{TranscriptQuery, checked_text, next_after};
 use crate::conversation::{self, rfc3339};
 use crate::engine::{ConversationState, Status};
 use crate::rules::Channel;
 use crate::secret::same_secret;
 use crate::store::{
-    ConversationSummary, EarlierConversation, HandoffRecord, HandoffStatus, Identity,
+    ConversationSummary, Cursor, EarlierConversation, HandoffRecord, HandoffStatus, Identity,
     MessageRecord, StoreError, StoredDecision,
 };
 
@@ -70,16 +70,36 @@ fn limit(given: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// A listing's `after`: the `next` of the page before.
+fn cursor(given: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    given
+        .map(str::parse::<Cursor>)
+        .transpose()
+        .map_err(ApiError::invalid)
+}
+
+/// The `next` of a page: where the one after starts, when this one is full.
+fn next_page<T>(page: &[T], limit: i64, cursor: impl Fn(&T) -> Cursor) -> Option<String> {
+    i64::try_from(page.len())
+        .is_ok_and(|n| n == limit)
+        .then(|| page.last().map(|last| cursor(last).to_string()))
+        .flatten()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     state: Option<String>,
     limit: Option<i64>,
+    after: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 struct ListResponse {
     conversations: Vec<Listed>,
+    /// The `after` of the next page, when there may be one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -102,8 +122,14 @@ async fn list(
         .transpose()
         .map_err(|e| ApiError::new(Code::UnknownFilter, e))?;
     let limit = limit(query.limit)?;
-    let found = state.store.list(status, limit).await?;
+    let after = cursor(query.after.as_deref())?;
+    let found = state.store.list(status, after.as_ref(), limit).await?;
+    let next = next_page(&found, limit, |c| Cursor {
+        at: c.updated_at,
+        id: c.id.clone(),
+    });
     Ok(Json(ListResponse {
+        next,
         conversations: found
             .into_iter()
             .map(|summary| Listed {
@@ -155,6 +181,9 @@ struct ConversationDetail {
     /// frustration.
     dialogue: ConversationState,
     messages: Vec<AgentMessage>,
+    /// The `after` of the next page of messages, when this one is full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<i64>,
     earlier_conversations: Vec<Earlier>,
     created_at: String,
     updated_at: String,
@@ -164,13 +193,16 @@ async fn show(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<TranscriptQuery>,
 ) -> Result<Json<ConversationDetail>, ApiError> {
+    let (after, limit) = query.page()?;
     let conversation = state
         .store
         .conversation(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
-    let messages = state.store.transcript(&id).await?;
+    let messages = state.store.transcript_page(&id, after, limit).await?;
+    let next = next_after(&messages, limit);
     let earlier = state
         .store
         .earlier_conversations(&conversation.customer_id, &id)
@@ -199,6 +231,7 @@ async fn show(
                 })
             })
             .collect::<Result<_, StoreError>>()?,
+        next,
         earlier_conversations: earlier
             .into_iter()
             .map(|conversation| Earlier {
@@ -293,6 +326,7 @@ async fn delete_customer(
 struct HandoffQuery {
     status: Option<String>,
     limit: Option<i64>,
+    after: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -330,13 +364,16 @@ async fn handoffs(
         .transpose()
         .map_err(|e| ApiError::new(Code::UnknownFilter, e))?;
     let limit = limit(query.limit)?;
-    let found: Vec<ListedHandoff> = state
+    let after = cursor(query.after.as_deref())?;
+    let page = state
         .store
-        .handoffs(status, limit)
-        .await?
-        .into_iter()
-        .map(ListedHandoff::from)
-        .collect();
+        .handoffs_page(status, after.as_ref(), limit)
+        .await?;
+    let next = next_page(&page, limit, |h| Cursor {
+        at: h.created_at,
+        id: h.id.clone(),
+    });
+    let found: Vec<ListedHandoff> = page.into_iter().map(ListedHandoff::from).collect();
     let mut counts = serde_json::Map::new();
     for status in [
         HandoffStatus::Pending,
@@ -349,7 +386,7 @@ async fn handoffs(
         counts.insert(status.as_str().to_owned(), n.into());
     }
     Ok(Json(
-        serde_json::json!({ "handoffs": found, "counts": counts }),
+        serde_json::json!({ "handoffs": found, "counts": counts, "next": next }),
     ))
 }
 

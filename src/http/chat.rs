@@ -19,11 +19,11 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use super::auth::bearer;
-use super::error::ApiJson;
-use super::{ApiError, AppState, HEARTBEAT};
+use super::error::{ApiJson, ApiQuery};
+use super::{ApiError, AppState, Code, HEARTBEAT};
 use crate::channels::chat::{
-    FeedbackRequest, MessageRequest, MessageResponse, StartRequest, StartResponse,
-    TranscriptMessage, TranscriptResponse,
+    FeedbackRequest, MessageRequest, MessageResponse, StartRequest, StartResponse, TranscriptQuery,
+    TranscriptResponse,
 };
 use crate::conversation::{self, Event};
 use crate::secret::{same_secret, token_hash};
@@ -88,6 +88,14 @@ async fn message(
     ApiJson(request): ApiJson<MessageRequest>,
 ) -> Result<Json<MessageResponse>, ApiError> {
     let text = request.check(state.settings.max_message_chars)?;
+    state.limits.message(&conversation.id)?;
+    // A message and its reply: both must fit.
+    if conversation.message_count + 2 > i64::from(state.settings.max_messages_per_conversation) {
+        return Err(ApiError::new(
+            Code::MessageLimit,
+            "this conversation holds as many messages as it may: start a new one",
+        ));
+    }
     let answered = conversation::customer_message(
         &state.store,
         &state.rules,
@@ -106,14 +114,19 @@ async fn message(
 async fn transcript(
     State(state): State<AppState>,
     Authorized(conversation): Authorized,
+    ApiQuery(query): ApiQuery<TranscriptQuery>,
 ) -> Result<Json<TranscriptResponse>, ApiError> {
-    let id = conversation.id.clone();
-    let messages = state.store.transcript(&id).await?;
-    Ok(Json(TranscriptResponse {
-        id,
-        state: conversation.state.status,
-        messages: messages.into_iter().map(TranscriptMessage::from).collect(),
-    }))
+    let (after, limit) = query.page()?;
+    let messages = state
+        .store
+        .transcript_page(&conversation.id, after, limit)
+        .await?;
+    Ok(Json(TranscriptResponse::new(
+        conversation.id,
+        conversation.state.status,
+        messages,
+        limit,
+    )))
 }
 
 /// `GET /v1/conversations/{id}/events`: agent messages and state changes
@@ -123,14 +136,19 @@ async fn events(
     State(state): State<AppState>,
     Authorized(conversation): Authorized,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let receiver = state.events.subscribe(&conversation.id);
+    let listener = state.events.subscribe(&conversation.id);
     let mut stopping = state.stopping.clone();
-    let stopped = async move {
+    let replaced = listener.replaced;
+    let ended = async move {
         // Ends the stream at shutdown (or if the service is already
-        // stopping).
-        let _ = stopping.wait_for(|stop| *stop).await;
+        // stopping), or when a newer stream of the conversation took its
+        // place.
+        tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => {}
+            _ = replaced => {}
+        }
     };
-    let stream = BroadcastStream::new(receiver).map(|received| {
+    let stream = BroadcastStream::new(listener.events).map(|received| {
         let event = match received {
             Ok(event) => event,
             // A listener too slow to keep up is told how many events it
@@ -151,7 +169,7 @@ async fn events(
             .json_data(&event)
             .unwrap_or_default())
     });
-    let stream = futures_util::StreamExt::take_until(stream, stopped);
+    let stream = futures_util::StreamExt::take_until(stream, ended);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
 }
 

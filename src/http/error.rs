@@ -7,6 +7,8 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, OptionalFromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -56,6 +58,11 @@ pub enum Code {
     OutOfRange,
     /// 422: a state or status filter that does not exist.
     UnknownFilter,
+    /// 429: over a rate limit; try again after `Retry-After`.
+    RateLimited,
+    /// 429: the conversation holds as many messages as it may: start a new
+    /// one.
+    MessageLimit,
     /// 409: the conversation is closed.
     ConversationClosed,
     /// 409: the message raced with others on its conversation too often:
@@ -72,7 +79,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 23] = [
+    pub const ALL: [Code; 25] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::UnsupportedMediaType,
@@ -91,6 +98,8 @@ impl Code {
         Code::EmptyFeedback,
         Code::OutOfRange,
         Code::UnknownFilter,
+        Code::RateLimited,
+        Code::MessageLimit,
         Code::ConversationClosed,
         Code::Conflict,
         Code::HandoffNotDead,
@@ -118,6 +127,7 @@ impl Code {
             | Code::EmptyFeedback
             | Code::OutOfRange
             | Code::UnknownFilter => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::RateLimited | Code::MessageLimit => StatusCode::TOO_MANY_REQUESTS,
             Code::ConversationClosed | Code::Conflict | Code::HandoffNotDead => {
                 StatusCode::CONFLICT
             }
@@ -129,17 +139,19 @@ impl Code {
 
 /// How long a client that raced with other messages waits before trying
 /// again, in seconds.
-const CONFLICT_RETRY_AFTER: u32 = 1;
+const CONFLICT_RETRY_AFTER: u64 = 1;
 
 /// How long a client waits before trying again when the database cannot
 /// take writes (a full disk), in seconds.
-const UNAVAILABLE_RETRY_AFTER: u32 = 5;
+const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
 /// An API error: a code, and a message a person can act on.
 #[derive(Debug)]
 pub struct ApiError {
     code: Code,
     message: String,
+    /// When to try again, if the code's own default is not it.
+    retry_after: Option<Duration>,
 }
 
 impl ApiError {
@@ -148,7 +160,16 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, with a `Retry-After` of `wait` (whole seconds,
+    /// rounded up).
+    #[must_use]
+    pub fn retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     /// 401: no token, or the wrong one.
@@ -233,7 +254,7 @@ impl From<ChatError> for ApiError {
             ChatError::IdentityIncomplete(_) => Code::IdentityIncomplete,
             ChatError::IdentityUnverified => Code::IdentityUnverified,
             ChatError::EmptyFeedback => Code::EmptyFeedback,
-            ChatError::CsatOutOfRange => Code::OutOfRange,
+            ChatError::OutOfRange(_) => Code::OutOfRange,
         };
         Self::new(code, err.to_string())
     }
@@ -245,10 +266,11 @@ impl IntoResponse for ApiError {
             "error": { "code": self.code, "message": self.message }
         });
         let mut response = (self.status(), Json(body)).into_response();
-        let retry_after = match self.code {
-            Code::Conflict => Some(CONFLICT_RETRY_AFTER),
-            Code::Unavailable => Some(UNAVAILABLE_RETRY_AFTER),
-            _ => None,
+        let retry_after = match (self.retry_after, self.code) {
+            (Some(wait), _) => Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+            (None, Code::Conflict) => Some(CONFLICT_RETRY_AFTER),
+            (None, Code::Unavailable) => Some(UNAVAILABLE_RETRY_AFTER),
+            (None, _) => None,
         };
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(

@@ -7,8 +7,10 @@ mod admin;
 mod auth;
 mod chat;
 mod error;
+mod limits;
 
 pub use error::{ApiError, Code};
+pub use limits::RateLimits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub stopping: watch::Receiver<bool>,
     /// Wakes the outbox worker when a handoff is written.
     pub outbox: Arc<Notify>,
+    /// The chat API's rate limits.
+    pub limits: Arc<RateLimits>,
 }
 
 /// The settings handlers read.
@@ -51,6 +55,8 @@ pub struct Settings {
     pub identity_secret: Option<Secret>,
     /// The longest message accepted, in characters.
     pub max_message_chars: usize,
+    /// The most messages a conversation holds.
+    pub max_messages_per_conversation: u32,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -59,10 +65,14 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Every route of the service, over `state`; bodies above `max_body_bytes`
 /// are refused with 413.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let chat = chat::routes().route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        limits::per_client,
+    ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(chat::routes())
+        .merge(chat)
         .merge(admin::routes())
         .fallback(|| async { ApiError::not_found("endpoint") })
         .method_not_allowed_fallback(|| async {

@@ -436,9 +436,24 @@ impl Store {
     /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
     /// stored value madoguchi never wrote.
     pub async fn transcript(&self, id: &str) -> Result<Vec<MessageRecord>, StoreError> {
+        self.transcript_page(id, 0, i64::MAX).await
+    }
+
+    /// The messages of a conversation after place `after`, at most
+    /// `limit`, in order.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
+    pub async fn transcript_page(
+        &self,
+        id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
         let found = match &self.backend {
-            Backend::Sqlite(db) => db.transcript(id).await?,
-            Backend::Postgres(pool) => postgres::transcript(pool, id).await?,
+            Backend::Sqlite(db) => db.transcript(id, after, limit).await?,
+            Backend::Postgres(pool) => postgres::transcript(pool, id, after, limit).await?,
         };
         found.into_iter().map(MessageRecord::try_from).collect()
     }
@@ -451,12 +466,13 @@ impl Store {
     pub async fn list(
         &self,
         status: Option<Status>,
+        after: Option<&Cursor>,
         limit: i64,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
         let status = status.map(Status::as_str);
         let found = match &self.backend {
-            Backend::Sqlite(db) => db.list(status, limit).await?,
-            Backend::Postgres(pool) => postgres::list(pool, status, limit).await?,
+            Backend::Sqlite(db) => db.list(status, after, limit).await?,
+            Backend::Postgres(pool) => postgres::list(pool, status, after, limit).await?,
         };
         found
             .into_iter()
@@ -575,10 +591,25 @@ impl Store {
         status: Option<HandoffStatus>,
         limit: i64,
     ) -> Result<Vec<HandoffRecord>, StoreError> {
+        self.handoffs_page(status, None, limit).await
+    }
+
+    /// [`Store::handoffs`] after the cursor (the last handoff of the page
+    /// before).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
+    pub async fn handoffs_page(
+        &self,
+        status: Option<HandoffStatus>,
+        after: Option<&Cursor>,
+        limit: i64,
+    ) -> Result<Vec<HandoffRecord>, StoreError> {
         let status = status.map(HandoffStatus::as_str);
         let found = match &self.backend {
-            Backend::Sqlite(db) => db.handoffs(status, limit).await?,
-            Backend::Postgres(pool) => postgres::handoffs(pool, status, limit).await?,
+            Backend::Sqlite(db) => db.handoffs(status, after, limit).await?,
+            Backend::Postgres(pool) => postgres::handoffs(pool, status, after, limit).await?,
         };
         found.into_iter().map(HandoffRecord::try_from).collect()
     }
@@ -694,6 +725,40 @@ impl Store {
             Backend::Sqlite(db) => db.write_handoff(&values).await,
             Backend::Postgres(pool) => postgres::write_handoff(pool, &values).await,
         }
+    }
+}
+
+/// Where a listing goes on: the time (milliseconds) and id of the last item
+/// of the page before, shown as `TIME.ID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// The last item's time (its `updated_at` or `created_at`).
+    pub at: i64,
+    /// The last item's id.
+    pub id: String,
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.at, self.id)
+    }
+}
+
+impl std::str::FromStr for Cursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (at, id) = s
+            .split_once('.')
+            .filter(|(_, id)| !id.is_empty())
+            .ok_or_else(|| format!("`{s}` is not a cursor from a `next` of this listing"))?;
+        let at = at
+            .parse()
+            .map_err(|_| format!("`{s}` is not a cursor from a `next` of this listing"))?;
+        Ok(Cursor {
+            at,
+            id: id.to_owned(),
+        })
     }
 }
 

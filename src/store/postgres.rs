@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
-use super::{HandoffValues, NewConversation, StoreError, sql};
+use super::{Cursor, HandoffValues, NewConversation, StoreError, sql};
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -191,9 +191,16 @@ fn record_sql(messages: usize, handoff: bool) -> String {
     statement
 }
 
-pub(super) async fn transcript(pool: &PgPool, id: &str) -> Result<Vec<MessageRow>, StoreError> {
+pub(super) async fn transcript(
+    pool: &PgPool,
+    id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<MessageRow>, StoreError> {
     Ok(sqlx::query_as(sql::TRANSCRIPT)
         .bind(id)
+        .bind(after)
+        .bind(limit)
         .fetch_all(pool)
         .await?)
 }
@@ -201,10 +208,13 @@ pub(super) async fn transcript(pool: &PgPool, id: &str) -> Result<Vec<MessageRow
 pub(super) async fn list(
     pool: &PgPool,
     status: Option<&str>,
+    after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<SummaryRow>, StoreError> {
     Ok(sqlx::query_as(sql::LIST)
         .bind(status)
+        .bind(after.map(|c| c.at))
+        .bind(after.map(|c| c.id.as_str()))
         .bind(limit)
         .fetch_all(pool)
         .await?)
@@ -282,10 +292,13 @@ pub(super) async fn handoff(pool: &PgPool, id: &str) -> Result<Option<HandoffRow
 pub(super) async fn handoffs(
     pool: &PgPool,
     status: Option<&str>,
+    after: Option<&Cursor>,
     limit: i64,
 ) -> Result<Vec<HandoffRow>, StoreError> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql::list_handoffs()))
         .bind(status)
+        .bind(after.map(|c| c.at))
+        .bind(after.map(|c| c.id.as_str()))
         .bind(limit)
         .fetch_all(pool)
         .await?)

@@ -152,6 +152,8 @@ pub struct ConversationRecord {
     pub state: ConversationState,
     /// Incremented by each write.
     pub version: i64,
+    /// How many messages it holds.
+    pub message_count: i64,
     /// A one-line summary.
     pub summary: Option<String>,
     /// Created, in milliseconds.
@@ -251,6 +253,7 @@ pub(super) struct ConversationRow {
     pub(super) identity: String,
     pub(super) state: String,
     pub(super) version: i64,
+    pub(super) message_count: i64,
     pub(super) summary: Option<String>,
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
@@ -271,6 +274,7 @@ impl ConversationRow {
             identity: stored("identity", &self.identity)?,
             state,
             version: self.version,
+            message_count: self.message_count,
             summary: self.summary,
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -1,5 +1,7 @@
 //! The statements of the store, written once for both backends: numbered
-//! `$N` parameters, which PostgreSQL and SQLite both bind by number.
+//! `$N` parameters, which PostgreSQL and SQLite both bind by number. SQLite
+//! numbers `$N` in the order the parameters first appear, so each statement
+//! uses `$1`, `$2`... in that order.
 
 /// A new customer, or the one with the same verified external id (two first
 /// conversations at once cannot both insert it).
@@ -13,8 +15,8 @@ pub const INSERT_CONVERSATION: &str = "INSERT INTO conversations \
      VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)";
 
 pub const CONVERSATION: &str = "SELECT c.id, c.token_hash, c.customer_id, c.channel, c.identity, \
-     c.state, c.version, c.summary, c.created_at, c.updated_at, u.external_id, u.email, u.name \
-     FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1";
+     c.state, c.version, c.message_count, c.summary, c.created_at, c.updated_at, u.external_id, u.email, \
+     u.name FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1";
 
 /// Rewrites the probe row: whether the database takes writes.
 pub const PROBE: &str = "INSERT INTO probes (id, at) VALUES (1, $1) \
@@ -23,8 +25,8 @@ pub const PROBE: &str = "INSERT INTO probes (id, at) VALUES (1, $1) \
 /// The conversation, its row locked until the transaction ends
 /// (PostgreSQL): the writers of one conversation take turns.
 pub const CONVERSATION_FOR_UPDATE: &str = "SELECT c.id, c.token_hash, c.customer_id, c.channel, c.identity, \
-     c.state, c.version, c.summary, c.created_at, c.updated_at, u.external_id, u.email, u.name \
-     FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1 FOR UPDATE OF c";
+     c.state, c.version, c.message_count, c.summary, c.created_at, c.updated_at, u.external_id, u.email, \
+     u.name FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1 FOR UPDATE OF c";
 
 /// Checks the version, saves the state and counts the messages in one
 /// statement; the count numbers the new messages.
@@ -32,13 +34,18 @@ pub const UPDATE_CONVERSATION: &str = "UPDATE conversations SET state = $1, stat
      version = version + 1, updated_at = $3, summary = COALESCE(summary, $4), \
      message_count = message_count + $5 WHERE id = $6 AND version = $7 RETURNING message_count";
 
+/// The messages after place `$2`, at most `$3`.
 pub const TRANSCRIPT: &str = "SELECT seq, author, agent, text, intent, decision, created_at \
-     FROM messages WHERE conversation_id = $1 ORDER BY seq";
+     FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
 /// `$1` is compared as text on both backends.
+/// Newest activity first; after the cursor (`$2`, `$3`: the last
+/// conversation's `updated_at` and id) when one is given; `$4` at most.
 pub const LIST: &str = "SELECT c.id, c.channel, c.identity, c.status, c.summary, c.created_at, \
      c.updated_at, u.email, u.name FROM conversations c JOIN customers u ON u.id = c.customer_id \
-     WHERE ($1 IS NULL OR c.status = $1) ORDER BY c.updated_at DESC LIMIT $2";
+     WHERE ($1 IS NULL OR c.status = $1) \
+     AND ($2 IS NULL OR c.updated_at < $2 OR (c.updated_at = $2 AND c.id < $3)) \
+     ORDER BY c.updated_at DESC, c.id DESC LIMIT $4";
 
 pub const EARLIER: &str = "SELECT id, identity, summary, created_at FROM conversations \
      WHERE customer_id = $1 AND id <> $2 ORDER BY created_at DESC LIMIT 20";
@@ -120,7 +127,8 @@ pub fn handoff() -> String {
 pub fn list_handoffs() -> String {
     format!(
         "SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE ($1 IS NULL OR status = $1) \
-         ORDER BY created_at DESC LIMIT $2"
+         AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id < $3)) \
+         ORDER BY created_at DESC, id DESC LIMIT $4"
     )
 }
 

@@ -18,7 +18,7 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
 use super::{
-    Change, Durability, Feedback, HandoffValues, NewConversation, Prepare, StoreError, sql,
+    Change, Cursor, Durability, Feedback, HandoffValues, NewConversation, Prepare, StoreError, sql,
 };
 
 /// The migrations, in order; `PRAGMA user_version` counts those applied.
@@ -191,11 +191,16 @@ impl Sqlite {
         Ok(Some(last))
     }
 
-    pub(super) async fn transcript(&self, id: &str) -> Result<Vec<MessageRow>, StoreError> {
+    pub(super) async fn transcript(
+        &self,
+        id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
         let reader = self.reader().await;
         let mut statement = reader.prepare_cached(sql::TRANSCRIPT)?;
         let rows = statement
-            .query_map([id], |r| {
+            .query_map(params![id, after, limit], |r| {
                 Ok(MessageRow {
                     seq: r.get("seq")?,
                     author: r.get("author")?,
@@ -213,12 +218,14 @@ impl Sqlite {
     pub(super) async fn list(
         &self,
         status: Option<&str>,
+        after: Option<&Cursor>,
         limit: i64,
     ) -> Result<Vec<SummaryRow>, StoreError> {
         let reader = self.reader().await;
         let mut statement = reader.prepare_cached(sql::LIST)?;
+        let (at, id) = (after.map(|c| c.at), after.map(|c| c.id.as_str()));
         let rows = statement
-            .query_map(params![status, limit], |r| {
+            .query_map(params![status, at, id, limit], |r| {
                 Ok(SummaryRow {
                     id: r.get("id")?,
                     channel: r.get("channel")?,
@@ -319,12 +326,14 @@ impl Sqlite {
     pub(super) async fn handoffs(
         &self,
         status: Option<&str>,
+        after: Option<&Cursor>,
         limit: i64,
     ) -> Result<Vec<HandoffRow>, StoreError> {
         let reader = self.reader().await;
         let mut statement = reader.prepare_cached(&sql::list_handoffs())?;
+        let (at, id) = (after.map(|c| c.at), after.map(|c| c.id.as_str()));
         let found = statement
-            .query_map(params![status, limit], handoff_row)?
+            .query_map(params![status, at, id, limit], handoff_row)?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(found)
     }
@@ -474,6 +483,7 @@ fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> 
         identity: r.get("identity")?,
         state: r.get("state")?,
         version: r.get("version")?,
+        message_count: r.get("message_count")?,
         summary: r.get("summary")?,
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
