@@ -87,6 +87,13 @@ struct Written {
     /// Where the service is reached from outside (`https://chat.shop.example`),
     /// for links in handoffs.
     pub public_url: Option<String>,
+    /// Connections open at once; more are closed at once.
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers, and that an idle
+    /// kept-alive connection stays open.
+    pub header_timeout_seconds: u64,
+    /// Seconds a client has to send a request's body.
+    pub body_timeout_seconds: u64,
 }
 
 /// On or off.
@@ -118,6 +125,13 @@ pub struct Limits {
     pub max_streams_per_conversation: NonZeroU32,
     /// The most transcript messages a handoff carries.
     pub max_handoff_messages: NonZeroU32,
+    /// Connections open at once.
+    pub max_connections: NonZeroU32,
+    /// How long a client has to send a request's headers, and how long an
+    /// idle kept-alive connection stays open.
+    pub header_timeout: Duration,
+    /// How long a client has to send a request's body.
+    pub body_timeout: Duration,
 }
 
 /// The configuration of `madoguchi serve`, parsed: every value is known to
@@ -212,6 +226,9 @@ const KEYS: &[&str] = &[
     "max_streams_per_conversation",
     "max_handoff_messages",
     "public_url",
+    "max_connections",
+    "header_timeout_seconds",
+    "body_timeout_seconds",
 ];
 
 /// The defaults: a fresh machine runs with no configuration at all.
@@ -237,6 +254,9 @@ struct Defaults {
     max_messages_per_conversation: u32,
     max_streams_per_conversation: u32,
     max_handoff_messages: u32,
+    max_connections: u32,
+    header_timeout_seconds: u64,
+    body_timeout_seconds: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -261,6 +281,9 @@ const DEFAULTS: Defaults = Defaults {
     max_messages_per_conversation: 1_000,
     max_streams_per_conversation: 3,
     max_handoff_messages: 200,
+    max_connections: 1_000,
+    header_timeout_seconds: 10,
+    body_timeout_seconds: 15,
 };
 
 /// Values given on the command line, over everything else.
@@ -407,6 +430,12 @@ impl Written {
         let at_least_one = |key: &str, value: u32| {
             NonZeroU32::new(value).ok_or_else(|| invalid(key, "must be at least 1"))
         };
+        let seconds = |key: &str, value: u64| {
+            (1..=3_600)
+                .contains(&value)
+                .then(|| Duration::from_secs(value))
+                .ok_or_else(|| invalid(key, "must be from 1 to 3600"))
+        };
         Ok(Limits {
             rate_limits: self.rate_limits == Switch::On,
             requests_per_minute: at_least_one(
@@ -433,6 +462,9 @@ impl Written {
                 self.max_streams_per_conversation,
             )?,
             max_handoff_messages: at_least_one("max_handoff_messages", self.max_handoff_messages)?,
+            max_connections: at_least_one("max_connections", self.max_connections)?,
+            header_timeout: seconds("header_timeout_seconds", self.header_timeout_seconds)?,
+            body_timeout: seconds("body_timeout_seconds", self.body_timeout_seconds)?,
         })
     }
 

@@ -22,7 +22,7 @@ use crate::conversation::Events;
 use crate::diagnostic::LoadError;
 use crate::handoff::bundle::Bounds;
 use crate::handoff::{Outbox, SystemClock};
-use crate::http::{AppState, RateLimits, Settings, router};
+use crate::http::{AppState, Connections, RateLimits, Settings, router, serve};
 use crate::store::{Store, StoreError};
 
 /// A built service, ready to run.
@@ -32,6 +32,7 @@ pub struct Application {
     store: Store,
     stop: watch::Sender<bool>,
     address: SocketAddr,
+    connections: Connections,
     /// The tasks that run beside the router: the outbox worker, the
     /// retention purge. Each ends when `stop` says so.
     tasks: Vec<JoinHandle<()>>,
@@ -152,7 +153,11 @@ impl Application {
         };
         Ok(Application {
             listener,
-            router: router(state, config.max_body_bytes),
+            router: router(state, config.max_body_bytes, config.limits.body_timeout),
+            connections: Connections {
+                max: config.limits.max_connections.get() as usize,
+                header_timeout: config.limits.header_timeout,
+            },
             store,
             stop,
             address,
@@ -186,13 +191,7 @@ impl Application {
             let _ = stop.send(true);
         };
         tracing::info!(address = %self.address, database = self.store.backend_name(), "listening");
-        // The client's address is known to the rate limits.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(signal)
-            .await?;
+        serve(self.listener, self.router, self.connections, signal).await?;
         for task in self.tasks {
             // The outbox worker finishes the delivery it is in; the
             // retention task the purge it is in.

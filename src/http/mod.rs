@@ -8,9 +8,11 @@ mod auth;
 mod chat;
 mod error;
 mod limits;
+mod serve;
 
 pub use error::{ApiError, Code};
 pub use limits::RateLimits;
+pub use serve::{Connections, serve};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,8 +65,9 @@ pub struct Settings {
 pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Every route of the service, over `state`; bodies above `max_body_bytes`
-/// are refused with 413.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// are refused with 413, and a body not sent within `body_timeout` is
+/// refused too (400).
+pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) -> Router {
     let chat = chat::routes().route_layer(axum::middleware::from_fn_with_state(
         state.clone(),
         limits::per_client,
@@ -82,6 +85,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
