@@ -309,6 +309,25 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Settings that work but leave something off or unsafe, said at
+    /// start: no `admin_token` (the agent API is then off), a webhook
+    /// without `webhook_secret` (handoffs then go unsigned).
+    #[must_use]
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.admin_token.is_none() {
+            warnings.push(
+                "no admin_token: the agent API (/v1/admin/...) answers 401 to everyone".to_owned(),
+            );
+        }
+        if let Some(Target::Webhook { secret: None, .. }) = &self.target {
+            warnings.push(
+                "webhook_url without webhook_secret: handoffs are sent unsigned, and the receiver cannot tell them from forgeries".to_owned(),
+            );
+        }
+        warnings
+    }
+
     /// Reads the configuration: defaults, then `file` (if given), then the
     /// environment (`MADOGUCHI_LISTEN`, `MADOGUCHI_DATABASE_URL`...), then
     /// `flags`.
@@ -319,6 +338,14 @@ impl Config {
         // Only the configuration's own keys are taken from the environment:
         // other `MADOGUCHI_*` variables (a test's database, say) are not
         // configuration, and a typo there cannot be told from them.
+        if let Some(file) = file
+            && let Err(err) = std::fs::metadata(file)
+        {
+            return Err(ConfigError::Invalid(format!(
+                "cannot read {}: {err}",
+                file.display()
+            )));
+        }
         let env = Env::prefixed("MADOGUCHI_").only(KEYS);
         Self::from_figment(&Self::figment(file, flags, env))
     }
@@ -650,6 +677,29 @@ mod tests {
             );
         }
         load(text, &[], &Flags::default()).expect("the example is valid");
+    }
+
+    #[test]
+    fn settings_that_leave_something_off_are_warned_about() {
+        let defaults = load("", &[], &Flags::default()).expect("valid");
+        let warnings = defaults.warnings().join("\n");
+        assert!(warnings.contains("no admin_token"), "{warnings}");
+        let unsigned = load(
+            "admin_token = 's3cret-s3cret-s3cret'\nwebhook_url = 'https://tickets.example/hook'\n",
+            &[],
+            &Flags::default(),
+        )
+        .expect("valid");
+        let warnings = unsigned.warnings();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("unsigned"), "{warnings:?}");
+        let signed = load(
+            "admin_token = 's3cret-s3cret-s3cret'\nwebhook_url = 'https://tickets.example/hook'\nwebhook_secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'\n",
+            &[],
+            &Flags::default(),
+        )
+        .expect("valid");
+        assert!(signed.warnings().is_empty(), "{:?}", signed.warnings());
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub enum StartError {
         errors: LoadError,
     },
     /// The database could not be reached or migrated.
-    #[error("database {url}: {source}")]
+    #[error("database {url}")]
     Database {
         /// The URL, without its password.
         url: String,
@@ -61,7 +61,7 @@ pub enum StartError {
     #[error("the webhook client: {0}")]
     Client(#[from] reqwest::Error),
     /// The address cannot be listened on.
-    #[error("cannot listen on {address}: {source}")]
+    #[error("cannot listen on {address}")]
     Listen {
         /// The address.
         address: SocketAddr,
@@ -76,6 +76,9 @@ impl Application {
     /// # Errors
     /// [`StartError`] saying what cannot start.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        for warning in config.warnings() {
+            tracing::warn!("{warning}");
+        }
         let loaded = crate::check::load(&config.rules).map_err(|errors| StartError::Rules {
             path: config.rules.display().to_string(),
             errors,

@@ -445,3 +445,46 @@ fn classify_says_whether_a_message_alone_escalates() {
     assert_eq!(lines[1]["escalate"], false);
     assert_eq!(lines[1]["escalation_reason"], serde_json::Value::Null);
 }
+
+/// `serve` with these arguments (and a fresh SQLite file unless a
+/// database is given), expected to fail to start: its stderr.
+fn serve_fails(args: &[&str]) -> String {
+    let database = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", database.path().join("m.db").display());
+    let mut command = Command::new(BINARY);
+    command.arg("serve").arg("--rules");
+    command.arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"));
+    if !args.contains(&"--database") {
+        command.args(["--database", &url]);
+    }
+    let out = command.args(args).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn start_up_errors_name_their_cause_once_with_the_path_or_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = taken.local_addr().expect("address").to_string();
+    let stderr = serve_fails(&["--listen", &address]);
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("os error 98").count(), 1, "{stderr}");
+
+    let stderr = serve_fails(&["--config", "/nonexistent/madoguchi.toml"]);
+    assert!(stderr.contains("/nonexistent/madoguchi.toml"), "{stderr}");
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let stderr = serve_fails(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--database",
+        &format!("postgres://madoguchi@127.0.0.1:{port}/none"),
+    ]);
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert_eq!(stderr.matches("Connection refused").count(), 1, "{stderr}");
+}

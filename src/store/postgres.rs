@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use sqlx::Connection as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
@@ -12,6 +13,11 @@ use super::{Cursor, HandoffValues, NewConversation, StoreError, sql};
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
+    // One connection first, on its own: the pool would retry until its
+    // timeout and then report only that, hiding the cause (a refused
+    // connection, a wrong password, a missing database).
+    let first = sqlx::postgres::PgConnection::connect(url).await?;
+    sqlx::Connection::close(first).await?;
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(POOL_TIMEOUT)
