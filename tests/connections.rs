@@ -69,36 +69,60 @@ async fn an_idle_kept_alive_connection_is_closed() {
 }
 
 #[tokio::test]
-async fn a_trickled_body_is_refused() {
+async fn a_connection_that_sends_nothing_is_closed() {
+    let app = spawn_app_with(Db::Sqlite, QUICK).await.unwrap();
+    let mut silent = connect(&app).await;
+    let closed = closed_within(&mut silent, Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "a silent connection stayed open");
+    let mut preface = connect(&app).await;
+    preface.write_all(b"PRI * HT").await.unwrap();
+    let closed = closed_within(&mut preface, Duration::from_secs(5)).await;
+    assert!(closed.is_some(), "a partial preface held the connection");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_trickled_body_is_refused_by_its_deadline() {
     let app = spawn_app_with(Db::Sqlite, QUICK).await.unwrap();
     let mut stream = connect(&app).await;
     stream
         .write_all(
-            b"POST /v1/conversations HTTP/1.1\r\nHost: madoguchi\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            b"POST /v1/conversations HTTP/1.1\r\nHost: madoguchi\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n",
         )
         .await
         .unwrap();
     let began = Instant::now();
+    // A byte every 300 ms: each well within a second, the whole never.
+    let (mut reader, mut writer) = stream.into_split();
+    let trickle = tokio::spawn(async move {
+        for _ in 0..20 {
+            if writer.write_all(b" ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
     let mut answer = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), async {
         let mut buffer = [0u8; 1024];
-        while let Ok(read) = stream.read(&mut buffer).await {
+        while let Ok(read) = reader.read(&mut buffer).await {
             if read == 0 {
                 break;
             }
             answer.extend_from_slice(&buffer[..read]);
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
         }
     })
     .await;
+    trickle.abort();
     assert!(
-        began.elapsed() < Duration::from_secs(5),
-        "the body held the connection"
+        began.elapsed() < Duration::from_secs(4),
+        "the trickle held the request"
     );
     let answer = String::from_utf8_lossy(&answer);
-    assert!(
-        answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
-        "{answer}"
-    );
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     app.stop().await;
 }
 

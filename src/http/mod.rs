@@ -85,8 +85,9 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
             )
         })
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        .layer(axum::middleware::from_fn_with_state(
             body_timeout,
+            serve::body_deadline,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
