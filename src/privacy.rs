@@ -17,11 +17,14 @@ use regex::Regex;
 /// receipts do, so that an agent can still tell two cards apart).
 const MASK: char = '*';
 
-/// What may stand between two digit groups of one number: spaces of every
-/// width (tab, NBSP, U+3000...), hyphens, dashes and minus signs, the
-/// long-vowel mark an IME writes for `-` (`ー`, `ｰ`), dots, slashes, and
-/// zero-width characters. Up to three of them in a row (` - `).
-const SEPARATORS: &str = r"[\t \u{a0}\u{2000}-\u{200d}\u{2010}-\u{2015}\u{2060}\u{202f}\u{205f}\u{2212}\u{3000}\u{30fc}\u{fe58}\u{fe63}\u{feff}\u{ff0d}\u{ff0e}\u{ff0f}\u{ff70}\-./]";
+/// What may stand between two digit groups of one number: any space
+/// (`Zs`: NBSP, U+3000...), any dash (`Pd`: hyphen, en dash, 〜...), any
+/// invisible format character (`Cf`: zero-width space, soft hyphen, bidi
+/// marks...), tabs and line breaks, the minus sign, the long-vowel mark an
+/// IME writes for `-` (`ー`, `ｰ`), dots, slashes and `・`, up to four in a
+/// row (` - ` and a zero-width space).
+const SEPARATORS: &str =
+    r"[\p{Zs}\p{Pd}\p{Cf}\t\r\n./\u{2212}\u{30fb}\u{30fc}\u{ff0e}\u{ff0f}\u{ff70}]";
 
 /// Runs of digits that may hold a card number or My Number: at least 12
 /// digits, optionally grouped by [`SEPARATORS`]. Any script's decimal
@@ -29,7 +32,7 @@ const SEPARATORS: &str = r"[\t \u{a0}\u{2000}-\u{200d}\u{2010}-\u{2015}\u{2060}\
 /// number (a card number and its security code), so the groups are tried
 /// in every span that starts and ends on a group's edge.
 static CANDIDATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&format!(r"\d(?:{SEPARATORS}{{0,3}}\d){{11,}}"))
+    Regex::new(&format!(r"\d(?:{SEPARATORS}{{0,4}}\d){{11,}}"))
         .unwrap_or_else(|e| panic!("valid regex: {e}"))
 });
 
@@ -64,13 +67,31 @@ pub fn mask(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// The byte spans of `run` that are a card number (any span of whole digit
-/// groups, the longest first, left to right) or My Number (the whole run:
-/// twelve digits by chance pass its check one time in eleven, so a part of
-/// a longer number is not taken for one).
+/// The byte spans of `run` that are a card number (the longest span of
+/// whole digit groups, 13 to 19 digits, from each group on) or My Number
+/// (twelve digits as one group or as three groups of four, or the whole
+/// run: twelve digits by chance pass its check one time in eleven, so
+/// other parts of a longer number are not taken for one). The work is
+/// bounded by 19 digits from each group, however many groups the run has.
 fn sensitive_spans(run: &str) -> Vec<std::ops::Range<usize>> {
-    // Each group: its byte span and its digits.
-    let mut groups: Vec<(std::ops::Range<usize>, Vec<u32>)> = Vec::new();
+    let groups = digit_groups(run);
+    let mut spans = Vec::new();
+    let mut first = 0;
+    while first < groups.len() {
+        match card_from(run, &groups, first).or_else(|| my_number_from(run, &groups, first)) {
+            Some(last) => {
+                spans.push(groups[first].0.start..groups[last].0.end);
+                first = last + 1;
+            }
+            None => first += 1,
+        }
+    }
+    spans
+}
+
+/// Each group of digits in `run`: its byte span and its digits.
+fn digit_groups(run: &str) -> Vec<(std::ops::Range<usize>, Vec<u32>)> {
+    let mut groups = Vec::new();
     let mut start = None;
     for (at, c) in run.char_indices().chain([(run.len(), ' ')]) {
         match (digit(c), start) {
@@ -83,24 +104,62 @@ fn sensitive_spans(run: &str) -> Vec<std::ops::Range<usize>> {
             _ => {}
         }
     }
-    let mut spans = Vec::new();
-    let mut first = 0;
-    'groups: while first < groups.len() {
-        for last in (first..groups.len()).rev() {
-            let digits: Vec<u32> = groups[first..=last]
-                .iter()
-                .flat_map(|(_, d)| d.iter().copied())
-                .collect();
-            let whole = first == 0 && last == groups.len() - 1;
-            if is_card_number(&digits) || (whole && is_my_number(&digits)) {
-                spans.push(groups[first].0.start..groups[last].0.end);
-                first = last + 1;
-                continue 'groups;
-            }
+    groups
+}
+
+type Groups = [(std::ops::Range<usize>, Vec<u32>)];
+
+/// The text between groups `i` and `i + 1`.
+fn separator<'a>(run: &'a str, groups: &Groups, i: usize) -> &'a str {
+    &run[groups[i].0.end..groups[i + 1].0.start]
+}
+
+/// Whether groups `first..=last` read as one number: the same separator
+/// throughout, or single characters (`4111 1111-1111 1111`); a longer one
+/// that differs (` / ` after `-`) is where one number ends and another
+/// begins.
+fn one_number(run: &str, groups: &Groups, first: usize, last: usize) -> bool {
+    let seps: Vec<&str> = (first..last).map(|i| separator(run, groups, i)).collect();
+    seps.iter().all(|s| s.chars().count() <= 1) || seps.windows(2).all(|w| w[0] == w[1])
+}
+
+/// The last group of the longest card number starting at group `first`.
+fn card_from(run: &str, groups: &Groups, first: usize) -> Option<usize> {
+    let mut digits: Vec<u32> = Vec::with_capacity(19);
+    let mut longest = None;
+    for (last, (_, group)) in groups.iter().enumerate().skip(first) {
+        digits.extend(group);
+        if digits.len() > 19 {
+            break;
         }
-        first += 1;
+        if is_card_number(&digits) && one_number(run, groups, first, last) {
+            longest = Some(last);
+        }
     }
-    spans
+    longest
+}
+
+/// The last group of a My Number starting at group `first`: the whole
+/// run, one group of twelve, or three groups of four that end where the
+/// number does (not followed by the same separator and more digits).
+fn my_number_from(run: &str, groups: &Groups, first: usize) -> Option<usize> {
+    let whole: Vec<u32> = groups.iter().flat_map(|(_, d)| d.iter().copied()).collect();
+    if first == 0 && is_my_number(&whole) {
+        return Some(groups.len() - 1);
+    }
+    if groups[first].1.len() == 12 && is_my_number(&groups[first].1) {
+        return Some(first);
+    }
+    let fours = groups.get(first..first + 3)?;
+    let last = first + 2;
+    let ends_here = last + 1 == groups.len()
+        || separator(run, groups, last) != separator(run, groups, last - 1);
+    if fours.iter().all(|(_, d)| d.len() == 4) && one_number(run, groups, first, last) && ends_here
+    {
+        let digits: Vec<u32> = fours.iter().flat_map(|(_, d)| d.iter().copied()).collect();
+        return is_my_number(&digits).then_some(last);
+    }
+    None
 }
 
 /// The value of a decimal digit of any script (`4`, `４`, `٤`, `४`...).
@@ -282,6 +341,42 @@ mod tests {
         ] {
             assert_eq!(mask(text), masked, "{text}");
         }
+    }
+
+    #[test]
+    fn more_separators_and_my_number_beside_another_number_are_masked() {
+        for (text, masked) in [
+            (
+                "4111\u{ad}1111\u{ad}1111\u{ad}1111",
+                "****\u{ad}****\u{ad}****\u{ad}1111",
+            ),
+            (
+                "4111\u{200e}1111\u{200e}1111\u{200e}1111",
+                "****\u{200e}****\u{200e}****\u{200e}1111",
+            ),
+            ("4111\n1111\n1111\n1111", "****\n****\n****\n1111"),
+            ("4111〜1111〜1111〜1111", "****〜****〜****〜1111"),
+            ("4111・1111・1111・1111", "****・****・****・1111"),
+            (
+                "4111 - \u{200b}1111 - \u{200b}1111 - \u{200b}1111",
+                "**** - \u{200b}**** - \u{200b}**** - \u{200b}1111",
+            ),
+            ("123456789018. 0312345678", "********9018. 0312345678"),
+            (
+                "1234-5678-9018 / 03-1234-5678",
+                "****-****-9018 / 03-1234-5678",
+            ),
+        ] {
+            assert_eq!(mask(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_long_run_of_short_groups_is_checked_in_bounded_work() {
+        // Two thousand one-digit groups: the search from each group stops
+        // after 19 digits, so this is as quick as any message.
+        let text = "1 ".repeat(2_000);
+        assert_eq!(mask(&text), text);
     }
 
     #[test]
