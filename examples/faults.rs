@@ -86,7 +86,15 @@ impl Receiver {
     }
 }
 
-async fn receive(State(state): State<Arc<Received>>, headers: HeaderMap) -> impl IntoResponse {
+async fn receive(
+    State(state): State<Arc<Received>>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    if uri.path() == "/moved" {
+        // Where a redirect points: it takes anything, and records nothing.
+        return (StatusCode::OK, HeaderMap::new(), "{}".to_owned());
+    }
     let mode = (*state
         .mode
         .lock()
@@ -102,12 +110,13 @@ async fn receive(State(state): State<Arc<Received>>, headers: HeaderMap) -> impl
         }
         Mode::Redirect => {
             let mut moved = HeaderMap::new();
-            moved.insert(
-                "location",
-                "http://127.0.0.1:9/elsewhere"
-                    .parse()
-                    .unwrap_or_else(|_| unreachable!()),
-            );
+            // Somewhere that would take it: a service that followed the
+            // redirect would count the handoff as delivered there.
+            if let Some(host) = headers.get("host").and_then(|h| h.to_str().ok())
+                && let Ok(location) = format!("http://{host}/moved").parse()
+            {
+                moved.insert("location", location);
+            }
             return (StatusCode::FOUND, moved, String::new());
         }
         Mode::Hang => tokio::time::sleep(Duration::from_secs(3)).await,

@@ -568,6 +568,32 @@ async fn simultaneous_messages_on_one_conversation_are_all_answered_in_turn(db: 
     app.stop().await;
 }
 
+/// A conversation whose row another holds past the lock timeout (twice:
+/// the quick write, then the turn taken in the database) is answered 409
+/// `conflict` with `Retry-After`, never 500, and the message is taken once
+/// the row is free. PostgreSQL only: SQLite's one writer is in the process.
+#[tokio::test]
+async fn a_conversation_held_too_long_is_a_409_to_send_again() {
+    let Some(app) = spawn_app(Db::Postgres).await else {
+        return;
+    };
+    let conversation = app.start(json!({})).await;
+    let pool = sqlx::PgPool::connect(app.database_url()).await.unwrap();
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR UPDATE")
+        .bind(&conversation.id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let refused = app.say(&conversation, "送料はいくらですか").await;
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(error_code(refused).await, (409, "conflict".to_owned()));
+    holder.rollback().await.unwrap();
+    app.say_ok(&conversation, "送料はいくらですか").await;
+    pool.close().await;
+    app.stop().await;
+}
+
 /// The race needs the service on several threads, as it runs in
 /// production (the other tests share one).
 mod simultaneous {

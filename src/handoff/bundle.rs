@@ -178,6 +178,8 @@ pub fn build(
     bounds: &Bounds,
 ) -> Result<Envelope, StoreError> {
     let messages: Vec<&MessageRecord> = messages.iter().filter(|m| m.seq <= handoff.seq).collect();
+    // Every intent of the conversation, also of the messages left out.
+    let intents = intents(&messages);
     let (messages, omitted) = trimmed(messages, bounds.max_messages);
     let intent = handoff
         .intent
@@ -209,7 +211,7 @@ pub fn build(
         transcript_url: omitted
             .and(bounds.public_url.as_deref())
             .map(|url| format!("{url}/v1/admin/conversations/{}", conversation.id)),
-        intents: intents(&messages),
+        intents,
         details: conversation.state.details.clone(),
         sentiment: sentiments(&messages)?,
         earlier_conversations: earlier

@@ -215,7 +215,7 @@ impl From<StoreError> for ApiError {
                 "the conversation kept changing under this request: send it again",
             );
         }
-        if let StoreError::Unavailable(why) = &err {
+        if let StoreError::Unavailable(why) | StoreError::Busy(why) = &err {
             tracing::warn!(error = %why, "a request found the database unavailable");
             return Self::unavailable(
                 "the service cannot store this now; nothing was kept: try again later",

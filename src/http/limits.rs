@@ -53,21 +53,31 @@ impl RateLimits {
     /// The client behind a request that came over `peer`.
     #[must_use]
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        // An IPv4 client of a listener on `[::]` arrives as `::ffff:a.b.c.d`.
+        let peer = peer.to_canonical();
         if !self.trusted_proxies.contains(&peer) {
             return peer;
         }
-        let forwarded = headers
+        let forwarded: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|a| !self.trusted_proxies.contains(a))
-            .unwrap_or(peer)
+            .map(str::trim)
+            .collect();
+        // From the right, past the trusted proxies; an entry that is not an
+        // address ends the walk: what is left of it the client wrote.
+        let mut client = peer;
+        for entry in forwarded.iter().rev() {
+            let Ok(address) = entry.parse::<IpAddr>().map(|a| a.to_canonical()) else {
+                break;
+            };
+            client = address;
+            if !self.trusted_proxies.contains(&address) {
+                break;
+            }
+        }
+        client
     }
 
     /// One more request from `client`.
@@ -150,5 +160,65 @@ impl ApiError {
     #[must_use]
     pub fn rate_limited(message: String, wait: Duration) -> Self {
         ApiError::new(Code::RateLimited, message).retry_after(wait)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn limits(trusted: &[&str]) -> RateLimits {
+        let one = NonZeroU32::MIN;
+        RateLimits::new(&Limits {
+            rate_limits: true,
+            requests_per_minute: one,
+            starts_per_minute: one,
+            messages_per_minute: one,
+            trusted_proxies: trusted.iter().map(|a| a.parse().unwrap()).collect(),
+            max_messages_per_conversation: 10,
+            max_streams_per_conversation: one,
+            max_handoff_messages: one,
+            max_connections: one,
+            header_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(1),
+        })
+    }
+
+    fn forwarded(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_client_is_read_past_trusted_proxies_only() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let limits = limits(&["10.0.0.1", "10.0.0.2"]);
+        // Not from a trusted proxy: the header is the client's own word.
+        assert_eq!(
+            limits.client(ip("203.0.113.5"), &forwarded("198.51.100.9")),
+            ip("203.0.113.5")
+        );
+        // Two trusted hops; what the client wrote on the left is skipped.
+        assert_eq!(
+            limits.client(
+                ip("10.0.0.1"),
+                &forwarded("1.2.3.4, 198.51.100.9, 10.0.0.2")
+            ),
+            ip("198.51.100.9")
+        );
+        // An entry that is no address ends the walk before the client's own.
+        assert_eq!(
+            limits.client(ip("10.0.0.1"), &forwarded("1.2.3.4, 198.51.100.9:443")),
+            ip("10.0.0.1")
+        );
+        // An IPv4 peer seen through an IPv6 listener.
+        assert_eq!(
+            limits.client(ip("::ffff:10.0.0.1"), &forwarded("198.51.100.9")),
+            ip("198.51.100.9")
+        );
     }
 }

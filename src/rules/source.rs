@@ -147,6 +147,10 @@ const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// that fills the memory.
 pub(crate) fn read_yaml_file(path: &Path) -> std::io::Result<String> {
     use std::io::Read as _;
+    // A device or a pipe is no rule file (and a pipe would block the read).
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut text = String::new();
     std::fs::File::open(path)?
         .take(MAX_FILE_BYTES + 1)

@@ -44,6 +44,10 @@ pub enum StoreError {
     /// may work again later.
     #[error("the database cannot serve now: {0}")]
     Unavailable(String),
+    /// The database is busy with others (no connection free in time, a
+    /// lock held by another tool): nothing was written; try again soon.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// The PostgreSQL schema could not be brought up to date.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
@@ -66,10 +70,17 @@ impl From<rusqlite::Error> for StoreError {
                         | ErrorCode::ReadOnly
                         | ErrorCode::SystemIoFailure
                         | ErrorCode::CannotOpen
-                        | ErrorCode::DatabaseBusy
                 ) =>
             {
                 StoreError::Unavailable(err.to_string())
+            }
+            rusqlite::Error::SqliteFailure(failure, _)
+                if matches!(
+                    failure.code,
+                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked
+                ) =>
+            {
+                StoreError::Busy(err.to_string())
             }
             _ => StoreError::Sqlite(err),
         }
@@ -90,7 +101,17 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Unavailable(err.to_string())
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            // A lock not had in time (55P03, `lock_timeout`), a deadlock
+            // (40P01), a serialization failure (40001): the writers of a
+            // conversation raced; the client may send it again.
+            sqlx::Error::Database(e)
+                if e.code()
+                    .is_some_and(|c| matches!(&*c, "55P03" | "40P01" | "40001")) =>
+            {
+                StoreError::Conflict
+            }
+            sqlx::Error::PoolTimedOut => StoreError::Busy(err.to_string()),
+            sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(err.to_string())
             }
             _ => StoreError::Database(err),
@@ -840,7 +861,7 @@ mod tests {
     fn a_database_that_cannot_serve_now_is_unavailable_not_failed() {
         assert!(matches!(
             StoreError::from(sqlx::Error::PoolTimedOut),
-            StoreError::Unavailable(_)
+            StoreError::Busy(_)
         ));
         let full = rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),

@@ -12,16 +12,24 @@ use super::{Cursor, HandoffValues, NewConversation, StoreError, sql};
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a statement waits for a lock (PostgreSQL's `lock_timeout`).
+const LOCK_TIMEOUT: &str = "5s";
+
 pub(super) async fn connect(url: &str) -> Result<PgPool, StoreError> {
     // One connection first, on its own: the pool would retry until its
     // timeout and then report only that, hiding the cause (a refused
     // connection, a wrong password, a missing database).
     let first = sqlx::postgres::PgConnection::connect(url).await?;
     sqlx::Connection::close(first).await?;
+    // A statement waits at most this long for a row another holds; then
+    // it fails as a conflict, which the client may send again.
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()?
+        .options([("lock_timeout", LOCK_TIMEOUT)]);
     let pool = PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(POOL_TIMEOUT)
-        .connect(url)
+        .connect_with(options)
         .await?;
     sqlx::migrate!("migrations/postgres").run(&pool).await?;
     Ok(pool)
@@ -126,7 +134,12 @@ pub(super) async fn record_serialized(
     at: i64,
     prepare: super::Prepare<'_>,
 ) -> Result<Option<i64>, StoreError> {
-    let mut tx = pool.begin().await?;
+    // No connection free in time: the writers of this conversation are
+    // many; the client may send it again.
+    let mut tx = pool.begin().await.map_err(|e| match StoreError::from(e) {
+        StoreError::Busy(_) => StoreError::Conflict,
+        other => other,
+    })?;
     let row: Option<ConversationRow> = sqlx::query_as(sql::CONVERSATION_FOR_UPDATE)
         .bind(id)
         .fetch_optional(&mut *tx)

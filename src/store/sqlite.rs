@@ -38,6 +38,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// The longest a serialized write waits for the writing connection.
+const SERIALIZED_WAIT: Duration = Duration::from_secs(5);
+
 /// The database file's connections.
 #[derive(Debug)]
 pub(super) struct Sqlite {
@@ -176,7 +179,11 @@ impl Sqlite {
         at: i64,
         prepare: Prepare<'_>,
     ) -> Result<Option<i64>, StoreError> {
-        let mut writer = self.writer.lock().await;
+        // Waiting longer means the writers are more than the database
+        // serves: the client may send it again.
+        let mut writer = tokio::time::timeout(SERIALIZED_WAIT, self.writer.lock())
+            .await
+            .map_err(|_| StoreError::Conflict)?;
         let tx = writer.transaction()?;
         let row = tx
             .prepare_cached(sql::CONVERSATION)?
@@ -280,7 +287,7 @@ impl Sqlite {
         let writer = self.writer.lock().await;
         let deleted = writer.prepare_cached(sql::DELETE_CUSTOMER)?.execute([id])?;
         if deleted > 0 {
-            forget_wal(&writer)?;
+            forget_wal(&writer);
         }
         Ok(deleted as u64)
     }
@@ -294,7 +301,7 @@ impl Sqlite {
         tx.prepare_cached(sql::PURGE_CUSTOMERS)?.execute([])?;
         tx.commit()?;
         if purged > 0 {
-            forget_wal(&writer)?;
+            forget_wal(&writer);
         }
         Ok(purged as u64)
     }
@@ -463,15 +470,20 @@ fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, Sto
 /// log still holds the pages as they were before a deletion until it is
 /// overwritten, and a deletion must not stay readable there. A reader in
 /// the middle of a read keeps the log from being emptied; then the next
-/// deletion or the stop empties it.
-fn forget_wal(writer: &Connection) -> Result<(), StoreError> {
-    let busy: i64 = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-    if busy != 0 {
-        tracing::warn!(
+/// deletion or the stop empties it. The deletion itself is done by then,
+/// so a failure here is logged, not returned.
+fn forget_wal(writer: &Connection) {
+    match writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(0) => {}
+        Ok(_) => tracing::warn!(
             "the write-ahead log could not be emptied after a deletion: a read was under way"
-        );
+        ),
+        Err(err) => {
+            tracing::warn!(error = %err, "emptying the write-ahead log after a deletion failed");
+        }
     }
-    Ok(())
 }
 
 fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> {

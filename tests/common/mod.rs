@@ -231,6 +231,11 @@ pub struct Started {
 }
 
 impl TestApp {
+    /// The database the service runs on.
+    pub fn database_url(&self) -> &str {
+        self.db.as_ref().map_or("", |db| db.url.as_str())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }
