@@ -622,12 +622,16 @@ async fn limits(binary: &Path) -> Result<Tally, Error> {
         binary,
         dir.path(),
         &database,
-        "rate_limit_starts_per_minute = 10",
+        "rate_limit_starts_per_minute = 10\nrate_limit_messages_per_minute = 10\n\
+         max_messages_per_conversation = 12",
     )?;
     service.start().await?;
     let client = Client::new(&service.url);
     let mut tally = Tally::default();
-    for _ in 0..40 {
+    // The first conversation is the one messages go to.
+    let first = client.start().await?;
+    tally.count(Some(201));
+    for _ in 1..40 {
         let response = client
             .http
             .post(format!("{}/v1/conversations", client.url))
@@ -635,22 +639,62 @@ async fn limits(binary: &Path) -> Result<Tally, Error> {
             .send()
             .await
             .ok();
-        let status = response.as_ref().map(|r| r.status().as_u16());
-        tally.count(status);
-        if let Some(response) = response.filter(|r| r.status() == 429) {
-            tally.limited += 1;
-            let retry_after = response.headers().contains_key("retry-after");
-            let body: Value = response.json().await.unwrap_or_default();
-            if !retry_after || body["error"]["code"] != "rate_limited" {
-                tally.wrong_answers += 1;
-            }
-        }
+        check_limit(response, &mut tally, "rate_limited").await;
     }
+    // Its messages over their rate, and over its cap of twelve messages
+    // (six turns).
+    for _ in 0..20 {
+        let response = client
+            .http
+            .post(format!(
+                "{}/v1/conversations/{}/messages",
+                client.url, first.id
+            ))
+            .bearer_auth(&first.token)
+            .json(&json!({ "text": "送料はいくらですか" }))
+            .send()
+            .await
+            .ok();
+        if response.as_ref().is_some_and(|r| r.status() == 200) {
+            tally.acknowledged += 1;
+        }
+        check_limit(response, &mut tally, "").await;
+    }
+    tally.stored = client
+        .kept(&first)
+        .await?
+        .iter()
+        .filter(|t| *t == "送料はいくらですか")
+        .count();
     if tally.limited == 0 {
         tally.wrong_answers += 1;
     }
     service.stop();
     Ok(tally)
+}
+
+/// Counts an answer; a 429 must be JSON with the `code` expected (any
+/// limit's when empty) and, for a rate limit, `Retry-After`.
+async fn check_limit(response: Option<reqwest::Response>, tally: &mut Tally, code: &str) {
+    tally.count(response.as_ref().map(|r| r.status().as_u16()));
+    let Some(response) = response.filter(|r| r.status() == 429) else {
+        return;
+    };
+    tally.limited += 1;
+    let retry_after = response.headers().contains_key("retry-after");
+    let body: Value = response.json().await.unwrap_or_default();
+    let found = body["error"]["code"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let right = match found.as_str() {
+        "rate_limited" => retry_after && (code.is_empty() || code == found),
+        "message_limit" => code.is_empty(),
+        _ => false,
+    };
+    if !right {
+        tally.wrong_answers += 1;
+    }
 }
 
 #[tokio::main]
@@ -702,7 +746,7 @@ async fn main() -> Result<(), Error> {
         None => println!("| disk full | skipped: mounting a tmpfs needs root | | | | | | | |"),
     }
     report(
-        "40 new conversations from one address (limit 10/min)",
+        "40 new conversations from one address (limit 10/min), then 20 messages to one (limit 10/min, cap 12 messages)",
         &limits(&binary).await?,
     );
     if all_passed {
