@@ -289,14 +289,7 @@ async fn an_agent_answers_live_and_closes_the_conversation(db: Db) {
     };
     let conversation = app.start(json!({ "email": "hanako@example.jp" })).await;
     app.say_ok(&conversation, "人と話したいです").await;
-    let events = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
-        .bearer_auth(&conversation.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(events.status(), 200);
+    let events = app.events(&conversation).await;
     assert!(
         events.headers()["content-type"]
             .to_str()
@@ -445,14 +438,7 @@ async fn stopping_ends_live_streams_and_finishes_cleanly(db: Db) {
         return;
     };
     let conversation: Started = app.start(json!({})).await;
-    let events = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
-        .bearer_auth(&conversation.token)
-        .send()
-        .await
-        .unwrap();
-    let mut stream = events.bytes_stream();
+    let mut stream = app.events(&conversation).await.bytes_stream();
     let address = app.address.clone();
     let client = app.client.clone();
     // The open stream must not keep the service from stopping.
@@ -719,14 +705,7 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
         .await;
     assert_eq!(waiting["conversations"].as_array().unwrap().len(), 1);
 
-    let events = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
-        .bearer_auth(&conversation.token)
-        .send()
-        .await
-        .unwrap();
-    let mut stream = events.bytes_stream();
+    let mut stream = app.events(&conversation).await.bytes_stream();
     let mut buffer = String::new();
     let retried = app
         .admin(Method::POST, &format!("/v1/admin/handoffs/{id}/retry"))

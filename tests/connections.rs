@@ -130,15 +130,7 @@ async fn a_trickled_body_is_refused_by_its_deadline() {
 async fn a_live_stream_outlives_the_idle_deadline() {
     let app = spawn_app_with(Db::Sqlite, QUICK).await.unwrap();
     let conversation = app.start(json!({})).await;
-    let response = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
-        .bearer_auth(&conversation.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let mut body = response.bytes_stream();
+    let mut body = app.events(&conversation).await.bytes_stream();
     let ended = tokio::time::timeout(Duration::from_secs(3), async {
         while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
             if chunk.is_err() {

@@ -119,19 +119,6 @@ async fn with_rate_limits_off_one_address_may_send_as_much_as_it_likes(db: Db) {
     app.stop().await;
 }
 
-/// Opens the conversation's event stream.
-async fn stream(app: &common::TestApp, conversation: &common::Started) -> reqwest::Response {
-    let response = app
-        .client
-        .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
-        .bearer_auth(&conversation.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    response
-}
-
 /// Whether the stream ends within a few seconds.
 async fn ends(response: reqwest::Response) -> bool {
     let mut body = response.bytes_stream();
@@ -151,9 +138,9 @@ async fn a_new_stream_over_the_cap_closes_the_oldest(db: Db) {
         return;
     };
     let conversation = app.start(json!({})).await;
-    let oldest = stream(&app, &conversation).await;
-    let second = stream(&app, &conversation).await;
-    let _newest = stream(&app, &conversation).await;
+    let oldest = app.events(&conversation).await;
+    let second = app.events(&conversation).await;
+    let _newest = app.events(&conversation).await;
     assert!(ends(oldest).await, "the oldest stream is closed");
     let still_open = tokio::time::timeout(Duration::from_millis(500), ends(second)).await;
     assert!(still_open.is_err(), "the others stay open");

@@ -256,6 +256,19 @@ impl TestApp {
         }
     }
 
+    /// Opens the conversation's live event stream.
+    pub async fn events(&self, conversation: &Started) -> reqwest::Response {
+        let response = self
+            .client
+            .get(self.url(&format!("/v1/conversations/{}/events", conversation.id)))
+            .bearer_auth(&conversation.token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 200);
+        response
+    }
+
     pub async fn say(&self, conversation: &Started, text: &str) -> reqwest::Response {
         self.client
             .post(self.url(&format!("/v1/conversations/{}/messages", conversation.id)))
