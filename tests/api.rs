@@ -42,6 +42,22 @@ async fn a_customer_asks_and_reads_the_transcript(db: Db) {
     app.stop().await;
 }
 
+/// An address the customer types in the chat is the customer's e-mail in
+/// the agent API, as it is in the handoff.
+async fn an_email_typed_in_the_chat_is_the_customers_for_agents(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({})).await;
+    app.say_ok(&conversation, "連絡先は hanako@example.jp です")
+        .await;
+    let detail = app
+        .admin_json(&format!("/v1/admin/conversations/{}", conversation.id))
+        .await;
+    assert_eq!(detail["customer"]["email"], "hanako@example.jp");
+    app.stop().await;
+}
+
 async fn one_visitor_cannot_read_anothers_conversation(db: Db) {
     let Some(app) = spawn_app(db).await else {
         return;
@@ -757,6 +773,7 @@ async fn a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the
 }
 
 both_databases! {
+    an_email_typed_in_the_chat_is_the_customers_for_agents => an_email_typed_in_the_chat_is_the_customers_for_agents;
     card_numbers_typed_the_japanese_way_are_masked_everywhere => card_numbers_typed_the_japanese_way_are_masked_everywhere;
     a_customer_asks_and_reads_the_transcript => a_customer_asks_and_reads_the_transcript;
     one_visitor_cannot_read_anothers_conversation => one_visitor_cannot_read_anothers_conversation;

@@ -193,10 +193,7 @@ pub fn build(
         channel: conversation.channel,
         customer: Customer {
             name: conversation.name.clone(),
-            email: conversation
-                .email
-                .clone()
-                .or_else(|| conversation.state.details.get("email").cloned()),
+            email: conversation.customer_email().map(str::to_owned),
             locale: locale.map(|l| l.as_str().to_owned()),
             external_id: conversation.external_id.clone(),
             verified: conversation.identity == Identity::Verified,

@@ -207,6 +207,7 @@ async fn show(
         .store
         .earlier_conversations(&conversation.customer_id, &id)
         .await?;
+    let email = conversation.customer_email().map(str::to_owned);
     Ok(Json(ConversationDetail {
         id: conversation.id,
         channel: conversation.channel,
@@ -215,7 +216,7 @@ async fn show(
         customer: Customer {
             id: conversation.customer_id,
             name: conversation.name,
-            email: conversation.email,
+            email,
             external_id: conversation.external_id,
             identity: conversation.identity,
             verified: conversation.identity == Identity::Verified,

@@ -168,6 +168,18 @@ pub struct ConversationRecord {
     pub name: Option<String>,
 }
 
+impl ConversationRecord {
+    /// The customer's e-mail address: the one given at the start, else the
+    /// one typed in the conversation. The agent API and the handoff show
+    /// the same.
+    #[must_use]
+    pub fn customer_email(&self) -> Option<&str> {
+        self.email
+            .as_deref()
+            .or_else(|| self.state.details.get("email").map(String::as_str))
+    }
+}
+
 /// One stored message.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageRecord {
