@@ -470,12 +470,14 @@ async fn kill_during_escalations(binary: &Path) -> Result<Tally, Error> {
     let (mut acknowledged, ()) = tokio::join!(burst, killer);
     service.start().await?;
     acknowledged.extend(escalate(&client, later, &mut tally).await);
+    // A handoff the killed process was delivering is held by its lease (two
+    // minutes), then taken again: the wait outlasts the lease.
     settle(
         &client,
         &receiver,
         &acknowledged,
         &mut tally,
-        Duration::from_secs(30),
+        Duration::from_secs(180),
     )
     .await?;
     service.stop();
