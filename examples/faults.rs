@@ -477,7 +477,7 @@ async fn kill_during_escalations(binary: &Path) -> Result<Tally, Error> {
         &receiver,
         &acknowledged,
         &mut tally,
-        Duration::from_secs(180),
+        Duration::from_mins(3),
     )
     .await?;
     service.stop();
