@@ -7,11 +7,22 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::classify::{Classification, Report};
-use crate::rules::{IntentIndex, ReplyName, RuleSet};
+use crate::rules::{Intent, IntentIndex, ReplyName, RuleSet};
 use crate::sentiment::{CueKind, SafetyConcern};
 
 /// The id of the intent that means "I want a person".
 pub const HUMAN_INTENT: &str = "human";
+
+/// The id of the intent that means "I want someone in charge": a request
+/// for a person, and a high-priority one.
+pub const SUPERVISOR_INTENT: &str = "supervisor";
+
+/// Whether `intent` is the customer asking for a person (anyone, or someone
+/// in charge).
+#[must_use]
+pub fn asks_for_person(intent: &Intent) -> bool {
+    [HUMAN_INTENT, SUPERVISOR_INTENT].contains(&intent.id.as_str())
+}
 
 /// Why a conversation is handed off (contract names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -146,10 +157,14 @@ pub struct Escalation {
 const HIGH_PRIORITY_SENTIMENT: f64 = -0.6;
 
 impl Escalation {
-    /// The escalation with its priority, from the reason and how upset the
-    /// customer is.
+    /// The escalation with its priority, from the reason, how upset the
+    /// customer is and, for a request for a person, whom they asked for.
     #[must_use]
-    pub fn new(reason: EscalationReason, classification: &Classification) -> Self {
+    pub fn new(
+        reason: EscalationReason,
+        classification: &Classification,
+        intent: Option<&Intent>,
+    ) -> Self {
         let sentiment = &classification.sentiment;
         let angry = sentiment.score <= HIGH_PRIORITY_SENTIMENT
             || sentiment
@@ -159,9 +174,13 @@ impl Escalation {
         let priority = match reason {
             EscalationReason::Safety => Priority::Urgent,
             EscalationReason::Complaint if angry => Priority::High,
-            // Asking for a person reads as a demand to the detector; only
-            // real anger makes it urgent.
-            EscalationReason::HumanRequested if sentiment.score <= HIGH_PRIORITY_SENTIMENT => {
+            // Someone in charge is asked for when the customer has already
+            // given up on the usual way. Asking for anyone reads as a demand
+            // to the detector; only real anger makes that high.
+            EscalationReason::HumanRequested
+                if sentiment.score <= HIGH_PRIORITY_SENTIMENT
+                    || intent.is_some_and(|i| i.id.as_str() == SUPERVISOR_INTENT) =>
+            {
                 Priority::High
             }
             EscalationReason::Rule if sentiment.complaint => Priority::High,
@@ -212,20 +231,20 @@ pub fn escalation_for_message(
     if sentiment.safety.is_some() {
         return Some(EscalationReason::Safety);
     }
+    let intent = intent.map(|i| rules.intent(i));
+    // A request for a person is that, however upset: the sentiment stays in
+    // the decision, and the priority says how upset.
+    if intent.is_some_and(asks_for_person) {
+        return Some(EscalationReason::HumanRequested);
+    }
     let complaint = sentiment.score <= policy.escalation.complaint
         || frustration <= policy.escalation.frustration
         || (sentiment.complaint && intent.is_none());
     if complaint {
         return Some(EscalationReason::Complaint);
     }
-    if let Some(intent) = intent.map(|i| rules.intent(i)) {
-        if intent.id.as_str() == HUMAN_INTENT {
-            return Some(EscalationReason::HumanRequested);
-        }
-        if intent.escalate {
-            return Some(EscalationReason::Rule);
-        }
-        return None;
+    if let Some(intent) = intent {
+        return intent.escalate.then_some(EscalationReason::Rule);
     }
     (fallbacks_before + 1 >= policy.fallback.escalate_after)
         .then_some(EscalationReason::RepeatedFallback)

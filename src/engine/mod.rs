@@ -265,7 +265,7 @@ impl Dialogue<'_> {
             .as_ref()
             .is_some_and(|h| h.reason == EscalationReason::Safety);
         if self.classification.sentiment.safety.is_some() && !already_safety {
-            let escalation = Escalation::new(EscalationReason::Safety, &self.classification);
+            let escalation = Escalation::new(EscalationReason::Safety, &self.classification, None);
             self.state.handoff = Some(Handoff {
                 reason: escalation.reason,
                 priority: escalation.priority,
@@ -447,10 +447,18 @@ impl Dialogue<'_> {
             && let Some(intent) = intent
             && let Some(detail) = self.missing_detail(intent)
         {
-            self.deferred = Some(Escalation::new(reason, &self.classification));
+            self.deferred = Some(Escalation::new(
+                reason,
+                &self.classification,
+                Some(self.rules.intent(intent)),
+            ));
             return self.ask_detail(intent, &detail);
         }
-        let escalation = Escalation::new(reason, &self.classification);
+        let escalation = Escalation::new(
+            reason,
+            &self.classification,
+            intent.map(|i| self.rules.intent(i)),
+        );
         if self.should_ask_email(reason) {
             return self.ask_email(escalation, intent);
         }
@@ -503,7 +511,8 @@ impl Dialogue<'_> {
             self.state.frustration,
         ) && now != EscalationReason::RepeatedFallback
         {
-            escalation = escalation.stronger(Escalation::new(now, &self.classification));
+            let asked = self.matched().map(|i| self.rules.intent(i));
+            escalation = escalation.stronger(Escalation::new(now, &self.classification, asked));
         }
         self.hand_off(escalation, intent)
     }

@@ -100,12 +100,16 @@ impl Writer<'_> {
 
 const JA_WEEKDAYS: [&str; 7] = ["月", "火", "水", "木", "金", "土", "日"];
 
-/// A time as a customer reads it, relative to `now`: `本日15:30`,
-/// `明日（12月2日）10:30`, `1月5日（月）10:00`; `15:30 today`, `10:30
-/// tomorrow (Wed 2 Dec)`, `10:00 on Mon 5 Jan`.
+/// A time as a customer reads it, relative to `now`, in the rule set's time
+/// zone and saying so (the customer may be elsewhere): `本日15:30（JST）`,
+/// `明日12月2日（水）10:30（JST）`, `1月5日（月）10:00（JST）`; `15:30 JST
+/// today`, `10:30 JST tomorrow (Wed 2 Dec)`, `10:00 JST on Mon 5 Jan`.
 pub(crate) fn when(at: &ZonedDateTime, now: &ZonedDateTime, locale: Locale) -> String {
     let days = (at.date() - now.date()).get_days();
-    let clock = at.strftime("%H:%M");
+    let clock = match locale {
+        Locale::Ja => at.strftime("%H:%M（%Z）").to_string(),
+        Locale::En => at.strftime("%H:%M %Z").to_string(),
+    };
     match locale {
         Locale::Ja => {
             let date = format!(

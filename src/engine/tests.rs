@@ -119,7 +119,7 @@ fn a_rule_escalation_hands_off_with_the_promised_time() {
     );
     assert_eq!(d[0].state.status, Status::HandedOff);
     assert!(
-        d[0].reply.text.contains("10:30 today"),
+        d[0].reply.text.contains("10:30 JST today"),
         "{}",
         d[0].reply.text
     );
@@ -203,6 +203,96 @@ fn the_time_is_written_relative_to_now() {
     let later = now
         .checked_add(jiff::SignedDuration::from_hours(24 * 3))
         .expect("ok");
-    assert_eq!(reply::when(&later, &now, Locale::Ja), "12月4日（金）10:00");
-    assert_eq!(reply::when(&later, &now, Locale::En), "10:00 on Fri 4 Dec");
+    assert_eq!(
+        reply::when(&later, &now, Locale::Ja),
+        "12月4日（金）10:00（JST）"
+    );
+    assert_eq!(
+        reply::when(&later, &now, Locale::En),
+        "10:00 JST on Fri 4 Dec"
+    );
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").expect("tz");
+    let (now, later) = (
+        now.with_time_zone(berlin.clone()),
+        later.with_time_zone(berlin),
+    );
+    assert_eq!(
+        reply::when(&later, &now, Locale::En),
+        "02:00 CET on Fri 4 Dec",
+        "the zone is the rule set's"
+    );
+}
+
+#[test]
+fn asking_for_someone_in_charge_goes_to_a_person_at_high_priority() {
+    let rules = rules();
+    for text in [
+        "I would like to speak to your manager please",
+        "Could you put me through to a supervisor?",
+    ] {
+        let d = conversation(&rules, known(), &[text]);
+        assert_eq!(
+            d[0].escalation,
+            Some(Escalation {
+                reason: EscalationReason::HumanRequested,
+                priority: Priority::High,
+            }),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_polite_indirect_request_for_a_person_is_one() {
+    let rules = rules();
+    let d = conversation(
+        &rules,
+        known(),
+        &["Could I speak with someone from your team?"],
+    );
+    assert_eq!(
+        d[0].escalation.map(|e| e.reason),
+        Some(EscalationReason::HumanRequested)
+    );
+}
+
+#[test]
+fn a_request_for_a_person_that_is_also_a_complaint_keeps_both() {
+    let rules = rules();
+    let d = conversation(
+        &rules,
+        known(),
+        &["This is ridiculous, I am fed up. Get me a real person now!"],
+    );
+    let escalation = d[0].escalation.expect("handed off");
+    assert_eq!(escalation.reason, EscalationReason::HumanRequested);
+    assert_eq!(escalation.priority, Priority::High, "an angry request");
+    assert!(
+        d[0].classification.sentiment.complaint,
+        "the sentiment is kept"
+    );
+    assert!(d[0].reply.text.contains("sorry"), "{}", d[0].reply.text);
+}
+
+#[test]
+fn escalation_replies_say_each_thing_once() {
+    let rules = rules();
+    for text in [
+        "I want to talk to a person",
+        "I will call my lawyer",
+        "This is a disgrace, the worst shop I have ever used",
+    ] {
+        let d = conversation(&rules, known(), &[text]);
+        let reply = &d[0].reply.text;
+        assert_eq!(d[0].action, Action::Escalate, "{text}");
+        assert!(
+            reply.matches("member of our team").count() <= 1,
+            "{text}: {reply}"
+        );
+        assert_eq!(reply.matches("by 10:30 JST today").count(), 1, "{reply}");
+    }
+    let d = conversation(&rules, known(), &["zzz", "qqq", "xxx"]);
+    let reply = &d[2].reply.text;
+    assert_eq!(d[2].action, Action::Escalate);
+    assert!(reply.matches("member of our team").count() <= 1, "{reply}");
 }

@@ -52,7 +52,7 @@ fn a_valid_rule_set_loads_with_the_built_in_human_intent() {
         .iter()
         .map(|i| i.id.as_str())
         .collect();
-    assert_eq!(ids, ["refund", "human"]);
+    assert_eq!(ids, ["refund", "human", "supervisor"]);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
 
@@ -376,9 +376,17 @@ intents:
     answer: { en: A concierge will be with you. }
 ";
     let loaded = load(yaml).unwrap();
-    assert_eq!(loaded.rules.intents().len(), 1);
+    let ids: Vec<&str> = loaded
+        .rules
+        .intents()
+        .iter()
+        .map(|i| i.id.as_str())
+        .collect();
+    assert_eq!(ids, ["human", "supervisor"], "the other built-in one stays");
     let result = crate::classify::classify(&loaded.rules, "concierge please");
     assert_eq!(result.intent(), Some(0));
+    let result = crate::classify::classify(&loaded.rules, "I want a human");
+    assert_eq!(result.intent(), None, "the built-in phrasing is gone");
 }
 
 #[test]
