@@ -45,6 +45,7 @@ fn decisions(c: &mut Criterion) {
         b.iter(|| {
             for message in &messages {
                 let turn = Turn {
+                    quick_reply: None,
                     text: black_box(message),
                     channel: Channel::Chat,
                     now,

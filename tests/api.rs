@@ -398,6 +398,71 @@ async fn a_verified_customer_is_recognised_across_conversations(db: Db) {
     app.stop().await;
 }
 
+/// A tapped quick reply comes back with the intent it stands for and is
+/// taken as that intent, whatever its label would classify as; one the last
+/// reply did not offer is refused with its own code.
+async fn a_tapped_quick_reply_leads_where_it_says(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({ "email": "tap@example.jp" })).await;
+    let fallback = app.say_ok(&conversation, "ぱぴぷぺぽ").await;
+    assert_eq!(fallback["intent"], Value::Null, "{fallback}");
+    let offered = fallback["reply"]["quick_replies"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(!offered.is_empty(), "a fallback offers topics: {fallback}");
+
+    // Not offered: refused, nothing stored.
+    let response = app
+        .client
+        .post(app.url(&format!("/v1/conversations/{}/messages", conversation.id)))
+        .bearer_auth(&conversation.token)
+        .json(&json!({ "text": "何か", "quick_reply": "no_such_intent" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, code) = error_code(response).await;
+    assert_eq!((status, code.as_str()), (422, "quick_reply_not_offered"));
+
+    // Every offered pick, tapped with its label (in a fresh conversation
+    // each, so that each is offered), is taken as its intent.
+    for pick in &offered {
+        let conversation = app.start(json!({ "email": "tap@example.jp" })).await;
+        app.say_ok(&conversation, "ぱぴぷぺぽ").await;
+        let response = app
+            .client
+            .post(app.url(&format!("/v1/conversations/{}/messages", conversation.id)))
+            .bearer_auth(&conversation.token)
+            .json(&json!({ "text": pick["label"], "quick_reply": pick["intent"] }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let answered: Value = response.json().await.unwrap();
+        assert_eq!(answered["intent"], pick["intent"], "{pick}: {answered}");
+        // The pick is not offered twice.
+        let again = app
+            .client
+            .post(app.url(&format!("/v1/conversations/{}/messages", conversation.id)))
+            .bearer_auth(&conversation.token)
+            .json(&json!({ "text": pick["label"], "quick_reply": pick["intent"] }))
+            .send()
+            .await
+            .unwrap();
+        let offered_now = answered["reply"]["quick_replies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|q| q["intent"] == pick["intent"]);
+        if !offered_now {
+            assert_eq!(error_code(again).await.0, 422, "{pick} was offered once");
+        }
+    }
+    app.stop().await;
+}
+
 async fn feedback_is_taken_and_checked(db: Db) {
     let Some(app) = spawn_app(db).await else {
         return;
@@ -794,6 +859,7 @@ both_databases! {
     an_agent_answers_live_and_closes_the_conversation => an_agent_answers_live_and_closes_the_conversation;
     a_verified_customer_is_recognised_across_conversations => a_verified_customer_is_recognised_across_conversations;
     feedback_is_taken_and_checked => feedback_is_taken_and_checked;
+    a_tapped_quick_reply_leads_where_it_says => a_tapped_quick_reply_leads_where_it_says;
     health_and_readiness_answer => health_and_readiness_answer;
     stopping_ends_live_streams_and_finishes_cleanly => stopping_ends_live_streams_and_finishes_cleanly;
     requests_in_flight_when_stopping_are_answered_and_kept => requests_in_flight_when_stopping_are_answered_and_kept;

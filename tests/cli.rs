@@ -395,6 +395,31 @@ fn a_failing_conversation_shows_what_was_expected_and_what_came() {
 }
 
 #[test]
+fn a_conversation_that_taps_a_quick_reply_never_offered_fails() {
+    let tapping = r"
+conversations:
+  - name: Taps a button that is not there
+    turns:
+      - say: Where is my parcel?
+        tap: order_status
+        expect: { intent: order_status }
+";
+    let dir = rules_dir(&[
+        ("rules/shop.yaml", SHOP),
+        ("conversations/tap.yaml", tapping),
+    ]);
+    let out = Command::new(BINARY)
+        .current_dir(dir.path())
+        .arg("test")
+        .output()
+        .expect("runs");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("quick reply offered"), "{stdout}");
+    assert!(stdout.contains("- expected: order_status"), "{stdout}");
+}
+
+#[test]
 fn test_fails_when_no_conversation_ran() {
     let dir = rules_dir(&[
         ("rules/shop.yaml", SHOP),

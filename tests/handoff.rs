@@ -16,7 +16,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use common::{Answer, Db, Receiver, closed_port_url, store, tamper};
 use hmac::{KeyInit, Mac};
-use madoguchi::conversation::{self, Events, Start, customer_message};
+use madoguchi::conversation::{self, Events, Said, Start, customer_message};
 use madoguchi::handoff::{ManualClock, Outbox, Schedule, Step, Target};
 use madoguchi::rules::{Channel, RuleSet};
 use madoguchi::secret::{Secret, WebhookSecret};
@@ -51,9 +51,16 @@ async fn escalated(store: &Store, rules: &RuleSet, text: &str) -> String {
         .unwrap()
         .id;
     let conversation = store.conversation(&id).await.unwrap().unwrap();
-    let answered = customer_message(store, rules, &Events::default(), conversation, text, now())
-        .await
-        .unwrap();
+    let answered = customer_message(
+        store,
+        rules,
+        &Events::default(),
+        conversation,
+        Said::typed(text),
+        now(),
+    )
+    .await
+    .unwrap();
     assert!(answered.decision.escalation.is_some(), "{text} escalates");
     id
 }
@@ -580,9 +587,16 @@ async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
         let rules = Arc::clone(&rules);
         async move {
             let conversation = store.conversation(&id).await.unwrap().unwrap();
-            customer_message(&store, &rules, &Events::default(), conversation, text, at)
-                .await
-                .unwrap()
+            customer_message(
+                &store,
+                &rules,
+                &Events::default(),
+                conversation,
+                Said::typed(text),
+                at,
+            )
+            .await
+            .unwrap()
         }
     };
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::conversation::{Answered, Start};
+use crate::conversation::{Answered, Said, Start};
 use crate::engine::{QuickReply, Status};
 use crate::rules::Channel;
 use crate::secret::{Secret, verify_user_hash};
@@ -164,17 +164,28 @@ fn looks_like_email(text: &str) -> bool {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageRequest {
-    /// What the customer wrote.
+    /// What the customer wrote, or the label of the quick reply tapped.
     pub text: String,
+    /// The intent of the quick reply tapped (the `intent` it came with), so
+    /// that the pick is taken as it is rather than classified again.
+    #[serde(default)]
+    pub quick_reply: Option<String>,
 }
 
 impl MessageRequest {
-    /// The text, trimmed: not empty, and no longer than `max_chars`.
+    /// The text, trimmed: not empty, and no longer than `max_chars`; and
+    /// the quick reply, if one was tapped.
     ///
     /// # Errors
-    /// [`ChatError`] for an empty or too long text.
-    pub fn check(&self, max_chars: usize) -> Result<&str, ChatError> {
-        checked_text(&self.text, "text", max_chars)
+    /// [`ChatError`] for an empty or too long text or quick reply.
+    pub fn check(&self, max_chars: usize) -> Result<Said<'_>, ChatError> {
+        let text = checked_text(&self.text, "text", max_chars)?;
+        let quick_reply = self
+            .quick_reply
+            .as_deref()
+            .map(|q| checked_text(q, "quick_reply", MAX_FIELD_CHARS))
+            .transpose()?;
+        Ok(Said { text, quick_reply })
     }
 }
 

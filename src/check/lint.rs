@@ -61,6 +61,41 @@ pub(super) fn examples(rules: &RuleSet, d: &mut Diagnostics) {
     }
 }
 
+/// A quick reply's label is what a customer sees and may type: typed alone,
+/// it must lead to its own intent, or the button promises what the bot does
+/// not do when the label comes back as text (from another conversation, a
+/// copied message, a client that sends only text).
+pub(super) fn labels(rules: &RuleSet, d: &mut Diagnostics) {
+    for (index, intent) in (0..).zip(rules.intents()) {
+        for locale in Locale::ALL {
+            let (Some(label), Some(location)) = (
+                intent.label[locale.index()].as_deref(),
+                intent.label_locations[locale.index()].as_ref(),
+            ) else {
+                continue;
+            };
+            let result = classify(rules, label);
+            let id = &intent.id;
+            match result.outcome.best() {
+                Some(best) if best.intent == index => {}
+                Some(best) => d.warning(
+                    location.clone(),
+                    format!(
+                        "label `{label}` of `{id}` leads to `{}` when typed: add a pattern of `{id}` that covers it, or reword it",
+                        rules.intent(best.intent).id
+                    ),
+                ),
+                None => d.warning(
+                    location.clone(),
+                    format!(
+                        "label `{label}` of `{id}` leads to no intent when typed: add a pattern of `{id}` that covers it, or reword it"
+                    ),
+                ),
+            }
+        }
+    }
+}
+
 /// Patterns that cannot do their job: a keyword that contains one of its
 /// own intent's `not` words (it always vetoes itself), a keyword that on its
 /// own goes to another intent (shadowed), and the same keyword twice in one

@@ -46,6 +46,7 @@ fn checked(compiled: Loaded) -> Result<Loaded, LoadError> {
         d.push(warning);
     }
     lint::examples(&compiled.rules, &mut d);
+    lint::labels(&compiled.rules, &mut d);
     let diagnostics = d.into_sorted();
     if diagnostics.iter().any(|x| x.severity == Severity::Error) {
         return Err(LoadError { diagnostics });

@@ -37,6 +37,14 @@ pub enum MessageError {
     /// request).
     #[error("the conversation no longer exists")]
     Gone,
+    /// A quick reply the conversation's last reply did not offer.
+    #[error("`quick_reply` `{picked}` was not offered by the last reply (offered: {})", if offered.is_empty() { "none".to_owned() } else { offered.join(", ") })]
+    NotOffered {
+        /// The intent sent back.
+        picked: String,
+        /// The intents the last reply offered.
+        offered: Vec<String>,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -145,10 +153,32 @@ fn publish_state<T>(events: &Events, id: &str, written: &Written<T>) {
     }
 }
 
+/// What the customer sent: a text, or a quick reply tapped (its label and
+/// the intent it stands for).
+#[derive(Debug, Clone, Copy)]
+pub struct Said<'a> {
+    /// The text, or the tapped quick reply's label.
+    pub text: &'a str,
+    /// The intent of the tapped quick reply.
+    pub quick_reply: Option<&'a str>,
+}
+
+impl<'a> Said<'a> {
+    /// A text the customer typed.
+    #[must_use]
+    pub fn typed(text: &'a str) -> Self {
+        Said {
+            text,
+            quick_reply: None,
+        }
+    }
+}
+
 /// Decides and stores a customer's message in `conversation`.
 ///
 /// # Errors
-/// [`MessageError::Closed`] for a closed conversation,
+/// [`MessageError::NotOffered`] for a quick reply the last reply did not
+/// offer, [`MessageError::Closed`] for a closed conversation,
 /// [`MessageError::Gone`] for one deleted meanwhile, or a store failure.
 #[tracing::instrument(name = "customer_message", skip_all, fields(conversation = %conversation.id))]
 pub async fn customer_message(
@@ -156,10 +186,18 @@ pub async fn customer_message(
     rules: &RuleSet,
     events: &Events,
     conversation: ConversationRecord,
-    text: &str,
+    said: Said<'_>,
     now: jiff::Timestamp,
 ) -> Result<Answered, MessageError> {
-    let text = mask(text);
+    if let Some(picked) = said.quick_reply
+        && !conversation.state.offers(picked)
+    {
+        return Err(MessageError::NotOffered {
+            picked: picked.to_owned(),
+            offered: conversation.state.offered.clone(),
+        });
+    }
+    let text = mask(said.text);
     let channel = conversation.channel;
     let id = conversation.id.clone();
     let written = write_planned(store, conversation, now, |conversation| {
@@ -168,6 +206,7 @@ pub async fn customer_message(
             &conversation.state,
             Turn {
                 text: &text,
+                quick_reply: said.quick_reply,
                 channel,
                 now,
             },
@@ -395,7 +434,9 @@ pub async fn ticket_created(
     })
     .await;
     match written {
-        Ok(_) | Err(MessageError::Closed | MessageError::Gone) => {}
+        // (A quick reply is not checked here: a system message has none.)
+        Ok(_)
+        | Err(MessageError::Closed | MessageError::Gone | MessageError::NotOffered { .. }) => {}
         Err(MessageError::Store(err)) => return Err(err),
     }
     events.publish(

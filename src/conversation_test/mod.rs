@@ -51,6 +51,7 @@ struct Conversation {
 #[derive(Debug)]
 struct TestTurn {
     text: String,
+    tap: Option<String>,
     location: SourceLocation,
     channel: Channel,
     at: Timestamp,
@@ -252,11 +253,25 @@ fn run_conversation(rules: &RuleSet, conversation: &Conversation) -> Conversatio
             &state,
             Turn {
                 text: &text,
+                quick_reply: turn.tap.as_deref(),
                 channel: turn.channel,
                 now: turn.at,
             },
         );
-        let mismatches = report::check(rules, &turn.expect, &decision);
+        let mut mismatches = report::check(rules, &turn.expect, &decision);
+        // The service refuses a quick reply the last reply did not offer.
+        if let Some(tap) = &turn.tap
+            && !state.offers(tap)
+        {
+            mismatches.insert(
+                0,
+                report::Mismatch {
+                    what: "quick reply offered",
+                    expected: tap.clone(),
+                    got: state.offered.join(", "),
+                },
+            );
+        }
         state = decision.state.clone();
         turns.push(TurnOutcome {
             text: turn.text.clone(),
@@ -315,6 +330,7 @@ fn conversation(
         turns.push(TestTurn {
             location: place(path, &turn.say),
             text: turn.say.value,
+            tap: turn.tap,
             channel: turn_channel,
             at,
             expect: turn.expect,

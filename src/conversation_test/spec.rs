@@ -43,8 +43,10 @@ pub struct CustomerSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TurnSpec {
-    /// What the customer writes.
+    /// What the customer writes (a tapped quick reply's label).
     pub say: Spanned<String>,
+    /// The intent of the quick reply tapped, if the customer tapped one.
+    pub tap: Option<String>,
     /// When (RFC 3339).
     pub at: Option<Spanned<String>>,
     /// `chat` or `email`.

@@ -45,8 +45,12 @@ const FRUSTRATION_FADE: f64 = 0.8;
 /// One message from the customer.
 #[derive(Debug, Clone, Copy)]
 pub struct Turn<'a> {
-    /// What the customer wrote.
+    /// What the customer wrote (a quick reply's label, when one was tapped).
     pub text: &'a str,
+    /// The intent of the quick reply the customer tapped, if they tapped
+    /// one: taken as it is, not classified again, when the last reply
+    /// offered it (otherwise the text alone counts).
+    pub quick_reply: Option<&'a str>,
     /// Where they wrote it.
     pub channel: Channel,
     /// When.
@@ -119,6 +123,11 @@ pub fn decide(rules: &RuleSet, state: &ConversationState, turn: Turn<'_>) -> Dec
         deferred: None,
     };
     let (reply, action, intent, escalation) = dialogue.respond();
+    dialogue.state.offered = reply
+        .quick_replies
+        .iter()
+        .filter_map(|q| q.intent.clone())
+        .collect();
     Decision {
         reply,
         action,
@@ -194,14 +203,16 @@ impl Dialogue<'_> {
         }
         let pending = self.state.pending.take();
         self.state.status = Status::Bot;
-        // `resolved`: the intent comes from what the bot asked, so the
-        // message's own ambiguity no longer matters.
+        let chosen = self.chosen();
+        // `resolved`: the intent comes from what the bot asked or offered,
+        // so the message's own ambiguity no longer matters.
         let (intent, resolved) = match pending {
             Some(Pending::Email {
                 reason,
                 priority,
                 intent,
             }) => return self.after_email_question(reason, priority, intent.as_deref()),
+            _ if chosen.is_some() => (chosen, true),
             Some(Pending::Clarify { options }) => match self.pick(&options) {
                 Pick::Intent(intent) => (Some(intent), true),
                 Pick::Neither => return self.fallback(),
@@ -363,8 +374,31 @@ impl Dialogue<'_> {
         (reply, Action::Clarify, Some(best), None)
     }
 
-    /// The customer's answer to "which of these?": a tapped label, a message
-    /// that matches one of the options, or "neither".
+    /// The intent the customer picked from the last reply's quick replies:
+    /// the one tapped, or the one whose label they typed.
+    fn chosen(&self) -> Option<IntentIndex> {
+        let offered = &self.state.offered;
+        if let Some(id) = self.turn.quick_reply
+            && offered.iter().any(|o| o == id)
+        {
+            return self.rules.intent_index(id);
+        }
+        let said = normalize(self.turn.text);
+        let said = said.as_str().trim();
+        offered
+            .iter()
+            .filter_map(|id| self.rules.intent_index(id))
+            .find(|&i| {
+                normalize(self.rules.intent(i).label(self.locale))
+                    .as_str()
+                    .trim()
+                    == said
+            })
+    }
+
+    /// The customer's answer to "which of these?" when they picked none of
+    /// the quick replies: "neither", or a message that matches one of the
+    /// options.
     fn pick(&self, options: &[String]) -> Pick {
         let said = normalize(self.turn.text);
         let said = said.as_str().trim();
@@ -372,13 +406,6 @@ impl Dialogue<'_> {
             .iter()
             .filter_map(|id| self.rules.intent_index(id))
             .collect();
-        let label_of = |i: IntentIndex| normalize(self.rules.intent(i).label(self.locale));
-        if let Some(&intent) = offered
-            .iter()
-            .find(|&&i| label_of(i).as_str().trim() == said)
-        {
-            return Pick::Intent(intent);
-        }
         let neither = normalize(&self.writer().reply(ReplyName::Neither, 0, Value::UNDEFINED));
         if !neither.as_str().is_empty() && neither.as_str().trim() == said {
             return Pick::Neither;

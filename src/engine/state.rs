@@ -140,6 +140,10 @@ pub struct ConversationState {
     /// Messages acknowledged since the handoff.
     #[serde(default)]
     pub acknowledged: u32,
+    /// The intents the last reply offered as quick replies: the only ones a
+    /// quick reply may pick next.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub offered: Vec<String>,
 }
 
 impl ConversationState {
@@ -150,5 +154,11 @@ impl ConversationState {
         let mut state = ConversationState::default();
         state.details.insert("email".to_owned(), email.to_owned());
         state
+    }
+
+    /// Whether the last reply offered the intent `id` as a quick reply.
+    #[must_use]
+    pub fn offers(&self, id: &str) -> bool {
+        self.offered.iter().any(|o| o == id)
     }
 }

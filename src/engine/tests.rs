@@ -16,7 +16,7 @@ replies:
   ask_order_number: { en: 'Which order number?' }
 intents:
   - id: cancel_order
-    label: { en: Cancelling }
+    label: { en: Calling off an order }
     requires: [order_number]
     match:
       any: [cancel*]
@@ -49,6 +49,7 @@ fn conversation(rules: &RuleSet, start: ConversationState, messages: &[&str]) ->
     for (n, text) in messages.iter().enumerate() {
         let turn = Turn {
             text,
+            quick_reply: None,
             channel: Channel::Chat,
             now: at(n as u32),
         };
@@ -87,7 +88,7 @@ fn fallbacks_escalate_after_the_rule_sets_count_and_reset_on_an_answer() {
         d[5].escalation.map(|e| e.reason),
         Some(EscalationReason::RepeatedFallback)
     );
-    assert_eq!(d[0].reply.quick_replies[0].label, "Cancelling");
+    assert_eq!(d[0].reply.quick_replies[0].label, "Calling off an order");
     assert_ne!(d[0].reply.text, d[1].reply.text, "the fallback varies");
 }
 
@@ -295,4 +296,50 @@ fn escalation_replies_say_each_thing_once() {
     let reply = &d[2].reply.text;
     assert_eq!(d[2].action, Action::Escalate);
     assert!(reply.matches("member of our team").count() <= 1, "{reply}");
+}
+
+/// Runs one message with a tapped quick reply after `state`.
+fn tap(rules: &RuleSet, state: &ConversationState, label: &str, intent: &str) -> Decision {
+    decide(
+        rules,
+        state,
+        Turn {
+            text: label,
+            quick_reply: Some(intent),
+            channel: Channel::Chat,
+            now: at(5),
+        },
+    )
+}
+
+#[test]
+fn a_tapped_topic_is_taken_as_its_intent_without_classifying_the_label() {
+    let rules = rules();
+    let d = conversation(&rules, known(), &["zzz"]);
+    assert_eq!(d[0].action, Action::Fallback);
+    assert_eq!(d[0].state.offered, ["cancel_order"]);
+    // The label says nothing the patterns know; the pick still counts.
+    let picked = tap(&rules, &d[0].state, "Stop it", "cancel_order");
+    assert_eq!(picked.intent, rules.intent_index("cancel_order"));
+    assert_eq!(picked.action, Action::AskDetail, "{}", picked.reply.text);
+    assert_eq!(picked.state.fallbacks_in_a_row, 1, "not another fallback");
+}
+
+#[test]
+fn typing_an_offered_label_counts_as_tapping_it() {
+    let rules = rules();
+    let d = conversation(&rules, known(), &["zzz", "calling off an order"]);
+    assert_eq!(d[1].intent, rules.intent_index("cancel_order"));
+    // Not offered: the same words are classified, and mean nothing.
+    let d = conversation(&rules, known(), &["Calling off an order"]);
+    assert_eq!(d[0].action, Action::Fallback, "{}", d[0].reply.text);
+}
+
+#[test]
+fn a_quick_reply_that_was_not_offered_counts_as_its_text_alone() {
+    let rules = rules();
+    let d = conversation(&rules, known(), &["hello there"]);
+    assert!(!d[0].state.offers("legal"));
+    let picked = tap(&rules, &d[0].state, "zzz", "legal");
+    assert_eq!(picked.action, Action::Fallback, "the pick was not offered");
 }

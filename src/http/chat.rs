@@ -87,7 +87,7 @@ async fn message(
     Authorized(conversation): Authorized,
     ApiJson(request): ApiJson<MessageRequest>,
 ) -> Result<Json<MessageResponse>, ApiError> {
-    let text = request.check(state.settings.max_message_chars)?;
+    let said = request.check(state.settings.max_message_chars)?;
     state.limits.message(&conversation.id)?;
     // A message and its reply: both must fit.
     if conversation.message_count + 2 > i64::from(state.settings.max_messages_per_conversation) {
@@ -101,7 +101,7 @@ async fn message(
         &state.rules,
         &state.events,
         conversation,
-        text,
+        said,
         jiff::Timestamp::now(),
     )
     .await?;

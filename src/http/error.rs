@@ -58,6 +58,9 @@ pub enum Code {
     OutOfRange,
     /// 422: a state or status filter that does not exist.
     UnknownFilter,
+    /// 422: `quick_reply` names an intent the conversation's last reply did
+    /// not offer.
+    QuickReplyNotOffered,
     /// 429: over a rate limit; try again after `Retry-After`.
     RateLimited,
     /// 429: the conversation holds as many messages as it may: start a new
@@ -79,7 +82,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 25] = [
+    pub const ALL: [Code; 26] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::UnsupportedMediaType,
@@ -98,6 +101,7 @@ impl Code {
         Code::EmptyFeedback,
         Code::OutOfRange,
         Code::UnknownFilter,
+        Code::QuickReplyNotOffered,
         Code::RateLimited,
         Code::MessageLimit,
         Code::ConversationClosed,
@@ -126,7 +130,8 @@ impl Code {
             | Code::IdentityNotConfigured
             | Code::EmptyFeedback
             | Code::OutOfRange
-            | Code::UnknownFilter => StatusCode::UNPROCESSABLE_ENTITY,
+            | Code::UnknownFilter
+            | Code::QuickReplyNotOffered => StatusCode::UNPROCESSABLE_ENTITY,
             Code::RateLimited | Code::MessageLimit => StatusCode::TOO_MANY_REQUESTS,
             Code::ConversationClosed | Code::Conflict | Code::HandoffNotDead => {
                 StatusCode::CONFLICT
@@ -238,6 +243,9 @@ impl From<MessageError> for ApiError {
                 "this conversation is closed: start a new one",
             ),
             MessageError::Gone => Self::not_found("conversation"),
+            MessageError::NotOffered { .. } => {
+                Self::new(Code::QuickReplyNotOffered, err.to_string())
+            }
             MessageError::Store(e) => e.into(),
         }
     }

@@ -253,6 +253,7 @@ impl Compiler {
             id,
             location: id_location,
             label: per_locale_text(spec.label.as_ref()),
+            label_locations: per_locale_location(file, spec.label.as_ref()),
             trouble: per_locale_text(spec.trouble.as_ref()),
             escalate: spec.escalate.as_ref().is_some_and(|e| e.value),
             team: spec.team.as_ref().map(|t| t.value.clone()),
@@ -526,6 +527,20 @@ fn examples(file: &ParsedFile, spec: &IntentSpec) -> Vec<Example> {
             })
         })
         .collect()
+}
+
+/// Where each locale's text of `value` is written, by locale index.
+fn per_locale_location(
+    file: &ParsedFile,
+    value: Option<&Spanned<super::schema::PerLocale<Spanned<String>>>>,
+) -> [Option<SourceLocation>; 2] {
+    let mut out: [Option<SourceLocation>; 2] = Default::default();
+    if let Some(value) = value {
+        for locale in Locale::ALL {
+            out[locale.index()] = value.value.get(locale).map(|t| file.at_value(t));
+        }
+    }
+    out
 }
 
 /// A per-locale text of an intent (`label:`, `trouble:`), by locale index.

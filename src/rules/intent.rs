@@ -80,6 +80,8 @@ pub struct Intent {
     pub location: SourceLocation,
     /// A short name per locale (by [`Locale::index`]), for quick replies.
     pub label: [Option<String>; 2],
+    /// Where each label is written.
+    pub label_locations: [Option<SourceLocation>; 2],
     /// What went wrong for the customer, per locale, named in apologies.
     pub trouble: [Option<String>; 2],
     /// Always hand the conversation to a person.

@@ -533,3 +533,28 @@ fn bad_sentiment_settings_are_reported_at_their_place() {
     );
     assert_has(&found, "t.yaml:5:5: sentiment term `遅い` has weight 50");
 }
+
+#[test]
+fn a_label_that_does_not_lead_to_its_own_intent_is_a_warning() {
+    let yaml = r"
+locales: [en]
+intents:
+  - id: late
+    label: { en: Late delivery }
+    match: { any: [late, not arrived] }
+    answer: { en: Sorry it is late. }
+  - id: hours
+    label: { en: Hours and contact }
+    match: { any: [opening hours, phone number] }
+    answer: { en: We open at ten. }
+";
+    let found = warnings(yaml);
+    assert_has(
+        &found,
+        "t.yaml:9:18: warning: label `Hours and contact` of `hours` leads to no intent when typed",
+    );
+    assert!(
+        !found.iter().any(|w| w.contains("`Late delivery`")),
+        "{found:?}"
+    );
+}
