@@ -17,7 +17,8 @@ use base64::Engine as _;
 use common::{Answer, Db, Receiver, closed_port_url, store, tamper};
 use hmac::{KeyInit, Mac};
 use madoguchi::conversation::{self, Events, Said, Start, customer_message};
-use madoguchi::handoff::{ManualClock, Outbox, Schedule, Step, Target};
+use madoguchi::engine::Status;
+use madoguchi::handoff::{Clock as _, ManualClock, Outbox, Schedule, Step, Target};
 use madoguchi::rules::{Channel, RuleSet};
 use madoguchi::secret::{Secret, WebhookSecret};
 use madoguchi::store::{Claimed, Identity, Store};
@@ -73,10 +74,21 @@ fn webhook(url: &str) -> Target {
 }
 
 fn outbox(store: &Store, rules: &Arc<RuleSet>, target: Target, clock: &Arc<ManualClock>) -> Outbox {
+    outbox_with(store, rules, target, clock, &Events::default())
+}
+
+/// [`outbox`] telling `events` what it does to conversations.
+fn outbox_with(
+    store: &Store,
+    rules: &Arc<RuleSet>,
+    target: Target,
+    clock: &Arc<ManualClock>,
+    events: &Events,
+) -> Outbox {
     Outbox::new(
         store.clone(),
         Arc::clone(rules),
-        Events::default(),
+        events.clone(),
         target,
         Duration::from_millis(500),
         Schedule {
@@ -646,6 +658,261 @@ async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
     assert_eq!(receiver.requests().len(), 2);
 }
 
+/// An anonymous conversation whose customer asked for a person and was
+/// asked for an e-mail address; returns its id.
+async fn asked_for_an_address(store: &Store, rules: &RuleSet, events: &Events) -> String {
+    let start = Start {
+        channel: Channel::Chat,
+        identity: Identity::Anonymous,
+        external_id: None,
+        email: None,
+        name: None,
+        locale: None,
+    };
+    let id = conversation::start(store, rules, &start, now())
+        .await
+        .unwrap()
+        .id;
+    let asked = say(store, rules, events, &id, "担当者と話したいです", now()).await;
+    assert_eq!(asked.decision.action, madoguchi::engine::Action::AskEmail);
+    id
+}
+
+async fn say(
+    store: &Store,
+    rules: &RuleSet,
+    events: &Events,
+    id: &str,
+    text: &str,
+    at: jiff::Timestamp,
+) -> conversation::Answered {
+    let conversation = store.conversation(id).await.unwrap().unwrap();
+    customer_message(store, rules, events, conversation, Said::typed(text), at)
+        .await
+        .unwrap()
+}
+
+/// The answer to the e-mail question comes after the put-off handoff went
+/// out: the conversation was moved to a person when it went, and the
+/// address is added to that ticket as `handoff.updated`, never a second
+/// ticket.
+async fn a_late_answer_adds_to_the_ticket_instead_of_opening_another(db: Db) {
+    let Some((store, _db)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    receiver.by_default(Answer::ok_with_ticket("T-100"));
+    let clock = Arc::new(ManualClock::new(now()));
+    let events = Events::default();
+    let worker = outbox_with(&store, &rules, webhook(&receiver.url), &clock, &events);
+    let id = asked_for_an_address(&store, &rules, &events).await;
+    let mut listener = events.subscribe(&id);
+
+    clock.advance(Duration::from_mins(5));
+    assert!(matches!(
+        worker.step().await.unwrap(),
+        Step::Delivered { .. }
+    ));
+    let conversation = store.conversation(&id).await.unwrap().unwrap();
+    assert_eq!(conversation.state.status, Status::HandedOff);
+    let mut seen = Vec::new();
+    while let Ok(event) = listener.events.try_recv() {
+        seen.push(serde_json::to_value(event).unwrap()["type"].clone());
+    }
+    assert_eq!(seen, ["state", "ticket"], "the customer sees both");
+
+    let late = clock.now();
+    let answered = say(&store, &rules, &events, &id, "hanako@example.jp です", late).await;
+    assert_eq!(answered.decision.escalation, None, "no second escalation");
+    assert!(matches!(
+        worker.step().await.unwrap(),
+        Step::Delivered { .. }
+    ));
+    assert_eq!(worker.step().await.unwrap(), Step::Empty, "nothing more");
+
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 2);
+    let created: Value = serde_json::from_str(&requests[0].body).unwrap();
+    let updated: Value = serde_json::from_str(&requests[1].body).unwrap();
+    assert_eq!(updated["type"], "handoff.updated");
+    assert_eq!(updated["data"]["handoff_id"], created["data"]["handoff_id"]);
+    assert_eq!(updated["data"]["ticket_id"], "T-100");
+    assert_eq!(updated["data"]["new_details"]["email"], "hanako@example.jp");
+    assert_eq!(updated["data"]["customer"]["email"], "hanako@example.jp");
+    assert_eq!(
+        updated["data"]["transcript"][0]["text"],
+        "hanako@example.jp です"
+    );
+    assert_eq!(
+        requests[1].headers["webhook-id"].to_str().unwrap(),
+        updated["data"]["update_id"].as_str().unwrap()
+    );
+    assert_ne!(
+        requests[1].headers["webhook-id"],
+        requests[0].headers["webhook-id"]
+    );
+    assert!(signature_verifies(&requests[1]));
+    let schema: Value =
+        serde_json::from_str(include_str!("../schemas/handoff.updated.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&updated)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{updated:#}");
+
+    let tickets = store
+        .transcript(&id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.author == madoguchi::store::Author::System)
+        .count();
+    assert_eq!(tickets, 1, "one ticket message in the transcript");
+    let handoffs = store.handoffs(None, 10).await.unwrap();
+    assert_eq!(handoffs.len(), 2);
+    assert!(
+        handoffs
+            .iter()
+            .any(|h| h.updates.as_deref() == created["data"]["handoff_id"].as_str())
+    );
+}
+
+/// The answer comes while the put-off handoff is being sent: the engine
+/// still hands off, and the store makes that an update of the handoff under
+/// way, sent once it is delivered.
+async fn an_answer_while_the_handoff_is_under_way_is_an_update_of_it(db: Db) {
+    let Some((store, _db)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    receiver.by_default(Answer::ok_with_ticket("T-7"));
+    let clock = Arc::new(ManualClock::new(now()));
+    let events = Events::default();
+    let id = asked_for_an_address(&store, &rules, &events).await;
+    clock.advance(Duration::from_mins(5));
+    let at = clock.now().as_millisecond();
+    // Another worker has it, mid-delivery.
+    let Some(Claimed::Handoff(under_way)) = store.claim_handoff(at, at + 60_000).await.unwrap()
+    else {
+        panic!("the handoff is due");
+    };
+    let answered = say(
+        &store,
+        &rules,
+        &events,
+        &id,
+        "hanako@example.jp です",
+        clock.now(),
+    )
+    .await;
+    assert!(
+        answered.decision.escalation.is_some(),
+        "the engine hands off"
+    );
+    let worker = outbox_with(&store, &rules, webhook(&receiver.url), &clock, &events);
+    assert_eq!(
+        worker.step().await.unwrap(),
+        Step::Empty,
+        "the update waits for the handoff it adds to"
+    );
+    assert!(
+        store
+            .handoff_delivered(&under_way.id, under_way.attempts, Some("T-7"), None, at)
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        worker.step().await.unwrap(),
+        Step::Delivered { .. }
+    ));
+    assert_eq!(worker.step().await.unwrap(), Step::Empty);
+    let requests = receiver.requests();
+    assert_eq!(
+        requests.len(),
+        1,
+        "only the update came through this worker"
+    );
+    let updated: Value = serde_json::from_str(&requests[0].body).unwrap();
+    assert_eq!(updated["type"], "handoff.updated");
+    assert_eq!(updated["data"]["handoff_id"], under_way.id.as_str());
+    assert_eq!(updated["data"]["ticket_id"], "T-7");
+}
+
+/// Help desks get the late detail on the ticket already opened: a private
+/// comment on Zendesk, a private note on Freshdesk.
+async fn help_desks_get_updates_on_the_ticket_they_opened(db: Db) {
+    let Some((store, _db)) = store(db).await else {
+        return;
+    };
+    let rules = rules();
+    let receiver = Receiver::start().await;
+    let clock = Arc::new(ManualClock::new(now()));
+    let events = Events::default();
+    let zendesk = Target::Zendesk {
+        base_url: receiver.url.clone(),
+        email: "agent@shop.example".into(),
+        token: Secret::from("zd-token"),
+    };
+    let freshdesk = Target::Freshdesk {
+        base_url: receiver.url.clone(),
+        api_key: Secret::from("fd-key"),
+        fallback_email: "support@shop.example".into(),
+    };
+    for (target, created, path) in [
+        (
+            zendesk,
+            r#"{"ticket": {"id": 35436}}"#,
+            "/api/v2/tickets/35436",
+        ),
+        (freshdesk, r#"{"id": 77}"#, "/api/v2/tickets/77/notes"),
+    ] {
+        receiver.script([
+            Answer::Status(201, vec![], created.into()),
+            Answer::Status(200, vec![], "{}".into()),
+        ]);
+        let before = receiver.requests().len();
+        let worker = outbox_with(&store, &rules, target, &clock, &events);
+        let id = asked_for_an_address(&store, &rules, &events).await;
+        clock.advance(Duration::from_mins(5));
+        assert!(matches!(
+            worker.step().await.unwrap(),
+            Step::Delivered { .. }
+        ));
+        say(
+            &store,
+            &rules,
+            &events,
+            &id,
+            "hanako@example.jp です",
+            clock.now(),
+        )
+        .await;
+        assert!(matches!(
+            worker.step().await.unwrap(),
+            Step::Delivered { .. }
+        ));
+        let requests = receiver.requests();
+        assert_eq!(requests.len(), before + 2);
+        let update = &requests[before + 1];
+        assert_eq!(update.path, path);
+        let body: Value = serde_json::from_str(&update.body).unwrap();
+        let text = if path.ends_with("notes") {
+            assert_eq!(body["private"], true);
+            body["body"].as_str().unwrap().to_owned()
+        } else {
+            assert_eq!(body["ticket"]["comment"]["public"], false);
+            body["ticket"]["comment"]["body"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert!(text.contains("email: hanako@example.jp"), "{text}");
+    }
+}
+
 /// A handoff whose row holds what madoguchi never wrote is dead-lettered,
 /// where operators look, instead of being claimed again forever.
 async fn an_unreadable_handoff_is_dead_lettered_not_retried_forever(db: Db) {
@@ -715,6 +982,9 @@ both_databases! {
     help_desks_get_their_own_ticket_forms => help_desks_get_their_own_ticket_forms;
     a_handoff_put_off_behind_the_email_question_happens_anyway => a_handoff_put_off_behind_the_email_question_happens_anyway;
     a_stale_worker_cannot_overwrite_the_outcome => a_stale_worker_cannot_overwrite_the_outcome;
+    a_late_answer_adds_to_the_ticket_instead_of_opening_another => a_late_answer_adds_to_the_ticket_instead_of_opening_another;
+    an_answer_while_the_handoff_is_under_way_is_an_update_of_it => an_answer_while_the_handoff_is_under_way_is_an_update_of_it;
+    help_desks_get_updates_on_the_ticket_they_opened => help_desks_get_updates_on_the_ticket_they_opened;
 }
 
 /// 200 handoffs, two workers with a pool each on one PostgreSQL database:

@@ -11,11 +11,13 @@ mod start;
 pub use events::{Event, Events, Listener};
 pub use start::{Start, Started, start};
 
-use crate::engine::{Decision, Status, Turn, decide};
+use crate::engine::{ConversationState, Decision, Status, Turn, decide};
+use crate::escalation::Escalation;
 use crate::privacy::mask;
 use crate::rules::{ReplyName, RuleSet};
 use crate::store::{
-    Author, ConversationRecord, NewHandoff, NewMessage, Planned, Store, StoreError, StoredDecision,
+    Author, ConversationRecord, HandoffKind, NewHandoff, NewMessage, Planned, Store, StoreError,
+    StoredDecision,
 };
 
 /// A customer message, decided and stored.
@@ -236,7 +238,7 @@ pub async fn customer_message(
                 .summary
                 .is_none()
                 .then(|| summary(rules, &decision, &text)),
-            handoff: handoff(&decision, intent.as_deref(), now),
+            handoff: handoff(&conversation.state, &decision, intent.as_deref(), now),
         };
         (write, Answered { decision, intent })
     })
@@ -258,19 +260,48 @@ const DEFERRED_HANDOFF: jiff::SignedDuration = jiff::SignedDuration::from_mins(5
 
 /// The handoff a decision writes to the outbox: due now when the
 /// conversation is handed off, a little later when the bot first asks a
-/// question (an answer in time takes its place).
-fn handoff(decision: &Decision, intent: Option<&str>, now: jiff::Timestamp) -> Option<NewHandoff> {
-    let (escalation, due) = match (decision.escalation, decision.deferred) {
-        (Some(escalation), _) => (escalation, now),
-        (None, Some(escalation)) => (escalation, now.checked_add(DEFERRED_HANDOFF).unwrap_or(now)),
-        (None, None) => return None,
+/// question (an answer in time takes its place). One escalation is one
+/// handoff, whatever the timing: the answer to a question that came after
+/// the put-off handoff went out, and a detail given once a person has the
+/// conversation, are updates of it.
+fn handoff(
+    before: &ConversationState,
+    decision: &Decision,
+    intent: Option<&str>,
+    now: jiff::Timestamp,
+) -> Option<NewHandoff> {
+    let (escalation, due, kind) = match (decision.escalation, decision.deferred) {
+        (Some(escalation), _) if before.status == Status::AwaitingDetail => {
+            (escalation, now, HandoffKind::Resumed)
+        }
+        (Some(escalation), _) => (escalation, now, HandoffKind::New),
+        (None, Some(escalation)) => (
+            escalation,
+            now.checked_add(DEFERRED_HANDOFF).unwrap_or(now),
+            HandoffKind::New,
+        ),
+        (None, None) => {
+            let handed_off = decision.state.handoff.as_ref()?;
+            if before.status != Status::HandedOff || decision.state.details == before.details {
+                return None;
+            }
+            let escalation = Escalation {
+                reason: handed_off.reason,
+                priority: handed_off.priority,
+            };
+            (escalation, now, HandoffKind::Update)
+        }
     };
     Some(NewHandoff {
         id: crate::ids::new_id(),
         reason: escalation.reason,
         priority: escalation.priority,
-        intent: intent.map(str::to_owned),
+        // An update is about the handoff's intent, not this message's.
+        intent: intent
+            .filter(|_| kind != HandoffKind::Update)
+            .map(str::to_owned),
         due: due.as_millisecond(),
+        kind,
     })
 }
 
@@ -385,28 +416,108 @@ pub async fn close(
     }
 }
 
-/// Tells the customer the ticket system's reference for their handoff: a
-/// message in the transcript, and live.
+/// A handoff the ticket system took: why and how urgent, and the ticket's
+/// reference if the system gave one.
+#[derive(Debug, Clone, Copy)]
+pub struct Delivered<'a> {
+    /// The escalation handed off.
+    pub escalation: Escalation,
+    /// The ticket's id.
+    pub ticket_id: Option<&'a str>,
+    /// A link to the ticket.
+    pub url: Option<&'a str>,
+}
+
+/// A handoff reached the ticket system: the conversation is with a person
+/// now (one put off behind a question the customer has not answered moves
+/// to `handed_off`, so that a late answer adds to the ticket instead of
+/// opening another), and the customer is told the ticket's reference, if
+/// there is one: a message in the transcript, and live.
 ///
 /// # Errors
 /// A store failure (a conversation deleted meanwhile is no error).
-pub async fn ticket_created(
+pub async fn handoff_delivered(
     store: &Store,
     rules: &RuleSet,
     events: &Events,
     conversation_id: &str,
-    ticket_id: &str,
-    url: Option<&str>,
+    delivered: Delivered<'_>,
     now: jiff::Timestamp,
 ) -> Result<(), StoreError> {
     let Some(conversation) = store.conversation(conversation_id).await? else {
         return Ok(());
     };
+    let text = delivered
+        .ticket_id
+        .map(|ticket_id| ticket_text(rules, &conversation, ticket_id, delivered.url));
+    let moves =
+        |state: &ConversationState| matches!(state.status, Status::Bot | Status::AwaitingDetail);
+    if text.is_none() && !moves(&conversation.state) {
+        return Ok(());
+    }
+    // A closed conversation still records its ticket.
+    let written = write_planned_in(store, conversation, now, true, |conversation| {
+        let mut state = conversation.state.clone();
+        if moves(&state) {
+            state.status = Status::HandedOff;
+            state.pending = None;
+            state.offered.clear();
+            state.handoff.get_or_insert(crate::engine::Handoff {
+                reason: delivered.escalation.reason,
+                priority: delivered.escalation.priority,
+                at: now,
+            });
+        }
+        let messages = text
+            .iter()
+            .map(|text| NewMessage {
+                author: Author::System,
+                agent: None,
+                text: text.clone(),
+                intent: None,
+                decision: None,
+            })
+            .collect();
+        let write = Planned {
+            messages,
+            state,
+            summary: None,
+            handoff: None,
+        };
+        (write, ())
+    })
+    .await;
+    match written {
+        Ok(written) => publish_state(events, conversation_id, &written),
+        // (A quick reply is not checked here: a system message has none.)
+        Err(MessageError::Closed | MessageError::Gone | MessageError::NotOffered { .. }) => {}
+        Err(MessageError::Store(err)) => return Err(err),
+    }
+    if let (Some(ticket_id), Some(text)) = (delivered.ticket_id, text) {
+        events.publish(
+            conversation_id,
+            Event::Ticket {
+                ticket_id: ticket_id.to_owned(),
+                url: delivered.url.map(str::to_owned),
+                text,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// The `ticket` reply: the customer's reference for their handoff.
+fn ticket_text(
+    rules: &RuleSet,
+    conversation: &ConversationRecord,
+    ticket_id: &str,
+    url: Option<&str>,
+) -> String {
     let locale = conversation
         .state
         .locale
         .unwrap_or_else(|| rules.default_locale());
-    let text = rules
+    rules
         .render_reply(
             ReplyName::Ticket,
             locale,
@@ -415,37 +526,5 @@ pub async fn ticket_created(
             &conversation.state.details,
             minijinja::context! { ticket_id => ticket_id, ticket_url => url },
         )
-        .unwrap_or_else(|_| ticket_id.to_owned());
-    // A closed conversation still records its ticket.
-    let written = write_planned_in(store, conversation, now, true, |conversation| {
-        let write = Planned {
-            messages: vec![NewMessage {
-                author: Author::System,
-                agent: None,
-                text: text.clone(),
-                intent: None,
-                decision: None,
-            }],
-            state: conversation.state.clone(),
-            summary: None,
-            handoff: None,
-        };
-        (write, ())
-    })
-    .await;
-    match written {
-        // (A quick reply is not checked here: a system message has none.)
-        Ok(_)
-        | Err(MessageError::Closed | MessageError::Gone | MessageError::NotOffered { .. }) => {}
-        Err(MessageError::Store(err)) => return Err(err),
-    }
-    events.publish(
-        conversation_id,
-        Event::Ticket {
-            ticket_id: ticket_id.to_owned(),
-            url: url.map(str::to_owned),
-            text,
-        },
-    );
-    Ok(())
+        .unwrap_or_else(|_| ticket_id.to_owned())
 }

@@ -1,5 +1,7 @@
 //! The handoff's context bundle: everything a person needs to help at
-//! once, as the `handoff.created` event (`schemas/handoff.created.json`).
+//! once, as the `handoff.created` event (`schemas/handoff.created.json`);
+//! and what the conversation adds to it later, as the `handoff.updated`
+//! event (`schemas/handoff.updated.json`).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -18,14 +20,63 @@ use crate::store::{
 
 /// The event sent to the ticket webhook.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Envelope {
-    /// Always `handoff.created`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// When the handoff was created (RFC 3339).
-    pub timestamp: String,
-    /// The handoff.
-    pub data: Handoff,
+#[serde(tag = "type")]
+pub enum Envelope {
+    /// A handoff: a new ticket.
+    #[serde(rename = "handoff.created")]
+    Created {
+        /// When the handoff was created (RFC 3339).
+        timestamp: String,
+        /// The handoff.
+        data: Box<Handoff>,
+    },
+    /// More for a handoff already delivered: added to its ticket.
+    #[serde(rename = "handoff.updated")]
+    Updated {
+        /// When the update was made (RFC 3339).
+        timestamp: String,
+        /// The update.
+        data: Box<Update>,
+    },
+}
+
+impl Envelope {
+    /// The event's id: `webhook-id`, the same on every retry.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match self {
+            Envelope::Created { data, .. } => &data.handoff_id,
+            Envelope::Updated { data, .. } => &data.update_id,
+        }
+    }
+}
+
+/// What a conversation added to its handoff after it was delivered: a
+/// detail the customer gave later, and the messages since.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Update {
+    /// The update's id (also `webhook-id`).
+    pub update_id: String,
+    /// The handoff it adds to.
+    pub handoff_id: String,
+    /// That handoff's ticket, as the ticket system named it.
+    pub ticket_id: Option<String>,
+    /// The conversation.
+    pub conversation_id: String,
+    /// `chat` or `email`.
+    pub channel: Channel,
+    /// Who the customer is, as known now.
+    pub customer: Customer,
+    /// `complaint`, `human_requested`, `repeated_fallback`, `rule`, `safety`.
+    pub reason: EscalationReason,
+    /// `low`, `normal`, `high`, `urgent`.
+    pub priority: Priority,
+    /// Every detail collected so far, masked as stored.
+    pub details: BTreeMap<String, String>,
+    /// The details that are new or changed since the handoff.
+    pub new_details: BTreeMap<String, String>,
+    /// The messages after the handoff's, up to the update.
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// One handoff, with its context.
@@ -186,18 +237,11 @@ pub fn build(
         .as_deref()
         .and_then(|id| rules.intent_index(id))
         .map(|i| rules.intent(i));
-    let locale = conversation.state.locale;
     let data = Handoff {
         handoff_id: handoff.id.clone(),
         conversation_id: conversation.id.clone(),
         channel: conversation.channel,
-        customer: Customer {
-            name: conversation.name.clone(),
-            email: conversation.customer_email().map(str::to_owned),
-            locale: locale.map(|l| l.as_str().to_owned()),
-            external_id: conversation.external_id.clone(),
-            verified: conversation.identity == Identity::Verified,
-        },
+        customer: customer(conversation),
         reason: handoff.reason,
         priority: handoff.priority,
         team: intent.and_then(|i| i.team.clone()),
@@ -222,11 +266,68 @@ pub fn build(
             .collect(),
         business_hours: business_hours(rules, conversation, handoff.created_at),
     };
-    Ok(Envelope {
-        kind: "handoff.created".to_owned(),
+    Ok(Envelope::Created {
         timestamp: rfc3339(handoff.created_at),
-        data,
+        data: Box::new(data),
     })
+}
+
+/// Builds the event for `update`, which adds to `parent` (delivered), from
+/// the conversation as stored: the messages after the parent's, and the
+/// details they brought.
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when a stored decision is unreadable.
+pub fn build_update(
+    update: &HandoffRecord,
+    parent: &HandoffRecord,
+    conversation: &ConversationRecord,
+    messages: &[MessageRecord],
+) -> Result<Envelope, StoreError> {
+    // The ticket's own reference, told to the customer, is no news to the
+    // ticket system.
+    let new: Vec<&MessageRecord> = messages
+        .iter()
+        .filter(|m| m.seq > parent.seq && m.seq <= update.seq && m.author != Author::System)
+        .collect();
+    let details = conversation.state.details.clone();
+    let mut new_details = BTreeMap::new();
+    for message in &new {
+        if let Some(decision) = message.decision()? {
+            new_details.extend(decision.classification.details);
+        }
+    }
+    new_details.retain(|name, _| details.contains_key(name));
+    for (name, value) in &mut new_details {
+        value.clone_from(&details[name]);
+    }
+    let data = Update {
+        update_id: update.id.clone(),
+        handoff_id: parent.id.clone(),
+        ticket_id: parent.ticket_id.clone(),
+        conversation_id: conversation.id.clone(),
+        channel: conversation.channel,
+        customer: customer(conversation),
+        reason: update.reason,
+        priority: update.priority,
+        details,
+        new_details,
+        transcript: new.iter().map(|m| line(m)).collect(),
+    };
+    Ok(Envelope::Updated {
+        timestamp: rfc3339(update.created_at),
+        data: Box::new(data),
+    })
+}
+
+fn customer(conversation: &ConversationRecord) -> Customer {
+    Customer {
+        name: conversation.name.clone(),
+        email: conversation.customer_email().map(str::to_owned),
+        locale: conversation.state.locale.map(|l| l.as_str().to_owned()),
+        external_id: conversation.external_id.clone(),
+        verified: conversation.identity == Identity::Verified,
+    }
 }
 
 /// `priority · reason: the conversation's summary`.
@@ -337,6 +438,26 @@ fn business_hours(rules: &RuleSet, conversation: &ConversationRecord, at: i64) -
             .add_open_time(now, policy.escalation.response_time(channel))
             .map(|z| z.timestamp().to_string()),
     }
+}
+
+/// An update as plain text, for a help desk's comment or note.
+#[must_use]
+pub fn update_text(data: &Update) -> String {
+    let mut out = String::from("More from the conversation since the handoff:\n\n");
+    for line in &data.transcript {
+        let who = match (line.author, &line.agent) {
+            (Author::Agent, Some(agent)) => agent.clone(),
+            (author, _) => author.as_str().to_owned(),
+        };
+        let _ = writeln!(out, "[{}] {who}: {}", line.at, line.text);
+    }
+    if !data.new_details.is_empty() {
+        out.push('\n');
+        for (name, value) in &data.new_details {
+            let _ = writeln!(out, "{name}: {value}");
+        }
+    }
+    out
 }
 
 /// The transcript as plain text, for help desks that take one body.

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::bundle::{Envelope, transcript_text};
+use super::bundle::{Envelope, Handoff, Update, transcript_text, update_text};
 use crate::escalation::Priority;
 use crate::secret::{Secret, WebhookSecret};
 
@@ -73,15 +73,18 @@ pub enum Response {
 const ERROR_BODY_CHARS: usize = 300;
 
 impl Target {
-    /// The request that delivers `envelope`, signed at `now`.
+    /// The request that delivers `envelope`, signed at `now`: a new
+    /// ticket for a handoff; for an update, the webhook event, or a comment
+    /// (Zendesk) or private note (Freshdesk) on the ticket. `None` when the
+    /// update's ticket has no id to add to.
     pub(crate) fn request(
         &self,
         client: &reqwest::Client,
         envelope: &Envelope,
         body: &str,
         now: Timestamp,
-    ) -> reqwest::RequestBuilder {
-        let id = &envelope.data.handoff_id;
+    ) -> Option<reqwest::RequestBuilder> {
+        let id = envelope.id();
         match self {
             Target::Webhook { url, secret } => {
                 let timestamp = now.as_second();
@@ -94,42 +97,84 @@ impl Target {
                 if let Some(signature) = secret.as_ref().and_then(|s| s.sign(id, timestamp, body)) {
                     request = request.header("webhook-signature", signature);
                 }
-                request
+                Some(request)
             }
             Target::Zendesk {
                 base_url,
                 email,
                 token,
-            } => client
-                .post(tickets_url(base_url))
-                .basic_auth(format!("{email}/token"), Some(token.expose()))
-                // Zendesk takes an idempotency key: a retry after a lost
-                // answer does not open a second ticket.
-                .header("idempotency-key", id)
-                .json(&zendesk_ticket(envelope)),
+            } => {
+                let request = match envelope {
+                    Envelope::Created { data, .. } => client
+                        .post(tickets_url(base_url))
+                        .json(&zendesk_ticket(data)),
+                    Envelope::Updated { data, .. } => client
+                        .put(ticket_url(base_url, data.ticket_id.as_deref()?))
+                        .json(&zendesk_comment(data)),
+                };
+                Some(
+                    request
+                        .basic_auth(format!("{email}/token"), Some(token.expose()))
+                        // Zendesk takes an idempotency key: a retry after a
+                        // lost answer does not open a second ticket or add a
+                        // second comment.
+                        .header("idempotency-key", id),
+                )
+            }
             Target::Freshdesk {
                 base_url,
                 api_key,
                 fallback_email,
-            } => client
-                .post(tickets_url(base_url))
-                .basic_auth(api_key.expose(), Some("X"))
-                .json(&freshdesk_ticket(envelope, fallback_email)),
+            } => {
+                let request = match envelope {
+                    Envelope::Created { data, .. } => client
+                        .post(tickets_url(base_url))
+                        .json(&freshdesk_ticket(data, fallback_email)),
+                    Envelope::Updated { data, .. } => client
+                        .post(format!(
+                            "{}/notes",
+                            ticket_url(base_url, data.ticket_id.as_deref()?)
+                        ))
+                        .json(&freshdesk_note(data)),
+                };
+                Some(request.basic_auth(api_key.expose(), Some("X")))
+            }
         }
     }
+}
+
+fn ticket_url(base: &str, ticket_id: &str) -> String {
+    let id: String = url_segment(ticket_id);
+    format!("{}/{id}", tickets_url(base))
+}
+
+/// A ticket id as one path segment: a system's id is a number, but nothing
+/// it answers may reach another path.
+fn url_segment(text: &str) -> String {
+    text.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+fn zendesk_comment(data: &Update) -> Value {
+    json!({ "ticket": { "comment": { "body": update_text(data), "public": false } } })
+}
+
+fn freshdesk_note(data: &Update) -> Value {
+    json!({
+        "body": escape_html(&update_text(data)).replace('\n', "<br>"),
+        "private": true,
+    })
 }
 
 fn tickets_url(base: &str) -> String {
     format!("{}/api/v2/tickets", base.trim_end_matches('/'))
 }
 
-fn zendesk_ticket(envelope: &Envelope) -> Value {
-    let data = &envelope.data;
+fn zendesk_ticket(data: &Handoff) -> Value {
     let mut ticket = json!({
         "subject": data.summary,
         "comment": { "body": transcript_text(data) },
         "priority": data.priority,
-        "tags": tags(envelope),
+        "tags": tags(data),
         "external_id": data.handoff_id,
     });
     if let Some(email) = &data.customer.email {
@@ -141,8 +186,7 @@ fn zendesk_ticket(envelope: &Envelope) -> Value {
     json!({ "ticket": ticket })
 }
 
-fn freshdesk_ticket(envelope: &Envelope, fallback_email: &str) -> Value {
-    let data = &envelope.data;
+fn freshdesk_ticket(data: &Handoff, fallback_email: &str) -> Value {
     let priority = match data.priority {
         Priority::Low => 1,
         Priority::Normal => 2,
@@ -159,7 +203,7 @@ fn freshdesk_ticket(envelope: &Envelope, fallback_email: &str) -> Value {
         "name": data.customer.name.clone().unwrap_or_else(|| email.to_owned()),
         "priority": priority,
         "status": 2,
-        "tags": tags(envelope),
+        "tags": tags(data),
     })
 }
 
@@ -179,8 +223,7 @@ fn escape_html(text: &str) -> String {
 }
 
 /// The intent's tags, the team, and the reason, for help-desk views.
-fn tags(envelope: &Envelope) -> Vec<String> {
-    let data = &envelope.data;
+fn tags(data: &Handoff) -> Vec<String> {
     let mut tags = data.tags.clone();
     tags.extend(data.team.clone());
     tags.push(format!("madoguchi_{}", data.reason));

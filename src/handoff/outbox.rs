@@ -20,9 +20,10 @@ use tokio::sync::{Notify, watch};
 
 use super::bundle::{self, Bounds, Envelope};
 use super::delivery::{self, Response, Target};
-use crate::conversation::{self, Events};
+use crate::conversation::{self, Delivered, Events};
+use crate::escalation::Escalation;
 use crate::rules::RuleSet;
-use crate::store::{Claimed, HandoffRecord, Store, StoreError};
+use crate::store::{Claimed, ConversationRecord, HandoffRecord, MessageRecord, Store, StoreError};
 
 /// Where the time comes from: the system's clock, or a test's.
 pub trait Clock: Send + Sync {
@@ -260,12 +261,11 @@ impl Outbox {
             }
             Err(err) => return Err(err),
         };
-        let response = match self
-            .target
-            .request(&self.client, &envelope, &body, now)
-            .send()
-            .await
-        {
+        let Some(request) = self.target.request(&self.client, &envelope, &body, now) else {
+            let error = "the handoff this update adds to has no ticket id from the ticket system";
+            return self.dead(handoff, error, now).await;
+        };
+        let response = match request.send().await {
             Ok(response) => delivery::read(response, now).await,
             Err(err) => Response::Retry {
                 error: describe(err),
@@ -297,22 +297,41 @@ impl Outbox {
             return Ok(None);
         };
         let messages = self.store.transcript(&conversation.id).await?;
-        let earlier = self
-            .store
-            .earlier_conversations(&conversation.customer_id, &conversation.id)
-            .await?;
-        let envelope = bundle::build(
-            &self.rules,
-            handoff,
-            &conversation,
-            &messages,
-            &earlier,
-            &self.bounds,
-        )?;
+        let envelope = if let Some(parent) = &handoff.updates {
+            // Claimed only once the handoff it adds to was delivered; gone
+            // only with its conversation.
+            let Some(parent) = self.store.handoff(parent).await? else {
+                return Ok(None);
+            };
+            bundle::build_update(handoff, &parent, &conversation, &messages)?
+        } else {
+            self.created(handoff, &conversation, &messages).await?
+        };
         let body =
             serde_json::to_string(&envelope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         self.store.set_handoff_payload(&handoff.id, &body).await?;
         Ok(Some((envelope, body)))
+    }
+
+    /// The `handoff.created` event of `handoff`.
+    async fn created(
+        &self,
+        handoff: &HandoffRecord,
+        conversation: &ConversationRecord,
+        messages: &[MessageRecord],
+    ) -> Result<Envelope, StoreError> {
+        let earlier = self
+            .store
+            .earlier_conversations(&conversation.customer_id, &conversation.id)
+            .await?;
+        bundle::build(
+            &self.rules,
+            handoff,
+            conversation,
+            messages,
+            &earlier,
+            &self.bounds,
+        )
     }
 
     async fn delivered(
@@ -342,20 +361,27 @@ impl Outbox {
             ticket = ticket_id.as_deref().unwrap_or("-"),
             "handoff delivered"
         );
-        if let Some(ticket) = &ticket_id {
-            // The customer sees the reference in the conversation.
-            if let Err(err) = conversation::ticket_created(
+        // An update adds to the ticket the customer already knows of.
+        if handoff.updates.is_none() {
+            let delivered = Delivered {
+                escalation: Escalation {
+                    reason: handoff.reason,
+                    priority: handoff.priority,
+                },
+                ticket_id: ticket_id.as_deref(),
+                url: url.as_deref(),
+            };
+            if let Err(err) = conversation::handoff_delivered(
                 &self.store,
                 &self.rules,
                 &self.events,
                 &handoff.conversation_id,
-                ticket,
-                url.as_deref(),
+                delivered,
                 now,
             )
             .await
             {
-                tracing::warn!(handoff = %handoff.id, error = %err, "ticket reference not added to the conversation");
+                tracing::warn!(handoff = %handoff.id, error = %err, "the conversation was not told of its delivered handoff");
             }
         }
         Ok(Step::Delivered {

@@ -18,8 +18,8 @@ mod url;
 
 pub use decision::StoredDecision;
 pub use rows::{
-    Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffRecord,
-    HandoffStatus, Identity, MessageRecord, NewConversation, NewHandoff, NewMessage,
+    Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffKind,
+    HandoffRecord, HandoffStatus, Identity, MessageRecord, NewConversation, NewHandoff, NewMessage,
 };
 pub use url::{DatabaseUrl, InvalidDatabaseUrl};
 

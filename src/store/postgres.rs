@@ -117,7 +117,8 @@ pub(super) async fn record<'e>(
             .bind(handoff.reason.as_str())
             .bind(handoff.priority.as_str())
             .bind(&handoff.intent)
-            .bind(handoff.due),
+            .bind(handoff.due)
+            .bind(handoff.kind.as_str()),
         None => update,
     };
     let last: Option<i64> = update.fetch_optional(executor).await?;
@@ -188,22 +189,29 @@ fn record_sql(messages: usize, handoff: bool) -> String {
         );
     }
     if handoff {
-        // A handoff put off behind a question takes the new one's place
-        // (`sql::RELEASE_HANDOFF`); otherwise it is inserted.
+        // A handoff not attempted yet takes in the new one
+        // (`sql::RELEASE_HANDOFF`); otherwise it is inserted, as an update
+        // of the conversation's handoff (`sql::UPDATED_HANDOFF`) or one of
+        // its own, or not at all for an update of nothing.
         let p = 8 + messages * PER_MESSAGE;
         let _ = write!(
             statement,
             ", released AS (UPDATE handoffs SET seq = (SELECT message_count FROM updated), \
-             reason = ${r}, priority = ${q}, intent = ${i}, next_attempt_at = ${d}, updated_at = $3 \
+             reason = ${r}, priority = ${q}, intent = COALESCE(${i}, intent), next_attempt_at = ${d}, updated_at = $3 \
              WHERE conversation_id = $6 AND status = 'pending' AND attempts = 0 \
+             AND (${k} <> 'new' OR updates IS NULL) \
              AND EXISTS (SELECT 1 FROM updated) RETURNING id), \
-             handoff AS (INSERT INTO handoffs (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
-             SELECT ${p}, $6, updated.message_count, ${r}, ${q}, ${i}, 'pending', 0, ${d}, $3, $3 FROM updated \
-             WHERE NOT EXISTS (SELECT 1 FROM released))",
+             parent AS (SELECT id FROM handoffs WHERE conversation_id = $6 AND updates IS NULL \
+             AND ${k} <> 'new' ORDER BY created_at DESC, id DESC LIMIT 1), \
+             handoff AS (INSERT INTO handoffs (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at, updates) \
+             SELECT ${p}, $6, updated.message_count, ${r}, ${q}, ${i}, 'pending', 0, ${d}, $3, $3, parent.id \
+             FROM updated LEFT JOIN parent ON true \
+             WHERE NOT EXISTS (SELECT 1 FROM released) AND (${k} <> 'update' OR parent.id IS NOT NULL))",
             r = p + 1,
             q = p + 2,
             i = p + 3,
-            d = p + 4
+            d = p + 4,
+            k = p + 5
         );
     }
     statement.push_str(" SELECT message_count FROM updated");

@@ -390,6 +390,36 @@ pub struct NewHandoff {
     /// When its first attempt is due (milliseconds): now, or a little later
     /// when the bot first asks the customer for an e-mail address.
     pub due: i64,
+    /// Whether it is a handoff of its own or adds to the conversation's.
+    pub kind: HandoffKind,
+}
+
+/// How a new handoff relates to the conversation's earlier one. Whatever
+/// the kind, a handoff of the conversation not attempted yet takes in the
+/// new one (its transcript and details are read when it is sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffKind {
+    /// A new escalation: a handoff of its own.
+    New,
+    /// The escalation the bot put off behind a question, now answered: an
+    /// update of the handoff already sent for it, if one was; otherwise a
+    /// handoff of its own.
+    Resumed,
+    /// More for the handoff already made (a detail given later): an update
+    /// of it, or nothing when the conversation has none.
+    Update,
+}
+
+impl HandoffKind {
+    /// The name the statements take it by.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HandoffKind::New => "new",
+            HandoffKind::Resumed => "resumed",
+            HandoffKind::Update => "update",
+        }
+    }
 }
 
 /// Where a handoff's delivery stands.
@@ -465,6 +495,9 @@ pub struct HandoffRecord {
     pub ticket_id: Option<String>,
     /// A link to the ticket.
     pub ticket_url: Option<String>,
+    /// The handoff this one adds to (`handoff.updated`), if it is an
+    /// update rather than a handoff of its own.
+    pub updates: Option<String>,
     /// Created (milliseconds).
     #[serde(skip)]
     pub created_at: i64,
@@ -489,6 +522,7 @@ pub(super) struct HandoffRow {
     pub(super) payload: Option<String>,
     pub(super) ticket_id: Option<String>,
     pub(super) ticket_url: Option<String>,
+    pub(super) updates: Option<String>,
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
 }
@@ -511,6 +545,7 @@ impl TryFrom<HandoffRow> for HandoffRecord {
             payload: r.payload,
             ticket_id: r.ticket_id,
             ticket_url: r.ticket_url,
+            updates: r.updates,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

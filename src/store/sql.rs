@@ -87,25 +87,36 @@ pub fn insert_messages(rows: usize) -> String {
     sql
 }
 
-pub const INSERT_HANDOFF: &str = "INSERT INTO handoffs \
-     (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, $8)";
-
-/// A handoff put off behind a question (the e-mail address) that was never
-/// attempted: the conversation's new handoff takes its place, with the
-/// transcript up to now, instead of making a second one.
+/// A handoff not attempted yet takes in a new one of its conversation
+/// (`$8`: the new one's kind): with the transcript up to now, the new
+/// reason and priority, instead of making a second. A new escalation is
+/// taken in by a handoff of its own only, never by a pending update.
 pub const RELEASE_HANDOFF: &str = "UPDATE handoffs SET seq = $1, reason = $2, priority = $3, \
-     intent = $4, next_attempt_at = $5, updated_at = $6 \
-     WHERE conversation_id = $7 AND status = 'pending' AND attempts = 0";
+     intent = COALESCE($4, intent), next_attempt_at = $5, updated_at = $6 \
+     WHERE conversation_id = $7 AND status = 'pending' AND attempts = 0 \
+     AND ($8 <> 'new' OR updates IS NULL)";
+
+/// The conversation's latest handoff of its own, that an update adds to:
+/// none for a new escalation (`$2`).
+pub const UPDATED_HANDOFF: &str = "SELECT id FROM handoffs \
+     WHERE conversation_id = $1 AND updates IS NULL AND $2 <> 'new' \
+     ORDER BY created_at DESC, id DESC LIMIT 1";
+
+pub const INSERT_HANDOFF: &str = "INSERT INTO handoffs \
+     (id, conversation_id, seq, reason, priority, intent, status, attempts, next_attempt_at, created_at, updated_at, updates) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, $8, $9)";
 
 /// The columns a claimed handoff comes back with.
 const HANDOFF_COLUMNS: &str = "id, conversation_id, seq, reason, priority, intent, status, \
-     attempts, next_attempt_at, last_error, payload, ticket_id, ticket_url, created_at, updated_at";
+     attempts, next_attempt_at, last_error, payload, ticket_id, ticket_url, updates, created_at, \
+     updated_at";
 
 /// Takes the most urgent handoff that is due (a safety handoff first, even
 /// behind a backlog): pushes its next attempt to the end of the
 /// lease (`$1`), so no other worker takes it meanwhile, and counts the
-/// attempt. `$2` is now. SQLite has one writer, so the subquery cannot race.
+/// attempt. `$2` is now. An update waits until the handoff it adds to is
+/// delivered (the ticket must exist to be added to). SQLite has one
+/// writer, so the subquery cannot race.
 pub fn claim_handoff(skip_locked: bool) -> String {
     let lock = if skip_locked {
         " FOR UPDATE SKIP LOCKED"
@@ -114,7 +125,8 @@ pub fn claim_handoff(skip_locked: bool) -> String {
     };
     format!(
         "UPDATE handoffs SET next_attempt_at = $1, attempts = attempts + 1, updated_at = $2 \
-         WHERE id = (SELECT id FROM handoffs WHERE status = 'pending' AND next_attempt_at <= $2 \
+         WHERE id = (SELECT id FROM handoffs h WHERE status = 'pending' AND next_attempt_at <= $2 \
+         AND (updates IS NULL OR EXISTS (SELECT 1 FROM handoffs p WHERE p.id = h.updates AND p.status = 'delivered')) \
          ORDER BY CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
          next_attempt_at, created_at LIMIT 1{lock}) RETURNING {HANDOFF_COLUMNS}"
     )

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
+use super::rows::{ConversationRow, EarlierRow, HandoffKind, HandoffRow, MessageRow, SummaryRow};
 use super::{
     Change, Cursor, Durability, Feedback, HandoffValues, NewConversation, Prepare, StoreError, sql,
 };
@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_conversations.sql"),
     include_str!("../../migrations/sqlite/0002_handoffs.sql"),
     include_str!("../../migrations/sqlite/0003_probes.sql"),
+    include_str!("../../migrations/sqlite/0004_handoff_updates.sql"),
 ];
 
 /// Reading connections: enough for the runtime's threads to read at once.
@@ -441,6 +442,7 @@ fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, Sto
         insert.execute(values.as_slice())?;
     }
     if let Some(handoff) = change.handoff {
+        let kind = handoff.kind.as_str();
         let released = tx.prepare_cached(sql::RELEASE_HANDOFF)?.execute(params![
             last,
             handoff.reason.as_str(),
@@ -448,19 +450,27 @@ fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, Sto
             handoff.intent,
             handoff.due,
             change.at,
-            change.id
+            change.id,
+            kind
         ])?;
         if released == 0 {
-            tx.prepare_cached(sql::INSERT_HANDOFF)?.execute(params![
-                handoff.id,
-                change.id,
-                last,
-                handoff.reason.as_str(),
-                handoff.priority.as_str(),
-                handoff.intent,
-                handoff.due,
-                change.at
-            ])?;
+            let updates: Option<String> = tx
+                .prepare_cached(sql::UPDATED_HANDOFF)?
+                .query_row(params![change.id, kind], |r| r.get(0))
+                .optional()?;
+            if updates.is_some() || handoff.kind != HandoffKind::Update {
+                tx.prepare_cached(sql::INSERT_HANDOFF)?.execute(params![
+                    handoff.id,
+                    change.id,
+                    last,
+                    handoff.reason.as_str(),
+                    handoff.priority.as_str(),
+                    handoff.intent,
+                    handoff.due,
+                    change.at,
+                    updates
+                ])?;
+            }
         }
     }
     Ok(last)
@@ -520,6 +530,7 @@ fn handoff_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HandoffRow> {
         payload: r.get("payload")?,
         ticket_id: r.get("ticket_id")?,
         ticket_url: r.get("ticket_url")?,
+        updates: r.get("updates")?,
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
     })
