@@ -2,9 +2,9 @@
 //! generated rule set and messages, classified a given number of rounds.
 //!
 //! ```sh
-//! cargo build --release --example profile_classify
+//! cargo build --profile profiling --example profile_classify
 //! valgrind --tool=callgrind --toggle-collect='profile_classify::run' \
-//!     target/release/examples/profile_classify 2
+//!     target/profiling/examples/profile_classify 2
 //! ```
 //!
 //! Only `run` is counted; a warm-up round before it fills the regex set's

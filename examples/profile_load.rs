@@ -6,11 +6,11 @@
 //! the worker threads (`rayon_core::registry::ThreadBuilder::run`):
 //!
 //! ```sh
-//! cargo build --release --example profile_load
+//! cargo build --profile profiling --example profile_load
 //! valgrind --tool=callgrind --separate-threads=yes \
 //!     --toggle-collect='profile_load::run' \
 //!     --toggle-collect='rayon_core::registry::ThreadBuilder::run' \
-//!     target/release/examples/profile_load 10000
+//!     target/profiling/examples/profile_load 10000
 //! ```
 //!
 //! The main thread's count is work nothing runs beside; the workers'

@@ -25,9 +25,13 @@ else
   git -C "$old" checkout --quiet --detach "$commit"
 fi
 
+# The profiling profile, given here too: an older commit may not define it.
+profiling=(--profile profiling --config 'profile.profiling.inherits="release"'
+  --config 'profile.profiling.debug="line-tables-only"' --config 'profile.profiling.strip="none"')
+
 build() {
-  (cd "$1" && cargo build --quiet --release --locked --bin madoguchi \
-      --example loadgen --example profile_classify \
+  (cd "$1" && cargo build --quiet --release --locked --bin madoguchi --example loadgen \
+    && cargo build --quiet "${profiling[@]}" --locked --example profile_classify \
     && cargo bench --quiet --locked --bench classify --no-run 2>/dev/null)
 }
 build "$old"
@@ -84,7 +88,7 @@ instructions() {
   out=$(mktemp)
   (cd "$dir" && valgrind --tool=callgrind --callgrind-out-file="$out" \
       --toggle-collect='profile_classify::run' \
-      target/release/examples/profile_classify 2 >/dev/null 2>&1)
+      target/profiling/examples/profile_classify 2 >/dev/null 2>&1)
   callgrind_annotate "$out" | awk -v side="$side" '/PROGRAM TOTALS/ {
       gsub(",", "", $1); printf "%s callgrind %.0f instructions per message\n", side, $1 / 2000 }'
   rm -f "$out"
