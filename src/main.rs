@@ -15,6 +15,7 @@ use madoguchi::conversation_test::TestSuite;
 use madoguchi::diagnostic::LoadError;
 use madoguchi::escalation::MessageReport;
 use madoguchi::eval::{IntentMap, evaluate, read_labelled};
+use madoguchi::secret::{Secret, WebhookSecret};
 use madoguchi::startup::Application;
 
 /// madoguchi (窓口): a rule-based support chatbot for Japanese and English.
@@ -95,6 +96,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Receive handoffs on this machine, to watch them arrive: checks each
+    /// signature, prints the event, answers with a ticket id (`LOCAL-1`...).
+    /// Point `webhook_url` at it (`madoguchi.demo.toml` does).
+    WebhookListen {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9000")]
+        listen: String,
+        /// The `whsec_` secret the service signs with (its `webhook_secret`);
+        /// without it, signatures are not checked. Also read from
+        /// `MADOGUCHI_WEBHOOK_SECRET`.
+        #[arg(long)]
+        secret: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -114,6 +128,7 @@ fn main() -> ExitCode {
             },
         ),
         Command::Check { rules } => check(&rules),
+        Command::WebhookListen { listen, secret } => webhook_listen(&listen, secret),
         Command::Classify { rules, answers } => run_classify(&rules, answers),
         Command::Test {
             rules,
@@ -146,6 +161,34 @@ fn serve(file: Option<&Path>, flags: &Flags) -> anyhow::Result<ExitCode> {
         app.run_until_stopped(shutdown_signal())
             .await
             .context("serving")?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn webhook_listen(listen: &str, secret: Option<String>) -> anyhow::Result<ExitCode> {
+    let secret = secret
+        .or_else(|| std::env::var("MADOGUCHI_WEBHOOK_SECRET").ok())
+        .map(|s| WebhookSecret::parse(Secret::from(s.as_str())))
+        .transpose()
+        .context("--secret")?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+        let address = listener.local_addr().context("the listening address")?;
+        let checking = if secret.is_some() {
+            "checking signatures"
+        } else {
+            "not checking signatures (no --secret)"
+        };
+        println!("listening on http://{address}/ for handoffs, {checking}");
+        println!("set webhook_url = \"http://{address}/\" in the service's configuration\n");
+        let router = madoguchi::handoff::listen::router(secret, Box::new(io::stdout()));
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("receiving")?;
         Ok(ExitCode::SUCCESS)
     })
 }

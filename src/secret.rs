@@ -64,6 +64,18 @@ impl WebhookSecret {
         let webhook = standardwebhooks::Webhook::new(self.0.expose()).ok()?;
         webhook.sign(id, timestamp, body.as_bytes()).ok()
     }
+
+    /// Checks a received message as a Standard Webhooks receiver does: the
+    /// signature of `webhook-id`, `webhook-timestamp` and the body, and a
+    /// timestamp within five minutes of now.
+    ///
+    /// # Errors
+    /// What is wrong: a header missing, a signature that does not match, a
+    /// timestamp too old or too new.
+    pub fn verify(&self, body: &[u8], headers: &axum::http::HeaderMap) -> Result<(), String> {
+        let webhook = standardwebhooks::Webhook::new(self.0.expose()).map_err(|e| e.to_string())?;
+        webhook.verify(body, headers).map_err(|e| e.to_string())
+    }
 }
 
 /// What is stored of a token: its SHA-256, so that a leaked database does

@@ -6,9 +6,12 @@
 //!   Freshdesk) and how their answers are read.
 //! - [`outbox`]: the worker that delivers from the durable outbox, with
 //!   retries, backoff and dead letters.
+//! - [`listen`]: a local receiver that checks and prints handoffs
+//!   (`madoguchi webhook-listen`).
 
 pub mod bundle;
 pub mod delivery;
+pub mod listen;
 pub mod outbox;
 
 pub use delivery::Target;
