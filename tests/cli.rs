@@ -515,3 +515,26 @@ fn start_up_errors_name_their_cause_once_with_the_path_or_address() {
     assert!(stderr.contains("Connection refused"), "{stderr}");
     assert_eq!(stderr.matches("Connection refused").count(), 1, "{stderr}");
 }
+
+/// The README's `classify` example is what `classify` prints for it with
+/// the example rules, to the line and column of the pattern: it is checked
+/// here so that it cannot drift as the rules grow.
+#[test]
+fn the_readme_classify_example_is_what_classify_prints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = readme
+        .split("### `classify` output")
+        .nth(1)
+        .expect("the README has a classify output section");
+    let example = section
+        .split("```json")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .expect("a JSON example");
+    let documented: serde_json::Value = serde_json::from_str(example).unwrap();
+    let text = documented["text"].as_str().unwrap();
+    let out = madoguchi(&["classify"], root, format!("{text}\n").as_bytes());
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, documented, "update the README's example");
+}
