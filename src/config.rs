@@ -87,6 +87,9 @@ struct Written {
     /// Where the service is reached from outside (`https://chat.shop.example`),
     /// for links in handoffs.
     pub public_url: Option<String>,
+    /// The web origins (`https://shop.example`) whose pages may call the
+    /// chat API from a browser (the widget on the shop's site).
+    pub cors_origins: Vec<String>,
     /// Connections open at once; more are closed at once.
     pub max_connections: u32,
     /// Seconds a client has to send a request's headers, and that an idle
@@ -172,6 +175,9 @@ pub struct Config {
     /// Where the service is reached from outside, if set: links in handoffs
     /// are built on it.
     pub public_url: Option<String>,
+    /// The origins whose pages may call the chat API from a browser, as
+    /// `scheme://host[:port]`.
+    pub cors_origins: Vec<String>,
 }
 
 /// What `webhook_url` points at.
@@ -226,6 +232,7 @@ const KEYS: &[&str] = &[
     "max_streams_per_conversation",
     "max_handoff_messages",
     "public_url",
+    "cors_origins",
     "max_connections",
     "header_timeout_seconds",
     "body_timeout_seconds",
@@ -251,6 +258,7 @@ struct Defaults {
     rate_limit_starts_per_minute: u32,
     rate_limit_messages_per_minute: u32,
     trusted_proxies: [&'static str; 0],
+    cors_origins: [&'static str; 0],
     max_messages_per_conversation: u32,
     max_streams_per_conversation: u32,
     max_handoff_messages: u32,
@@ -278,6 +286,7 @@ const DEFAULTS: Defaults = Defaults {
     rate_limit_starts_per_minute: 20,
     rate_limit_messages_per_minute: 30,
     trusted_proxies: [],
+    cors_origins: [],
     max_messages_per_conversation: 1_000,
     max_streams_per_conversation: 3,
     max_handoff_messages: 200,
@@ -433,6 +442,16 @@ impl Written {
                 }
             })
             .transpose()?;
+        let cors_origins = self
+            .cors_origins
+            .iter()
+            .map(|origin| web_origin(origin).ok_or_else(|| {
+                invalid(
+                    "cors_origins",
+                    &format!("`{origin}` is not a web origin (`https://shop.example`, with a port if not the usual one, and no path)"),
+                )
+            }))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             listen: self.listen,
             database_url,
@@ -449,6 +468,7 @@ impl Written {
             log_format: self.log_format,
             limits,
             public_url,
+            cors_origins,
         })
     }
 
@@ -585,6 +605,20 @@ fn describe(error: &figment::Error) -> String {
         other => other.to_string(),
     };
     format!("{key}{source}: {kind}")
+}
+
+/// `origin` as a browser sends it in `Origin` (`scheme://host[:port]`), if
+/// it is an http(s) origin and nothing more.
+fn web_origin(origin: &str) -> Option<String> {
+    let url = reqwest::Url::parse(origin).ok()?;
+    let bare = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    bare.then(|| url.origin().ascii_serialization())
 }
 
 #[cfg(test)]
@@ -726,5 +760,26 @@ mod tests {
             config.admin_token.expect("set").expose(),
             "s3cret-s3cret-s3cret"
         );
+    }
+
+    #[test]
+    fn cors_origins_are_bare_web_origins() {
+        assert_eq!(
+            web_origin("https://Shop.example:443/").as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(
+            web_origin("http://127.0.0.1:3000").as_deref(),
+            Some("http://127.0.0.1:3000")
+        );
+        for wrong in [
+            "shop.example",
+            "https://shop.example/widget",
+            "ftp://shop.example",
+            "*",
+            "https://u:p@shop.example",
+        ] {
+            assert_eq!(web_origin(wrong), None, "{wrong}");
+        }
     }
 }

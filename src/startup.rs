@@ -151,6 +151,7 @@ impl Application {
                 identity_secret: config.identity_secret.clone(),
                 max_message_chars: config.max_message_chars,
                 max_messages_per_conversation: config.limits.max_messages_per_conversation,
+                cors_origins: config.cors_origins.clone(),
             }),
             stopping,
         };

@@ -463,6 +463,29 @@ async fn a_tapped_quick_reply_leads_where_it_says(db: Db) {
     app.stop().await;
 }
 
+/// A handoff put off behind the e-mail question shows in the reply as
+/// pending, so that a client can say what will happen; the answer makes it.
+async fn a_pending_escalation_is_shown_until_the_answer_makes_it(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({})).await;
+    let asked = app.say_ok(&conversation, "担当者と話したいです").await;
+    assert_eq!(asked["state"], "awaiting_detail", "{asked}");
+    assert_eq!(asked["escalated"], false);
+    assert_eq!(
+        asked["escalation"],
+        json!({ "reason": "human_requested", "priority": "normal", "pending": true })
+    );
+    let answered = app.say_ok(&conversation, "hanako@example.jp です").await;
+    assert_eq!(answered["escalated"], true, "{answered}");
+    assert_eq!(answered["escalation"]["pending"], false);
+    assert_eq!(answered["state"], "handed_off");
+    let acknowledged = app.say_ok(&conversation, "よろしくお願いします").await;
+    assert_eq!(acknowledged["escalation"], Value::Null);
+    app.stop().await;
+}
+
 async fn feedback_is_taken_and_checked(db: Db) {
     let Some(app) = spawn_app(db).await else {
         return;
@@ -859,9 +882,71 @@ both_databases! {
     an_agent_answers_live_and_closes_the_conversation => an_agent_answers_live_and_closes_the_conversation;
     a_verified_customer_is_recognised_across_conversations => a_verified_customer_is_recognised_across_conversations;
     feedback_is_taken_and_checked => feedback_is_taken_and_checked;
+    a_pending_escalation_is_shown_until_the_answer_makes_it => a_pending_escalation_is_shown_until_the_answer_makes_it;
     a_tapped_quick_reply_leads_where_it_says => a_tapped_quick_reply_leads_where_it_says;
     health_and_readiness_answer => health_and_readiness_answer;
     stopping_ends_live_streams_and_finishes_cleanly => stopping_ends_live_streams_and_finishes_cleanly;
     requests_in_flight_when_stopping_are_answered_and_kept => requests_in_flight_when_stopping_are_answered_and_kept;
     a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the_ticket => a_dead_handoff_is_listed_and_retried_by_hand_then_the_customer_sees_the_ticket;
+}
+
+/// Only the configured origins' pages may call the chat API from a
+/// browser; the agent API is open to none.
+#[tokio::test]
+async fn only_configured_origins_may_call_the_chat_api_from_a_browser() {
+    let app = spawn_app_with(Db::Sqlite, "cors_origins = ['https://shop.example']")
+        .await
+        .unwrap();
+    let preflight = |path: &str, origin: &str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("/v1/conversations", "https://shop.example")
+        .await
+        .unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    let headers = allowed.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(
+        headers.contains("authorization") && headers.contains("last-event-id"),
+        "{headers}"
+    );
+
+    let other = preflight("/v1/conversations", "https://evil.example")
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    let started = app
+        .client
+        .post(app.url("/v1/conversations"))
+        .header("origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        started
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let admin = preflight("/v1/admin/conversations", "https://shop.example")
+        .await
+        .unwrap();
+    assert!(admin.headers().get("access-control-allow-origin").is_none());
+    app.stop().await;
 }

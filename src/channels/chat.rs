@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::{Answered, Said, Start};
 use crate::engine::{QuickReply, Status};
+use crate::escalation::{EscalationReason, Priority};
 use crate::rules::Channel;
 use crate::secret::{Secret, verify_user_hash};
 use crate::store::{Identity, MessageRecord};
@@ -220,8 +221,23 @@ pub struct MessageResponse {
     pub intent: Option<String>,
     /// Whether the message handed the conversation to a person.
     pub escalated: bool,
+    /// The handoff this message decided, if any: done (`pending: false`),
+    /// or put off behind the question the reply asks (`pending: true`,
+    /// made anyway after a few minutes without an answer).
+    pub escalation: Option<EscalationBody>,
     /// The conversation's state afterwards.
     pub state: Status,
+}
+
+/// A handoff decided by a message.
+#[derive(Debug, Serialize)]
+pub struct EscalationBody {
+    /// Why.
+    pub reason: EscalationReason,
+    /// How urgent.
+    pub priority: Priority,
+    /// Whether it waits for the answer to the reply's question.
+    pub pending: bool,
 }
 
 /// The bot's reply.
@@ -236,8 +252,18 @@ pub struct ReplyBody {
 impl From<Answered> for MessageResponse {
     fn from(answered: Answered) -> Self {
         let decision = answered.decision;
+        let escalation = match (decision.escalation, decision.deferred) {
+            (Some(e), _) => Some((e, false)),
+            (None, Some(e)) => Some((e, true)),
+            (None, None) => None,
+        };
         MessageResponse {
             escalated: decision.escalation.is_some(),
+            escalation: escalation.map(|(e, pending)| EscalationBody {
+                reason: e.reason,
+                priority: e.priority,
+                pending,
+            }),
             state: decision.state.status,
             reply: ReplyBody {
                 text: decision.reply.text,

@@ -59,6 +59,8 @@ pub struct Settings {
     pub max_message_chars: usize,
     /// The most messages a conversation holds.
     pub max_messages_per_conversation: u32,
+    /// The origins whose pages may call the chat API from a browser.
+    pub cors_origins: Vec<String>,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -68,22 +70,23 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// are refused with 413, and a body not sent within `body_timeout` is
 /// refused too (400).
 pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) -> Router {
-    let chat = chat::routes().route_layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        limits::per_client,
-    ));
+    // Each part gets its 405 before its layers, so that the CORS layer sees
+    // a preflight before the method is refused.
+    let chat = chat::routes()
+        .method_not_allowed_fallback(method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::per_client,
+        ))
+        .layer(cors(&state.settings.cors_origins))
+        .layer(axum::middleware::from_fn(only_preflights));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .merge(chat)
         .merge(admin::routes())
+        .method_not_allowed_fallback(method_not_allowed)
+        .merge(chat)
         .fallback(|| async { ApiError::not_found("endpoint") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                Code::MethodNotAllowed,
-                "this endpoint does not take this method",
-            )
-        })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             body_timeout,
@@ -91,6 +94,52 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        Code::MethodNotAllowed,
+        "this endpoint does not take this method",
+    )
+}
+
+/// The CORS layer takes every `OPTIONS` for a preflight; one that is not
+/// (no `Access-Control-Request-Method`) is refused as any other method the
+/// chat API does not take.
+async fn only_preflights(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.method() == axum::http::Method::OPTIONS
+        && !request
+            .headers()
+            .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        return method_not_allowed().await.into_response();
+    }
+    next.run(request).await
+}
+
+/// Which web pages may call the chat API from a browser: the configured
+/// origins, with the headers the widget sends (the token is a header, so no
+/// cookies are needed). Any other origin gets no CORS headers, and the
+/// browser keeps its page from reading the answer.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(Duration::from_hours(1))
 }
 
 async fn healthz() -> impl IntoResponse {
