@@ -299,6 +299,98 @@ async fn next_event(
     .unwrap_or_else(|_| panic!("no `{name}` event within {deadline:?}"))
 }
 
+/// Every event of the stream until `until` is read: `(id, event, data)`.
+async fn events_until(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buffer: &mut String,
+    until: &str,
+) -> Vec<(i64, String, Value)> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(str::to_owned)
+                };
+                let (Some(id), Some(event), Some(data)) =
+                    (field("id: "), field("event: "), field("data: "))
+                else {
+                    continue;
+                };
+                let data: Value = serde_json::from_str(&data).unwrap();
+                let done = data.to_string().contains(until);
+                seen.push((id.parse().unwrap(), event, data));
+                if done {
+                    return;
+                }
+            }
+            let chunk = stream.next().await.expect("the stream goes on").unwrap();
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("`{until}` did not come; seen: {seen:?}"));
+    seen
+}
+
+/// A client that lost its connection reconnects with the last event id it
+/// read and gets what it missed from the store, then the live events, each
+/// once, in order.
+async fn a_reconnecting_client_gets_the_events_it_missed(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({ "email": "hanako@example.jp" })).await;
+    app.say_ok(&conversation, "人と話したいです").await;
+    let agent_says = |text: &'static str| {
+        app.admin(
+            Method::POST,
+            &format!("/v1/admin/conversations/{}/messages", conversation.id),
+        )
+        .json(&json!({ "text": text, "agent": "佐藤" }))
+        .send()
+    };
+    assert_eq!(agent_says("一通目です").await.unwrap().status(), 201);
+    assert_eq!(agent_says("二通目です").await.unwrap().status(), 201);
+    let resume = |after: &str| {
+        app.client
+            .get(app.url(&format!("/v1/conversations/{}/events", conversation.id)))
+            .bearer_auth(&conversation.token)
+            .header("last-event-id", after)
+            .send()
+    };
+
+    // From the start: the handoff's state change, then both messages.
+    let mut stream = resume("0").await.unwrap().bytes_stream();
+    let mut buffer = String::new();
+    let all = events_until(&mut stream, &mut buffer, "二通目です").await;
+    let kinds: Vec<(i64, &str)> = all
+        .iter()
+        .map(|(id, kind, _)| (*id, kind.as_str()))
+        .collect();
+    assert_eq!(kinds, [(1, "state"), (2, "message"), (3, "message")]);
+    assert_eq!(all[0].2["state"], "handed_off");
+    drop(stream);
+
+    // After the first message: the second from the store, a third live.
+    let mut stream = resume("2").await.unwrap().bytes_stream();
+    let mut buffer = String::new();
+    let missed = events_until(&mut stream, &mut buffer, "二通目です").await;
+    assert_eq!(missed.len(), 1, "{missed:?}");
+    assert_eq!(missed[0].0, 3);
+    assert_eq!(agent_says("三通目です").await.unwrap().status(), 201);
+    let live = events_until(&mut stream, &mut buffer, "三通目です").await;
+    assert_eq!(live.iter().map(|e| e.0).collect::<Vec<_>>(), [4]);
+
+    let wrong = resume("yesterday").await.unwrap();
+    assert_eq!(error_code(wrong).await, (422, "invalid".to_owned()));
+    app.stop().await;
+}
+
 async fn an_agent_answers_live_and_closes_the_conversation(db: Db) {
     let Some(app) = spawn_app(db).await else {
         return;
@@ -882,6 +974,7 @@ both_databases! {
     an_agent_answers_live_and_closes_the_conversation => an_agent_answers_live_and_closes_the_conversation;
     a_verified_customer_is_recognised_across_conversations => a_verified_customer_is_recognised_across_conversations;
     feedback_is_taken_and_checked => feedback_is_taken_and_checked;
+    a_reconnecting_client_gets_the_events_it_missed => a_reconnecting_client_gets_the_events_it_missed;
     a_pending_escalation_is_shown_until_the_answer_makes_it => a_pending_escalation_is_shown_until_the_answer_makes_it;
     a_tapped_quick_reply_leads_where_it_says => a_tapped_quick_reply_leads_where_it_says;
     health_and_readiness_answer => health_and_readiness_answer;

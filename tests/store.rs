@@ -38,6 +38,7 @@ fn write<'a>(
         state,
         summary,
         handoff: None,
+        events: &[],
     }
 }
 

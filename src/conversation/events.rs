@@ -8,7 +8,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::engine::Status;
-use crate::store::Author;
+use crate::store::{Author, NewEvent};
 
 /// Something a live listener of a conversation is told.
 #[derive(Debug, Clone, Serialize)]
@@ -43,6 +43,41 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Its kind, as the event stream names it.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Message { .. } => "message",
+            Event::State { .. } => "state",
+            Event::Ticket { .. } => "ticket",
+        }
+    }
+}
+
+/// An event with its place among the conversation's events: the event
+/// stream's `id`, from which a client that lost its connection resumes
+/// (`Last-Event-ID`).
+#[derive(Debug, Clone)]
+pub struct Numbered {
+    /// Its id in the conversation.
+    pub id: i64,
+    /// The event.
+    pub event: Event,
+}
+
+impl Numbered {
+    /// As the store keeps it.
+    #[must_use]
+    pub fn to_new(&self) -> NewEvent {
+        NewEvent {
+            id: self.id,
+            kind: self.event.kind(),
+            body: serde_json::to_string(&self.event).unwrap_or_default(),
+        }
+    }
+}
+
 /// Live listeners per conversation. A conversation nobody listens to has
 /// no channel; a channel is dropped when its last listener goes. At most
 /// `max_listeners` listen to one conversation: a new one ends the oldest,
@@ -56,7 +91,7 @@ pub struct Events {
 
 #[derive(Debug)]
 struct Channel {
-    sender: broadcast::Sender<Event>,
+    sender: broadcast::Sender<Numbered>,
     /// One per listener, oldest first: sent (or dropped) to end it.
     listeners: VecDeque<oneshot::Sender<()>>,
 }
@@ -65,7 +100,7 @@ struct Channel {
 #[derive(Debug)]
 pub struct Listener {
     /// What happens in the conversation.
-    pub events: broadcast::Receiver<Event>,
+    pub events: broadcast::Receiver<Numbered>,
     /// Completes when a newer listener took this one's place.
     pub replaced: oneshot::Receiver<()>,
 }
@@ -117,7 +152,7 @@ impl Events {
     }
 
     /// Tells the conversation's listeners, if any.
-    pub fn publish(&self, conversation: &str, event: Event) {
+    pub fn publish(&self, conversation: &str, event: Numbered) {
         let mut channels = self.lock();
         if let Some(channel) = channels.get(conversation)
             && channel.sender.send(event).is_err()

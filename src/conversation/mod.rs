@@ -8,7 +8,7 @@
 mod events;
 mod start;
 
-pub use events::{Event, Events, Listener};
+pub use events::{Event, Events, Listener, Numbered};
 pub use start::{Start, Started, start};
 
 use crate::engine::{ConversationState, Decision, Status, Turn, decide};
@@ -72,9 +72,31 @@ struct Written<T> {
     outcome: T,
     /// The transcript's last place afterwards.
     seq: i64,
-    /// The state before and after.
-    before: Status,
-    after: Status,
+    /// The live events it kept, numbered: published once it is stored.
+    events: Vec<Numbered>,
+}
+
+/// A plan's write, the live events it raises besides a change of state
+/// (which is added by itself), and what the caller gets back.
+type Plan<T> = (Planned, Vec<Event>, T);
+
+/// The plan's write with its events numbered after the conversation's last
+/// and kept with it: a change of state first, then the plan's own.
+fn numbered<T>(record: &ConversationRecord, plan: Plan<T>) -> (Planned, (Vec<Numbered>, T)) {
+    let (mut write, raised, outcome) = plan;
+    let mut events = Vec::with_capacity(raised.len() + 1);
+    if write.state.status != record.state.status {
+        events.push(Event::State {
+            state: write.state.status,
+        });
+    }
+    events.extend(raised);
+    let events: Vec<Numbered> = (record.event_count + 1..)
+        .zip(events)
+        .map(|(id, event)| Numbered { id, event })
+        .collect();
+    write.events = events.iter().map(Numbered::to_new).collect();
+    (write, (events, outcome))
 }
 
 /// Plans a write from the conversation and stores it. When another message
@@ -87,7 +109,7 @@ async fn write_planned<T: Send>(
     store: &Store,
     conversation: ConversationRecord,
     now: jiff::Timestamp,
-    plan: impl FnMut(&ConversationRecord) -> (Planned, T) + Send,
+    plan: impl FnMut(&ConversationRecord) -> Plan<T> + Send,
 ) -> Result<Written<T>, MessageError> {
     write_planned_in(store, conversation, now, false, plan).await
 }
@@ -98,12 +120,12 @@ async fn write_planned_in<T: Send>(
     conversation: ConversationRecord,
     now: jiff::Timestamp,
     closed_too: bool,
-    mut plan: impl FnMut(&ConversationRecord) -> (Planned, T) + Send,
+    mut plan: impl FnMut(&ConversationRecord) -> Plan<T> + Send,
 ) -> Result<Written<T>, MessageError> {
     if conversation.state.status == Status::Closed && !closed_too {
         return Err(MessageError::Closed);
     }
-    let (write, outcome) = plan(&conversation);
+    let (write, (events, outcome)) = numbered(&conversation, plan(&conversation));
     let stored = store
         .record(
             &conversation.id,
@@ -117,8 +139,7 @@ async fn write_planned_in<T: Send>(
             return Ok(Written {
                 outcome,
                 seq,
-                before: conversation.state.status,
-                after: write.state.status,
+                events,
             });
         }
         Err(StoreError::Conflict) => {}
@@ -129,29 +150,21 @@ async fn write_planned_in<T: Send>(
             if current.state.status == Status::Closed && !closed_too {
                 return Err(MessageError::Closed);
             }
-            let (write, outcome) = plan(current);
-            let states = (current.state.status, write.state.status);
-            Ok((write, (outcome, states)))
+            Ok(numbered(current, plan(current)))
         })
         .await?;
-    let (seq, (outcome, (before, after))) = serialized.ok_or(MessageError::Gone)?;
+    let (seq, (events, outcome)) = serialized.ok_or(MessageError::Gone)?;
     Ok(Written {
         outcome,
         seq,
-        before,
-        after,
+        events,
     })
 }
 
-/// Tells the listeners when a write changed the conversation's state.
-fn publish_state<T>(events: &Events, id: &str, written: &Written<T>) {
-    if written.before != written.after {
-        events.publish(
-            id,
-            Event::State {
-                state: written.after,
-            },
-        );
+/// Tells the conversation's live listeners what a write kept.
+fn publish<T>(events: &Events, id: &str, written: &Written<T>) {
+    for event in &written.events {
+        events.publish(id, event.clone());
     }
 }
 
@@ -239,11 +252,12 @@ pub async fn customer_message(
                 .is_none()
                 .then(|| summary(rules, &decision, &text)),
             handoff: handoff(&conversation.state, &decision, intent.as_deref(), now),
+            events: Vec::new(),
         };
-        (write, Answered { decision, intent })
+        (write, Vec::new(), Answered { decision, intent })
     })
     .await?;
-    publish_state(events, &id, &written);
+    publish(events, &id, &written);
     let decision = &written.outcome.decision;
     tracing::info!(
         intent = written.outcome.intent.as_deref().unwrap_or("-"),
@@ -358,26 +372,24 @@ pub async fn agent_message(
             intent: None,
             decision: None,
         };
+        let event = Event::Message {
+            seq: conversation.message_count + 1,
+            author: Author::Agent,
+            agent: Some(agent.to_owned()),
+            text: text.clone(),
+            at: now.to_string(),
+        };
         let write = Planned {
             messages: vec![message],
             state,
             summary: None,
             handoff: None,
+            events: Vec::new(),
         };
-        (write, ())
+        (write, vec![event], ())
     })
     .await?;
-    events.publish(
-        &id,
-        Event::Message {
-            seq: written.seq,
-            author: Author::Agent,
-            agent: Some(agent.to_owned()),
-            text,
-            at: now.to_string(),
-        },
-    );
-    publish_state(events, &id, &written);
+    publish(events, &id, &written);
     Ok(written.seq)
 }
 
@@ -402,13 +414,14 @@ pub async fn close(
             state,
             summary: None,
             handoff: None,
+            events: Vec::new(),
         };
-        (write, ())
+        (write, Vec::new(), ())
     })
     .await;
     match closing {
         Ok(written) => {
-            publish_state(events, &id, &written);
+            publish(events, &id, &written);
             Ok(())
         }
         Err(MessageError::Closed) => Ok(()),
@@ -478,30 +491,29 @@ pub async fn handoff_delivered(
                 decision: None,
             })
             .collect();
+        let ticket = delivered
+            .ticket_id
+            .zip(text.as_ref())
+            .map(|(ticket_id, text)| Event::Ticket {
+                ticket_id: ticket_id.to_owned(),
+                url: delivered.url.map(str::to_owned),
+                text: text.clone(),
+            });
         let write = Planned {
             messages,
             state,
             summary: None,
             handoff: None,
+            events: Vec::new(),
         };
-        (write, ())
+        (write, ticket.into_iter().collect(), ())
     })
     .await;
     match written {
-        Ok(written) => publish_state(events, conversation_id, &written),
+        Ok(written) => publish(events, conversation_id, &written),
         // (A quick reply is not checked here: a system message has none.)
         Err(MessageError::Closed | MessageError::Gone | MessageError::NotOffered { .. }) => {}
         Err(MessageError::Store(err)) => return Err(err),
-    }
-    if let (Some(ticket_id), Some(text)) = (delivered.ticket_id, text) {
-        events.publish(
-            conversation_id,
-            Event::Ticket {
-                ticket_id: ticket_id.to_owned(),
-                url: delivered.url.map(str::to_owned),
-                text,
-            },
-        );
     }
     Ok(())
 }

@@ -25,7 +25,7 @@ use crate::channels::chat::{
     FeedbackRequest, MessageRequest, MessageResponse, StartRequest, StartResponse, TranscriptQuery,
     TranscriptResponse,
 };
-use crate::conversation::{self, Event};
+use crate::conversation;
 use crate::secret::{same_secret, token_hash};
 use crate::store::ConversationRecord;
 
@@ -129,14 +129,49 @@ async fn transcript(
     )))
 }
 
-/// `GET /v1/conversations/{id}/events`: agent messages and state changes
-/// as Server-Sent Events, with heartbeats; the stream ends when the
-/// service stops.
+/// The most stored events one reconnection replays; a client further
+/// behind is told to read the transcript again (`resync`).
+const REPLAY_LIMIT: i64 = 500;
+
+/// `GET /v1/conversations/{id}/events`: agent messages, state changes and
+/// ticket references as Server-Sent Events, each with its `id`, and
+/// heartbeats; the stream ends when the service stops. With
+/// `Last-Event-ID`, the events after it are replayed from the store first,
+/// so a client that lost its connection misses nothing.
 async fn events(
     State(state): State<AppState>,
     Authorized(conversation): Authorized,
+    headers: axum::http::HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let last_seen = last_event_id(&headers)?;
+    // Listening before reading the store: an event stored meanwhile comes
+    // live, and is skipped there if the replay had it.
     let listener = state.events.subscribe(&conversation.id);
+    let missed = match last_seen {
+        Some(after) => {
+            state
+                .store
+                .events_after(&conversation.id, after, REPLAY_LIMIT)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let behind = i64::try_from(missed.len()).unwrap_or(i64::MAX) >= REPLAY_LIMIT;
+    let replayed_up_to = missed
+        .last()
+        .map_or(last_seen.unwrap_or(0), |event| event.id);
+    let mut replay: Vec<Result<SseEvent, Infallible>> = missed
+        .into_iter()
+        .map(|event| {
+            Ok(SseEvent::default()
+                .id(event.id.to_string())
+                .event(event.kind)
+                .data(event.body))
+        })
+        .collect();
+    if behind {
+        replay.push(Ok(resync(None)));
+    }
     let mut stopping = state.stopping.clone();
     let replaced = listener.replaced;
     let ended = async move {
@@ -148,29 +183,54 @@ async fn events(
             _ = replaced => {}
         }
     };
-    let stream = BroadcastStream::new(listener.events).map(|received| {
-        let event = match received {
-            Ok(event) => event,
+    let live = BroadcastStream::new(listener.events).filter_map(move |received| {
+        let sent = match received {
+            Ok(numbered) if numbered.id <= replayed_up_to => None,
+            Ok(numbered) => Some(
+                SseEvent::default()
+                    .id(numbered.id.to_string())
+                    .event(numbered.event.kind())
+                    .json_data(&numbered.event)
+                    .unwrap_or_default(),
+            ),
             // A listener too slow to keep up is told how many events it
-            // missed, so that it reads the transcript again.
-            Err(BroadcastStreamRecvError::Lagged(missed)) => {
-                return Ok(SseEvent::default()
-                    .event("resync")
-                    .data(format!("{{\"missed\":{missed}}}")));
-            }
+            // missed: it reconnects with its last event id, or reads the
+            // transcript again.
+            Err(BroadcastStreamRecvError::Lagged(missed)) => Some(resync(Some(missed))),
         };
-        let name = match &event {
-            Event::Message { .. } => "message",
-            Event::State { .. } => "state",
-            Event::Ticket { .. } => "ticket",
-        };
-        Ok(SseEvent::default()
-            .event(name)
-            .json_data(&event)
-            .unwrap_or_default())
+        sent.map(Ok)
     });
+    let stream = futures_util::stream::iter(replay).chain(live);
     let stream = futures_util::StreamExt::take_until(stream, ended);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
+}
+
+/// Tells the client it missed events (`missed` of them, when known).
+fn resync(missed: Option<u64>) -> SseEvent {
+    let body = missed.map_or_else(|| "{}".to_owned(), |n| format!("{{\"missed\":{n}}}"));
+    SseEvent::default().event("resync").data(body)
+}
+
+/// The `Last-Event-ID` a reconnecting client sends: the id of the last
+/// event it read.
+fn last_event_id(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                ApiError::new(
+                    Code::Invalid,
+                    "`Last-Event-ID` must be the id of an event of this stream (a number)",
+                )
+            })
+        })
+        .transpose()
 }
 
 async fn feedback(

@@ -19,7 +19,8 @@ mod url;
 pub use decision::StoredDecision;
 pub use rows::{
     Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffKind,
-    HandoffRecord, HandoffStatus, Identity, MessageRecord, NewConversation, NewHandoff, NewMessage,
+    HandoffRecord, HandoffStatus, Identity, MessageRecord, NewConversation, NewEvent, NewHandoff,
+    NewMessage, StoredEvent,
 };
 pub use url::{DatabaseUrl, InvalidDatabaseUrl};
 
@@ -155,6 +156,7 @@ pub(crate) struct Change<'a> {
     status: &'a str,
     summary: Option<&'a str>,
     handoff: Option<&'a NewHandoff>,
+    events: &'a [NewEvent],
     at: i64,
 }
 
@@ -171,6 +173,8 @@ pub struct ConversationWrite<'a> {
     pub summary: Option<&'a str>,
     /// A handoff for the outbox.
     pub handoff: Option<&'a NewHandoff>,
+    /// Live events to keep, numbered after the conversation's last.
+    pub events: &'a [NewEvent],
 }
 
 impl<'a> Change<'a> {
@@ -190,6 +194,7 @@ impl<'a> Change<'a> {
             status: write.state.status.as_str(),
             summary: write.summary,
             handoff: write.handoff,
+            events: write.events,
             at,
         }
     }
@@ -213,6 +218,8 @@ pub struct Planned {
     pub summary: Option<String>,
     /// A handoff for the outbox.
     pub handoff: Option<NewHandoff>,
+    /// Live events to keep, numbered after the conversation's last.
+    pub events: Vec<NewEvent>,
 }
 
 impl Planned {
@@ -224,6 +231,7 @@ impl Planned {
             state: &self.state,
             summary: self.summary.as_deref(),
             handoff: self.handoff.as_ref(),
+            events: &self.events,
         }
     }
 }
@@ -477,6 +485,23 @@ impl Store {
             Backend::Postgres(pool) => postgres::transcript(pool, id, after, limit).await?,
         };
         found.into_iter().map(MessageRecord::try_from).collect()
+    }
+
+    /// A conversation's live events after `after`, at most `limit`, in
+    /// order: what a client that lost its connection missed.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn events_after(
+        &self,
+        id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => db.events_after(id, after, limit).await,
+            Backend::Postgres(pool) => postgres::events_after(pool, id, after, limit).await,
+        }
     }
 
     /// Conversations, newest activity first, optionally in one state.

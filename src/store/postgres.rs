@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::Connection as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, SummaryRow};
+use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, StoredEvent, SummaryRow};
 use super::{Cursor, HandoffValues, NewConversation, StoreError, sql};
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -94,7 +94,12 @@ pub(super) async fn record<'e>(
     executor: impl sqlx::PgExecutor<'e>,
     change: &super::Change<'_>,
 ) -> Result<i64, StoreError> {
-    let statement = record_sql(change.messages.len(), change.handoff.is_some());
+    let statement = record_sql(
+        change.messages.len(),
+        change.handoff.is_some(),
+        change.events.len(),
+    );
+    let last_event = change.events.last().map_or(0, |e| e.id);
     let update = sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
         .bind(change.state)
         .bind(change.status)
@@ -102,7 +107,8 @@ pub(super) async fn record<'e>(
         .bind(change.summary)
         .bind(change.count)
         .bind(change.id)
-        .bind(change.version);
+        .bind(change.version)
+        .bind(last_event);
     let update = change.messages.iter().fold(update, |query, message| {
         query
             .bind(message.author.as_str())
@@ -121,6 +127,9 @@ pub(super) async fn record<'e>(
             .bind(handoff.kind.as_str()),
         None => update,
     };
+    let update = change.events.iter().fold(update, |query, event| {
+        query.bind(event.id).bind(event.kind).bind(&event.body)
+    });
     let last: Option<i64> = update.fetch_optional(executor).await?;
     last.ok_or(StoreError::Conflict)
 }
@@ -155,21 +164,36 @@ pub(super) async fn record_serialized(
     Ok(Some(last))
 }
 
-/// The statement of [`record`] for `messages` messages (and a handoff):
-/// the update of `sql::UPDATE_CONVERSATION`, then the messages' rows,
-/// numbered from the new count, then the handoff; it returns the count, or
-/// no row when the version did not match (and then inserts nothing).
-fn record_sql(messages: usize, handoff: bool) -> String {
+/// The conversation's update (`sql::UPDATE_CONVERSATION`), also setting
+/// its last event (`$8`): one statement can change the row only once.
+const UPDATE_CONVERSATION: &str = "UPDATE conversations SET state = $1, status = $2, \
+     version = version + 1, updated_at = $3, summary = COALESCE(summary, $4), \
+     message_count = message_count + $5, event_count = GREATEST(event_count, $8) \
+     WHERE id = $6 AND version = $7 RETURNING message_count";
+
+/// The first parameter after the update's.
+const FIRST: usize = 9;
+
+/// The statement of [`record`] for `messages` messages (and a handoff, and
+/// `events` events): the update of [`UPDATE_CONVERSATION`], then the
+/// messages' rows, numbered from the new count, then the handoff, then the
+/// events; it returns the count, or no row when the version did not match
+/// (and then inserts nothing).
+fn record_sql(messages: usize, handoff: bool, events: usize) -> String {
     /// The parameters of one message: author, agent, text, intent, decision.
     const PER_MESSAGE: usize = 5;
-    if messages == 0 && !handoff {
-        return sql::UPDATE_CONVERSATION.to_owned();
+    /// The parameters of the handoff.
+    const HANDOFF: usize = 6;
+    /// The parameters of one event: id, kind, body.
+    const PER_EVENT: usize = 3;
+    if messages == 0 && !handoff && events == 0 {
+        return UPDATE_CONVERSATION.to_owned();
     }
-    let mut statement = format!("WITH updated AS ({})", sql::UPDATE_CONVERSATION);
+    let mut statement = format!("WITH updated AS ({UPDATE_CONVERSATION})");
     if messages > 0 {
         let rows: Vec<String> = (0..messages)
             .map(|m| {
-                let p = 8 + m * PER_MESSAGE;
+                let p = FIRST + m * PER_MESSAGE;
                 format!(
                     "({n}, ${p}, ${b}, ${c}, ${d}, ${e})",
                     n = m + 1,
@@ -193,7 +217,7 @@ fn record_sql(messages: usize, handoff: bool) -> String {
         // (`sql::RELEASE_HANDOFF`); otherwise it is inserted, as an update
         // of the conversation's handoff (`sql::UPDATED_HANDOFF`) or one of
         // its own, or not at all for an update of nothing.
-        let p = 8 + messages * PER_MESSAGE;
+        let p = FIRST + messages * PER_MESSAGE;
         let _ = write!(
             statement,
             ", released AS (UPDATE handoffs SET seq = (SELECT message_count FROM updated), \
@@ -214,8 +238,37 @@ fn record_sql(messages: usize, handoff: bool) -> String {
             k = p + 5
         );
     }
+    if events > 0 {
+        let first = FIRST + messages * PER_MESSAGE + if handoff { HANDOFF } else { 0 };
+        let rows: Vec<String> = (0..events)
+            .map(|e| {
+                let p = first + e * PER_EVENT;
+                format!("(${p}::BIGINT, ${k}, ${b})", k = p + 1, b = p + 2)
+            })
+            .collect();
+        let _ = write!(
+            statement,
+            ", stored_events AS (INSERT INTO events (conversation_id, id, kind, body, created_at) \
+             SELECT $6, v.id, v.kind, v.body, $3 FROM updated, (VALUES {}) AS v (id, kind, body))",
+            rows.join(", ")
+        );
+    }
     statement.push_str(" SELECT message_count FROM updated");
     statement
+}
+
+pub(super) async fn events_after(
+    pool: &PgPool,
+    id: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    Ok(sqlx::query_as(sql::EVENTS_AFTER)
+        .bind(id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }
 
 pub(super) async fn transcript(

@@ -154,6 +154,8 @@ pub struct ConversationRecord {
     pub version: i64,
     /// How many messages it holds.
     pub message_count: i64,
+    /// Its last event's id (0: none yet); the next events follow it.
+    pub event_count: i64,
     /// A one-line summary.
     pub summary: Option<String>,
     /// Created, in milliseconds.
@@ -266,6 +268,7 @@ pub(super) struct ConversationRow {
     pub(super) state: String,
     pub(super) version: i64,
     pub(super) message_count: i64,
+    pub(super) event_count: i64,
     pub(super) summary: Option<String>,
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
@@ -287,6 +290,7 @@ impl ConversationRow {
             state,
             version: self.version,
             message_count: self.message_count,
+            event_count: self.event_count,
             summary: self.summary,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -420,6 +424,29 @@ impl HandoffKind {
             HandoffKind::Update => "update",
         }
     }
+}
+
+/// A live event to keep with a write, numbered in its conversation.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Its id: the conversation's `event_count` as read, plus one for each
+    /// event before it in the write.
+    pub id: i64,
+    /// What kind (`message`, `state`, `ticket`).
+    pub kind: &'static str,
+    /// The event as its listeners read it (JSON).
+    pub body: String,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredEvent {
+    /// Its id in the conversation.
+    pub id: i64,
+    /// What kind.
+    pub kind: String,
+    /// The event (JSON).
+    pub body: String,
 }
 
 /// Where a handoff's delivery stands.

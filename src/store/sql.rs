@@ -15,7 +15,7 @@ pub const INSERT_CONVERSATION: &str = "INSERT INTO conversations \
      VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9)";
 
 pub const CONVERSATION: &str = "SELECT c.id, c.token_hash, c.customer_id, c.channel, c.identity, \
-     c.state, c.version, c.message_count, c.summary, c.created_at, c.updated_at, u.external_id, u.email, \
+     c.state, c.version, c.message_count, c.event_count, c.summary, c.created_at, c.updated_at, u.external_id, u.email, \
      u.name FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1";
 
 /// Rewrites the probe row: whether the database takes writes.
@@ -25,7 +25,7 @@ pub const PROBE: &str = "INSERT INTO probes (id, at) VALUES (1, $1) \
 /// The conversation, its row locked until the transaction ends
 /// (PostgreSQL): the writers of one conversation take turns.
 pub const CONVERSATION_FOR_UPDATE: &str = "SELECT c.id, c.token_hash, c.customer_id, c.channel, c.identity, \
-     c.state, c.version, c.message_count, c.summary, c.created_at, c.updated_at, u.external_id, u.email, \
+     c.state, c.version, c.message_count, c.event_count, c.summary, c.created_at, c.updated_at, u.external_id, u.email, \
      u.name FROM conversations c JOIN customers u ON u.id = c.customer_id WHERE c.id = $1 FOR UPDATE OF c";
 
 /// Checks the version, saves the state and counts the messages in one
@@ -33,6 +33,18 @@ pub const CONVERSATION_FOR_UPDATE: &str = "SELECT c.id, c.token_hash, c.customer
 pub const UPDATE_CONVERSATION: &str = "UPDATE conversations SET state = $1, status = $2, \
      version = version + 1, updated_at = $3, summary = COALESCE(summary, $4), \
      message_count = message_count + $5 WHERE id = $6 AND version = $7 RETURNING message_count";
+
+/// The conversation's last event, after a write that added events (they are
+/// numbered from the count as read, which the version check proved
+/// current).
+pub const SET_EVENT_COUNT: &str = "UPDATE conversations SET event_count = $1 WHERE id = $2";
+
+pub const INSERT_EVENT: &str =
+    "INSERT INTO events (conversation_id, id, kind, body, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+/// A conversation's events after `$2`, at most `$3`, in order.
+pub const EVENTS_AFTER: &str = "SELECT id, kind, body FROM events \
+     WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3";
 
 /// The messages after place `$2`, at most `$3`.
 pub const TRANSCRIPT: &str = "SELECT seq, author, agent, text, intent, decision, created_at \

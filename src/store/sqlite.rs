@@ -16,7 +16,9 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Mutex, MutexGuard};
 
-use super::rows::{ConversationRow, EarlierRow, HandoffKind, HandoffRow, MessageRow, SummaryRow};
+use super::rows::{
+    ConversationRow, EarlierRow, HandoffKind, HandoffRow, MessageRow, StoredEvent, SummaryRow,
+};
 use super::{
     Change, Cursor, Durability, Feedback, HandoffValues, NewConversation, Prepare, StoreError, sql,
 };
@@ -27,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_handoffs.sql"),
     include_str!("../../migrations/sqlite/0003_probes.sql"),
     include_str!("../../migrations/sqlite/0004_handoff_updates.sql"),
+    include_str!("../../migrations/sqlite/0005_events.sql"),
 ];
 
 /// Reading connections: enough for the runtime's threads to read at once.
@@ -197,6 +200,26 @@ impl Sqlite {
         let last = write(&tx, &prepared.change(id, at))?;
         tx.commit()?;
         Ok(Some(last))
+    }
+
+    pub(super) async fn events_after(
+        &self,
+        id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let reader = self.reader().await;
+        let mut statement = reader.prepare_cached(sql::EVENTS_AFTER)?;
+        let rows = statement
+            .query_map(params![id, after, limit], |r| {
+                Ok(StoredEvent {
+                    id: r.get("id")?,
+                    kind: r.get("kind")?,
+                    body: r.get("body")?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     pub(super) async fn transcript(
@@ -441,6 +464,16 @@ fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, Sto
         }
         insert.execute(values.as_slice())?;
     }
+    if let Some(last_event) = change.events.last() {
+        let mut insert = tx.prepare_cached(sql::INSERT_EVENT)?;
+        for event in change.events {
+            insert.execute(params![
+                change.id, event.id, event.kind, event.body, change.at
+            ])?;
+        }
+        tx.prepare_cached(sql::SET_EVENT_COUNT)?
+            .execute(params![last_event.id, change.id])?;
+    }
     if let Some(handoff) = change.handoff {
         let kind = handoff.kind.as_str();
         let released = tx.prepare_cached(sql::RELEASE_HANDOFF)?.execute(params![
@@ -506,6 +539,7 @@ fn conversation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConversationRow> 
         state: r.get("state")?,
         version: r.get("version")?,
         message_count: r.get("message_count")?,
+        event_count: r.get("event_count")?,
         summary: r.get("summary")?,
         created_at: r.get("created_at")?,
         updated_at: r.get("updated_at")?,
