@@ -9,10 +9,12 @@ mod chat;
 mod error;
 mod limits;
 mod serve;
+mod site;
 
 pub use error::{ApiError, Code};
 pub use limits::RateLimits;
 pub use serve::{Connections, serve};
+pub use site::{DEMO_POLICY, WIDGET};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +86,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(admin::routes())
+        .merge(site::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .merge(chat)
         .fallback(|| async { ApiError::not_found("endpoint") })

@@ -1,0 +1,119 @@
+//! What a browser gets from madoguchi itself: the chat widget a shop puts
+//! on its pages with one `<script>` tag (`/widget.js`), and a sample shop
+//! page with the widget on it (`/` in Japanese, `/en` in English), served
+//! under a strict Content-Security-Policy that the widget works within.
+
+use std::fmt::Write as _;
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+
+use super::AppState;
+
+/// The widget, as shipped (`widget/widget.js`).
+pub const WIDGET: &str = include_str!("../../widget/widget.js");
+
+const DEMO: &str = include_str!("../../widget/demo.html");
+const DEMO_CSS: &str = include_str!("../../widget/demo.css");
+
+/// The sample page's policy: its own scripts, styles and API only; no
+/// inline script, no framing, no plugins.
+pub const DEMO_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
+     frame-ancestors 'none'";
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { demo(&Demo::JA) }))
+        .route("/en", get(|| async { demo(&Demo::EN) }))
+        .route(
+            "/demo.css",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+                    DEMO_CSS,
+                )
+            }),
+        )
+        .route("/widget.js", get(widget))
+}
+
+async fn widget() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            // Shops embed it from their own pages.
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        WIDGET,
+    )
+}
+
+/// The sample page's words in one language.
+struct Demo {
+    lang: &'static str,
+    title: &'static str,
+    shop: &'static str,
+    heading: &'static str,
+    intro: &'static str,
+    goods: &'static [&'static str],
+    hint: &'static str,
+}
+
+impl Demo {
+    const JA: Demo = Demo {
+        lang: "ja",
+        title: "はなまる雑貨店（デモ）",
+        shop: "はなまる雑貨店",
+        heading: "暮らしの道具と雑貨",
+        intro: "madoguchi のデモ用のお店です。右下のボタンからチャットで問い合わせてみてください。",
+        goods: &[
+            "美濃焼のマグカップ",
+            "ガーゼのハンカチ",
+            "木のカトラリーセット",
+            "帆布のトートバッグ",
+        ],
+        hint: "例：「送料はいくらですか」「注文をキャンセルしたい」「担当者と話したいです」",
+    };
+
+    const EN: Demo = Demo {
+        lang: "en",
+        title: "Hanamaru Goods (demo)",
+        shop: "Hanamaru Goods",
+        heading: "Everyday things, made well",
+        intro: "A sample shop for trying madoguchi. Use the chat button at the bottom right.",
+        goods: &[
+            "Mino-ware mug",
+            "Cotton gauze handkerchief",
+            "Wooden cutlery set",
+            "Canvas tote bag",
+        ],
+        hint: "Try: \"How much is shipping?\", \"I want to cancel my order\", \"Can I talk to a person?\"",
+    };
+}
+
+fn demo(words: &Demo) -> impl IntoResponse {
+    let goods = words.goods.iter().fold(String::new(), |mut list, good| {
+        let _ = write!(list, "<li>{good}</li>");
+        list
+    });
+    let page = DEMO
+        .replace("{{lang}}", words.lang)
+        .replace("{{title}}", words.title)
+        .replace("{{shop}}", words.shop)
+        .replace("{{heading}}", words.heading)
+        .replace("{{intro}}", words.intro)
+        .replace("{{goods}}", &goods)
+        .replace("{{hint}}", words.hint);
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, DEMO_POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        Html(page),
+    )
+}

@@ -1,0 +1,309 @@
+//! The chat widget in a real browser: headless Chromium (Debian's
+//! `chromium`, as `.ci/run` installs it) driven over the `DevTools` protocol,
+//! against the real server with the example rules. Skipped, saying so,
+//! where no Chromium is installed.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chromiumoxide::{Browser, BrowserConfig, Page};
+use common::{Db, TestApp, spawn_app};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A headless Chromium for one test; `None` (said on the terminal) when
+/// none is installed.
+async fn browser() -> Option<(Browser, tokio::task::JoinHandle<()>)> {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!("skipped: no Chromium at {CHROMIUM} (apt-get install chromium)");
+        return None;
+    }
+    let profile = tempfile::tempdir().unwrap().keep();
+    let config = BrowserConfig::builder()
+        .chrome_executable(CHROMIUM)
+        .no_sandbox()
+        .user_data_dir(profile)
+        .arg("--disable-background-networking")
+        .arg("--disable-gpu")
+        .window_size(1280, 900)
+        .build()
+        .unwrap();
+    let (browser, mut handler) = Browser::launch(config).await.unwrap();
+    let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
+    Some((browser, events))
+}
+
+/// Runs `script` in the page and returns its value.
+async fn eval(page: &Page, script: &str) -> Value {
+    page.evaluate(script)
+        .await
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+        .into_value()
+        .unwrap_or(Value::Null)
+}
+
+/// Waits until `script` is true in the page.
+async fn until(page: &Page, what: &str, script: &str) {
+    for _ in 0..100 {
+        if eval(page, script).await == json!(true) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within ten seconds");
+}
+
+/// The widget's shadow root, as a page expression.
+const ROOT: &str = "document.querySelector('[data-madoguchi]').shadowRoot";
+
+/// Types `text` into the widget and sends it with Enter.
+async fn type_and_send(page: &Page, text: &str) {
+    let text = serde_json::to_string(text).unwrap();
+    eval(
+        page,
+        &format!(
+            "(() => {{ const box = {ROOT}.querySelector('textarea'); box.focus(); box.value = {text};
+               box.dispatchEvent(new KeyboardEvent('keydown', {{ key: 'Enter', bubbles: true }})); return true; }})()"
+        ),
+    )
+    .await;
+}
+
+/// The texts of the widget's messages of `author`.
+async fn messages(page: &Page, author: &str) -> Vec<String> {
+    let found = eval(
+        page,
+        &format!(
+            "[...{ROOT}.querySelectorAll('.m.{author}')].map(m => m.childNodes[1] ? m.childNodes[1].textContent : '')"
+        ),
+    )
+    .await;
+    serde_json::from_value(found).unwrap_or_default()
+}
+
+/// What the bot answers `text` in a fresh conversation, asked through the
+/// API: the widget must show the same.
+async fn answer(app: &TestApp, text: &str) -> String {
+    let conversation = app.start(json!({})).await;
+    app.say_ok(&conversation, text).await["reply"]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("widget-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_visitor_asks_in_japanese_and_english_and_the_transcript_survives_a_reload() {
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let page = browser.new_page(app.url("/")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}.querySelector('.launcher')"),
+    )
+    .await;
+    let name = eval(
+        &page,
+        &format!("{ROOT}.querySelector('.launcher').getAttribute('aria-label')"),
+    )
+    .await;
+    assert_eq!(name, "チャットで問い合わせる");
+    assert_eq!(
+        eval(&page, &format!("{ROOT}.querySelector('.panel')")).await,
+        Value::Null,
+        "the panel is built only when opened"
+    );
+
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the panel",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+    let expected = answer(&app, "送料はいくらですか").await;
+    type_and_send(&page, "送料はいくらですか").await;
+    until(
+        &page,
+        "the answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
+    )
+    .await;
+    assert_eq!(messages(&page, "bot").await, [expected]);
+    assert_eq!(messages(&page, "customer").await, ["送料はいくらですか"]);
+
+    let expected = answer(&app, "How much is shipping?").await;
+    type_and_send(&page, "How much is shipping?").await;
+    until(
+        &page,
+        "the English answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 2"),
+    )
+    .await;
+    assert_eq!(messages(&page, "bot").await[1], expected);
+
+    // What a visitor types is shown as text, never run as HTML.
+    eval(&page, "window.hit = false").await;
+    type_and_send(&page, "<img src=x onerror=\"window.hit = true\">").await;
+    until(
+        &page,
+        "the reply",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 3"),
+    )
+    .await;
+    assert_eq!(
+        messages(&page, "customer").await[2],
+        "<img src=x onerror=\"window.hit = true\">"
+    );
+    assert_eq!(
+        eval(&page, &format!("{ROOT}.querySelectorAll('img').length")).await,
+        json!(0)
+    );
+    assert_eq!(eval(&page, "window.hit").await, json!(false));
+    page.save_screenshot(
+        chromiumoxide::page::ScreenshotParams::builder().build(),
+        screenshots().join("widget-desktop.png"),
+    )
+    .await
+    .unwrap();
+    // On a 360 px wide phone the panel fits the screen.
+    page.execute(
+        chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams::new(
+            360, 740, 2.0, true,
+        ),
+    )
+    .await
+    .unwrap();
+    let fits = eval(
+        &page,
+        &format!("(() => {{ const r = {ROOT}.querySelector('.panel').getBoundingClientRect(); return r.left >= 0 && r.right <= 360; }})()"),
+    )
+    .await;
+    assert_eq!(fits, json!(true), "the panel fits a 360 px screen");
+    page.save_screenshot(
+        chromiumoxide::page::ScreenshotParams::builder().build(),
+        screenshots().join("widget-360px.png"),
+    )
+    .await
+    .unwrap();
+
+    // A reload keeps the conversation: id and token in localStorage.
+    page.reload().await.unwrap();
+    until(
+        &page,
+        "the launcher again",
+        &format!("!!{ROOT}?.querySelector('.launcher')"),
+    )
+    .await;
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the transcript",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 3"),
+    )
+    .await;
+    assert_eq!(messages(&page, "customer").await[0], "送料はいくらですか");
+    assert!(
+        !eval(&page, "location.href")
+            .await
+            .as_str()
+            .unwrap()
+            .contains("token"),
+        "the token is never in a URL"
+    );
+
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_reply_arrives_live_after_the_visitor_asks_for_a_person() {
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let page = browser.new_page(app.url("/en")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}.querySelector('.launcher')"),
+    )
+    .await;
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the panel",
+        &format!("!!{ROOT}.querySelector('.actions button')"),
+    )
+    .await;
+    eval(
+        &page,
+        &format!("{ROOT}.querySelector('.actions button').click()"),
+    )
+    .await;
+    until(
+        &page,
+        "the question for an address",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
+    )
+    .await;
+    type_and_send(&page, "it's sam.wu@example.com").await;
+    until(
+        &page,
+        "the handoff",
+        &format!("[...{ROOT}.querySelectorAll('.note')].some(n => n.textContent.includes('member of our team'))"),
+    )
+    .await;
+
+    let listed = app
+        .admin_json("/v1/admin/conversations?state=handed_off")
+        .await;
+    let id = listed["conversations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let reply = app
+        .admin(
+            reqwest::Method::POST,
+            &format!("/v1/admin/conversations/{id}/messages"),
+        )
+        .json(&json!({ "text": "Hi Sam, this is Aiko. How can I help?", "agent": "Aiko" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    until(
+        &page,
+        "the agent's reply",
+        &format!("[...{ROOT}.querySelectorAll('.m.agent')].some(m => m.textContent.includes('this is Aiko'))"),
+    )
+    .await;
+
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}
+
+#[test]
+fn the_widget_stays_under_its_budget() {
+    use std::io::Write as _;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(madoguchi::http::WIDGET.as_bytes()).unwrap();
+    let size = gzip.finish().unwrap().len();
+    assert!(size < 15 * 1024, "widget.js is {size} bytes gzipped");
+}
