@@ -307,3 +307,119 @@ fn the_widget_stays_under_its_budget() {
     let size = gzip.finish().unwrap().len();
     assert!(size < 15 * 1024, "widget.js is {size} bytes gzipped");
 }
+
+/// The Enter that confirms a Japanese IME conversion never sends; a quick
+/// reply tapped afterwards is taken as the intent it stands for.
+#[tokio::test]
+async fn an_ime_enter_does_not_send_and_a_tapped_quick_reply_does() {
+    use chromiumoxide::cdp::browser_protocol::input::{
+        DispatchKeyEventParams, DispatchKeyEventType, ImeSetCompositionParams, InsertTextParams,
+    };
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let page = browser.new_page(app.url("/")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}.querySelector('.launcher')"),
+    )
+    .await;
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the panel",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+
+    let enter = |kind| {
+        DispatchKeyEventParams::builder()
+            .r#type(kind)
+            .key("Enter")
+            .code("Enter")
+            .windows_virtual_key_code(13)
+            .build()
+            .unwrap()
+    };
+    // Composing 「はいそう」: the Enter that ends the composition confirms it.
+    page.execute(ImeSetCompositionParams::new("はいそう", 4, 4))
+        .await
+        .unwrap();
+    page.execute(enter(DispatchKeyEventType::RawKeyDown))
+        .await
+        .unwrap();
+    page.execute(InsertTextParams::new("配送")).await.unwrap();
+    page.execute(enter(DispatchKeyEventType::KeyUp))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        messages(&page, "customer").await.is_empty(),
+        "nothing was sent"
+    );
+    assert_eq!(
+        eval(&page, &format!("{ROOT}.querySelector('textarea').value")).await,
+        json!("配送")
+    );
+
+    // A plain Enter sends; the bot offers topics, and a tap is answered as
+    // the topic, whatever its label would classify as.
+    eval(
+        &page,
+        &format!("{ROOT}.querySelector('textarea').value = 'あのー'"),
+    )
+    .await;
+    page.execute(enter(DispatchKeyEventType::KeyDown))
+        .await
+        .unwrap();
+    until(
+        &page,
+        "the fallback's topics",
+        &format!("!!{ROOT}.querySelector('.quick button')"),
+    )
+    .await;
+    assert_eq!(messages(&page, "customer").await, ["あのー"]);
+    let label = eval(
+        &page,
+        &format!("{ROOT}.querySelector('.quick button').textContent"),
+    )
+    .await;
+    eval(
+        &page,
+        &format!("{ROOT}.querySelector('.quick button').click()"),
+    )
+    .await;
+    until(
+        &page,
+        "the topic's answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 2"),
+    )
+    .await;
+    assert_eq!(
+        messages(&page, "customer").await[1],
+        label.as_str().unwrap()
+    );
+    let conversation: Value = eval(
+        &page,
+        "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('madoguchi:'))[1])",
+    )
+    .await;
+    let transcript = app
+        .get_json(
+            &format!("/v1/conversations/{}", conversation["id"].as_str().unwrap()),
+            conversation["token"].as_str().unwrap(),
+        )
+        .await;
+    let picked = &transcript["messages"][2];
+    assert_eq!(picked["author"], "customer");
+    assert!(
+        picked["intent"].is_string(),
+        "the tap was taken as an intent: {picked}"
+    );
+
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}
