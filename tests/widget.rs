@@ -423,3 +423,65 @@ async fn an_ime_enter_does_not_send_and_a_tapped_quick_reply_does() {
     events.await.unwrap();
     app.stop().await;
 }
+
+/// Thanks after an answer settles the question: the widget asks for a
+/// rating, and the rating is taken.
+#[tokio::test]
+async fn a_settled_question_asks_for_a_rating_and_takes_it() {
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let page = browser.new_page(app.url("/en")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}.querySelector('.launcher')"),
+    )
+    .await;
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the panel",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+    type_and_send(&page, "How much is shipping?").await;
+    until(
+        &page,
+        "the answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
+    )
+    .await;
+    assert_eq!(
+        eval(&page, &format!("!!{ROOT}.querySelector('.csat')")).await,
+        json!(false)
+    );
+    type_and_send(&page, "Great, thank you so much!").await;
+    until(
+        &page,
+        "the rating",
+        &format!("!!{ROOT}.querySelector('.csat')"),
+    )
+    .await;
+    eval(
+        &page,
+        &format!("{ROOT}.querySelectorAll('.stars button')[3].click()"),
+    )
+    .await;
+    eval(
+        &page,
+        &format!("{ROOT}.querySelector('.csat > button').click()"),
+    )
+    .await;
+    until(
+        &page,
+        "the thanks for the rating",
+        &format!("!{ROOT}.querySelector('.csat') && [...{ROOT}.querySelectorAll('.note')].some(n => n.textContent.includes('feedback'))"),
+    )
+    .await;
+
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}

@@ -229,7 +229,7 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
       show("bot", body.reply.text);
       quickReplies(body.reply.quick_replies);
       if (body.state !== state.status || body.escalation) setStatus(body.state, body.escalation);
-      if (["thanks", "goodbye"].includes(body.intent)) askRating();
+      if (body.resolved) askRating();
       listen();
     } catch (error) {
       note(explain(error), "error");

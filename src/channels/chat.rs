@@ -227,6 +227,9 @@ pub struct MessageResponse {
     pub escalation: Option<EscalationBody>,
     /// The conversation's state afterwards.
     pub state: Status,
+    /// Whether the customer's question was settled (they thanked or said
+    /// goodbye after an answer): the moment to ask how it went.
+    pub resolved: bool,
 }
 
 /// A handoff decided by a message.
@@ -265,6 +268,7 @@ impl From<Answered> for MessageResponse {
                 pending,
             }),
             state: decision.state.status,
+            resolved: decision.resolved,
             reply: ReplyBody {
                 text: decision.reply.text,
                 quick_replies: decision.reply.quick_replies,

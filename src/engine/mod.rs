@@ -101,7 +101,14 @@ pub struct Decision {
     pub classification: Classification,
     /// The conversation's state after the message.
     pub state: ConversationState,
+    /// Whether the customer's question was settled: after an answer, they
+    /// thanked or said goodbye (an intent tagged `closing`). The moment to
+    /// ask how it went.
+    pub resolved: bool,
 }
+
+/// The tag of intents that end a conversation well (thanks, goodbye).
+pub const CLOSING_TAG: &str = "closing";
 
 /// Decides what to do with one message of a conversation.
 #[must_use]
@@ -121,6 +128,7 @@ pub fn decide(rules: &RuleSet, state: &ConversationState, turn: Turn<'_>) -> Dec
         classification,
         state: next,
         deferred: None,
+        resolved: false,
     };
     let (reply, action, intent, escalation) = dialogue.respond();
     dialogue.state.offered = reply
@@ -137,6 +145,7 @@ pub fn decide(rules: &RuleSet, state: &ConversationState, turn: Turn<'_>) -> Dec
         locale,
         classification: dialogue.classification,
         state: dialogue.state,
+        resolved: dialogue.resolved,
     }
 }
 
@@ -189,6 +198,7 @@ struct Dialogue<'a> {
     classification: Classification,
     state: ConversationState,
     deferred: Option<Escalation>,
+    resolved: bool,
 }
 
 impl Dialogue<'_> {
@@ -295,6 +305,14 @@ impl Dialogue<'_> {
 
     fn answer(&mut self, intent: IntentIndex) -> Response {
         self.state.fallbacks_in_a_row = 0;
+        self.resolved = self.state.answers > 0
+            && self
+                .rules
+                .intent(intent)
+                .tags
+                .iter()
+                .any(|t| t == CLOSING_TAG);
+        self.state.answers += 1;
         self.remember_trouble(intent);
         let answer = self
             .rules

@@ -140,6 +140,9 @@ pub struct ConversationState {
     /// Messages acknowledged since the handoff.
     #[serde(default)]
     pub acknowledged: u32,
+    /// Questions the bot has answered.
+    #[serde(default)]
+    pub answers: u32,
     /// The intents the last reply offered as quick replies: the only ones a
     /// quick reply may pick next.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

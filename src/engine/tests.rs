@@ -343,3 +343,19 @@ fn a_quick_reply_that_was_not_offered_counts_as_its_text_alone() {
     let picked = tap(&rules, &d[0].state, "zzz", "legal");
     assert_eq!(picked.action, Action::Fallback, "the pick was not offered");
 }
+
+#[test]
+fn thanks_after_an_answer_settles_the_question_and_thanks_alone_does_not() {
+    let yaml = format!(
+        "{RULES}  - id: thanks\n    tags: [closing]\n    match:\n      any: [thanks, thank you]\n    answer:\n      en: You're welcome.\n"
+    );
+    let rules = crate::check::from_yaml("t.yaml", &yaml)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .rules;
+    let d = conversation(&rules, known(), &["thanks"]);
+    assert!(!d[0].resolved, "nothing was answered before");
+    let d = conversation(&rules, known(), &["cancel hm-12345678", "thank you"]);
+    assert_eq!(d[0].action, Action::Answer);
+    assert!(!d[0].resolved);
+    assert!(d[1].resolved, "{:?}", d[1].action);
+}
