@@ -27,6 +27,8 @@ FILES = [
     ("data/eval/support_en.jsonl", "en"),
     ("data/holdout/complaints_ja.jsonl", "ja"),
     ("data/holdout/complaints_en.jsonl", "en"),
+    ("data/field/complaints_ja.jsonl", "ja"),
+    ("data/field/complaints_en.jsonl", "en"),
 ]
 
 BASELINES = r'''
