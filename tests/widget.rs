@@ -485,3 +485,198 @@ async fn a_settled_question_asks_for_a_rating_and_takes_it() {
     events.await.unwrap();
     app.stop().await;
 }
+
+/// The widget's live connection is cut (here by a newer stream of the same
+/// conversation taking its place, as a proxy's timeout or a network change
+/// would end it); the agent writes meanwhile; the widget reconnects with
+/// its last event id and shows what it missed.
+#[tokio::test]
+async fn messages_sent_while_the_connection_was_down_arrive_after_it_comes_back() {
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = common::spawn_app_with(Db::Sqlite, "max_streams_per_conversation = 1")
+        .await
+        .unwrap();
+    let page = browser.new_page(app.url("/en")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}.querySelector('.launcher')"),
+    )
+    .await;
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the panel",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+    type_and_send(&page, "How much is shipping?").await;
+    until(
+        &page,
+        "the answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
+    )
+    .await;
+    let saved: Value = eval(
+        &page,
+        "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('madoguchi:'))[1])",
+    )
+    .await;
+    let (id, token) = (
+        saved["id"].as_str().unwrap().to_owned(),
+        saved["token"].as_str().unwrap().to_owned(),
+    );
+    let agent_says = |text: &'static str| {
+        app.admin(
+            reqwest::Method::POST,
+            &format!("/v1/admin/conversations/{id}/messages"),
+        )
+        .json(&json!({ "text": text, "agent": "Aiko" }))
+        .send()
+    };
+    assert_eq!(agent_says("First, live.").await.unwrap().status(), 201);
+    until(
+        &page,
+        "the live message",
+        &format!("{ROOT}.querySelectorAll('.m.agent').length === 1"),
+    )
+    .await;
+
+    // Another stream takes the only place: the widget's is closed.
+    let taker = app
+        .client
+        .get(app.url(&format!("/v1/conversations/{id}/events")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        agent_says("Second, while you were away.")
+            .await
+            .unwrap()
+            .status(),
+        201
+    );
+    until(
+        &page,
+        "the missed message",
+        &format!("[...{ROOT}.querySelectorAll('.m.agent')].some(m => m.textContent.includes('while you were away'))"),
+    )
+    .await;
+    drop(taker);
+    assert_eq!(
+        eval(
+            &page,
+            &format!("{ROOT}.querySelectorAll('.m.agent').length")
+        )
+        .await,
+        json!(2),
+        "each message once"
+    );
+
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}
+
+/// Presses `key` (a DOM key name with its Windows key code) in the page.
+async fn press(page: &Page, key: &str, code: i64) {
+    use chromiumoxide::cdp::browser_protocol::input::{
+        DispatchKeyEventParams, DispatchKeyEventType,
+    };
+    let text = match key {
+        "Enter" => Some("\r"),
+        _ => None,
+    };
+    for kind in [DispatchKeyEventType::KeyDown, DispatchKeyEventType::KeyUp] {
+        let mut event = DispatchKeyEventParams::builder()
+            .r#type(kind.clone())
+            .key(key)
+            .code(key)
+            .windows_virtual_key_code(code);
+        if let (Some(text), DispatchKeyEventType::KeyDown) = (text, kind) {
+            event = event.text(text);
+        }
+        page.execute(event.build().unwrap()).await.unwrap();
+    }
+}
+
+/// The whole visit with the keyboard alone: Tab to the launcher, Enter to
+/// open (focus goes into the box), type and Enter to send, Escape to close
+/// (focus goes back to the launcher).
+#[tokio::test]
+async fn the_widget_is_used_with_the_keyboard_alone() {
+    use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    let page = browser.new_page(app.url("/en")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}.querySelector('.launcher')"),
+    )
+    .await;
+    let on_launcher = format!("{ROOT}.activeElement === {ROOT}.querySelector('.launcher')");
+    for _ in 0..10 {
+        press(&page, "Tab", 9).await;
+        if eval(&page, &on_launcher).await == json!(true) {
+            break;
+        }
+    }
+    assert_eq!(
+        eval(&page, &on_launcher).await,
+        json!(true),
+        "Tab reaches the launcher"
+    );
+    let focus_ring = eval(
+        &page,
+        &format!("getComputedStyle({ROOT}.querySelector('.launcher')).outlineStyle"),
+    )
+    .await;
+    assert_eq!(focus_ring, json!("solid"), "the focus is visible");
+
+    press(&page, "Enter", 13).await;
+    until(
+        &page,
+        "focus in the box",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+    page.execute(InsertTextParams::new("How much is shipping?"))
+        .await
+        .unwrap();
+    press(&page, "Enter", 13).await;
+    until(
+        &page,
+        "the answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
+    )
+    .await;
+
+    press(&page, "Escape", 27).await;
+    until(
+        &page,
+        "the panel closed",
+        &format!("{ROOT}.querySelector('.panel').hidden"),
+    )
+    .await;
+    assert_eq!(
+        eval(&page, &on_launcher).await,
+        json!(true),
+        "focus back on the launcher"
+    );
+    let expanded = eval(
+        &page,
+        &format!("{ROOT}.querySelector('.launcher').getAttribute('aria-expanded')"),
+    )
+    .await;
+    assert_eq!(expanded, json!("false"));
+
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}
