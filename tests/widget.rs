@@ -680,3 +680,57 @@ async fn the_widget_is_used_with_the_keyboard_alone() {
     events.await.unwrap();
     app.stop().await;
 }
+
+/// axe-core (npm, `tests/browser/`), injected into the page, finds nothing
+/// serious or critical on the sample page with the widget open and in use.
+#[tokio::test]
+async fn axe_core_finds_nothing_serious_with_the_widget_open() {
+    let axe = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser/node_modules/axe-core/axe.min.js");
+    let Ok(axe) = std::fs::read_to_string(&axe) else {
+        eprintln!("skipped: no axe-core (npm ci --prefix tests/browser)");
+        return;
+    };
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = spawn_app(Db::Sqlite).await.unwrap();
+    for path in ["/", "/en"] {
+        let page = browser.new_page(app.url(path)).await.unwrap();
+        // A conversation of its own for each page.
+        eval(&page, "localStorage.clear()").await;
+        page.reload().await.unwrap();
+        until(
+            &page,
+            "the launcher",
+            &format!("!!{ROOT}?.querySelector('.launcher')"),
+        )
+        .await;
+        eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+        until(
+            &page,
+            "the panel",
+            &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+        )
+        .await;
+        type_and_send(&page, "zzz").await;
+        until(
+            &page,
+            "the topics",
+            &format!("!!{ROOT}.querySelector('.quick button')"),
+        )
+        .await;
+        page.evaluate(axe.as_str()).await.unwrap();
+        let found = eval(
+            &page,
+            "axe.run(document).then(r => r.violations
+               .filter(v => v.impact === 'serious' || v.impact === 'critical')
+               .map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', ')))",
+        )
+        .await;
+        assert_eq!(found, json!([]), "{path}");
+    }
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}

@@ -64,7 +64,8 @@ header button{background:none;border:0;color:#fff;font-size:22px;cursor:pointer;
 .m.customer{align-self:flex-end;background:var(--c);color:#fff}
 .m.bot,.m.agent,.m.system{align-self:flex-start;background:#f1f1f1}
 .m.agent{background:#e7f0fe}
-.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}
+.who{display:block;font-size:11px;margin-bottom:2px;color:#555}
+.m.customer .who{color:#fff}
 .note{align-self:center;font-size:12px;color:#555;text-align:center}
 .note.error{color:#a00}
 .quick{display:flex;flex-wrap:wrap;gap:6px}
