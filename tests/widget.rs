@@ -734,3 +734,57 @@ async fn axe_core_finds_nothing_serious_with_the_widget_open() {
     events.await.unwrap();
     app.stop().await;
 }
+
+/// A page of its own origin on a port of its own that calls the chat API
+/// given as `?api=` from the browser; the outcome lands in
+/// `window.outcome`.
+async fn other_site() -> (String, tokio::task::JoinHandle<()>) {
+    const PAGE: &str = "<!doctype html><html lang=en><title>another site</title><script>
+         const api = new URLSearchParams(location.search).get('api');
+         fetch(api + '/v1/conversations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+           .then(r => r.json()).then(b => { window.outcome = b.id ? 'started' : 'refused'; })
+           .catch(() => { window.outcome = 'blocked'; });
+         </script>";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async { axum::response::Html(PAGE) }),
+    );
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (origin, server)
+}
+
+/// Only the configured origins' pages may call the chat API from a
+/// browser: the browser itself keeps any other site from reading it.
+#[tokio::test]
+async fn a_page_from_an_origin_not_listed_cannot_use_the_api() {
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let (allowed, allowed_server) = other_site().await;
+    let (elsewhere, other_server) = other_site().await;
+    let app = common::spawn_app_with(Db::Sqlite, &format!("cors_origins = ['{allowed}']"))
+        .await
+        .unwrap();
+    for (origin, expected) in [(&allowed, "started"), (&elsewhere, "blocked")] {
+        let page = browser
+            .new_page(format!("{origin}/?api={}", app.address))
+            .await
+            .unwrap();
+        until(&page, "the call's outcome", "window.outcome !== undefined").await;
+        assert_eq!(
+            eval(&page, "window.outcome").await,
+            json!(expected),
+            "{origin}"
+        );
+    }
+
+    allowed_server.abort();
+    other_server.abort();
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}
