@@ -788,3 +788,88 @@ async fn a_page_from_an_origin_not_listed_cannot_use_the_api() {
     events.await.unwrap();
     app.stop().await;
 }
+
+/// When the service is down the page stays usable, the visitor is told in
+/// their language, and what they typed stays in the box; too many messages
+/// are answered with the wait, not silence.
+#[tokio::test]
+async fn a_server_that_is_down_or_refuses_is_explained_and_nothing_typed_is_lost() {
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let app = common::spawn_app_with(Db::Sqlite, "rate_limit_messages_per_minute = 1")
+        .await
+        .unwrap();
+    let page = browser.new_page(app.url("/")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}.querySelector('.launcher')"),
+    )
+    .await;
+    let policy = eval(
+        &page,
+        "fetch(location.href).then(r => r.headers.get('content-security-policy'))",
+    )
+    .await;
+    assert_eq!(
+        policy,
+        json!(madoguchi::http::DEMO_POLICY),
+        "the page's strict policy"
+    );
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the panel",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+    type_and_send(&page, "送料はいくらですか").await;
+    until(
+        &page,
+        "the answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
+    )
+    .await;
+
+    // Over the limit of one message a minute: the wait is said.
+    type_and_send(&page, "返品できますか").await;
+    until(
+        &page,
+        "the wait",
+        &format!("[...{ROOT}.querySelectorAll('.note.error')].some(n => n.textContent.includes('秒ほどお待ちください'))"),
+    )
+    .await;
+    assert_eq!(
+        eval(&page, &format!("{ROOT}.querySelector('textarea').value")).await,
+        json!("返品できますか"),
+        "the message stays in the box"
+    );
+
+    // The service goes away: the same, and the page is not covered.
+    app.stop().await;
+    type_and_send(&page, "返品できますか").await;
+    until(
+        &page,
+        "the explanation",
+        &format!("[...{ROOT}.querySelectorAll('.note.error')].some(n => n.textContent.includes('ただいま接続できません'))"),
+    )
+    .await;
+    assert_eq!(
+        eval(&page, &format!("{ROOT}.querySelector('textarea').value")).await,
+        json!("返品できますか")
+    );
+    let on_top = eval(
+        &page,
+        "(() => { const e = document.elementFromPoint(40, 300); return e && e.closest('[data-madoguchi]') === null; })()",
+    )
+    .await;
+    assert_eq!(
+        on_top,
+        json!(true),
+        "the shop's page is still there to click"
+    );
+
+    browser.close().await.unwrap();
+    events.await.unwrap();
+}
