@@ -873,3 +873,87 @@ async fn a_server_that_is_down_or_refuses_is_explained_and_nothing_typed_is_lost
     browser.close().await.unwrap();
     events.await.unwrap();
 }
+
+/// A shop's own page (another origin, listed in `cors_origins`) embeds the
+/// widget with one tag, configured by its attributes: a logged-in customer
+/// comes verified, in the page's language, with the shop's title.
+#[tokio::test]
+async fn a_shop_page_embeds_the_widget_with_one_tag_for_a_verified_customer() {
+    let Some((mut browser, events)) = browser().await else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shop = format!("http://{}", listener.local_addr().unwrap());
+    let app = common::spawn_app_with(Db::Sqlite, &format!("cors_origins = ['{shop}']"))
+        .await
+        .unwrap();
+    let hash = madoguchi::secret::user_hash(&app.identity_secret, "customer-42");
+    let page_html = format!(
+        "<!doctype html><html lang=en><title>Shop</title><h1>Shop</h1>
+         <script src=\"{api}/widget.js\" defer data-title=\"Kaede Tea\" data-position=\"left\"
+                 data-external-id=\"customer-42\" data-user-hash=\"{hash}\"></script>",
+        api = app.address
+    );
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page_html.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+
+    let page = browser.new_page(format!("{shop}/")).await.unwrap();
+    until(
+        &page,
+        "the launcher",
+        &format!("!!{ROOT}?.querySelector('.launcher')"),
+    )
+    .await;
+    let left = eval(
+        &page,
+        &format!("{ROOT}.querySelector('.launcher').getBoundingClientRect().left < 100"),
+    )
+    .await;
+    assert_eq!(left, json!(true), "data-position=left");
+    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        &page,
+        "the panel",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+    assert_eq!(
+        eval(
+            &page,
+            &format!("{ROOT}.querySelector('header span').textContent")
+        )
+        .await,
+        json!("Kaede Tea")
+    );
+    type_and_send(&page, "How much is shipping?").await;
+    until(
+        &page,
+        "the answer",
+        &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
+    )
+    .await;
+
+    let listed = app.admin_json("/v1/admin/conversations").await;
+    let id = listed["conversations"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let detail = app
+        .admin_json(&format!("/v1/admin/conversations/{id}"))
+        .await;
+    assert_eq!(detail["customer"]["verified"], true, "{detail}");
+    assert_eq!(detail["customer"]["external_id"], "customer-42");
+
+    server.abort();
+    browser.close().await.unwrap();
+    events.await.unwrap();
+    app.stop().await;
+}
