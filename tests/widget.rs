@@ -294,6 +294,29 @@ async fn an_agent_reply_arrives_live_after_the_visitor_asks_for_a_person() {
     )
     .await;
 
+    // The agent closes the conversation: the visitor is asked how it went.
+    let closed = app
+        .admin(
+            reqwest::Method::POST,
+            &format!("/v1/admin/conversations/{id}/close"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "{}", closed.status());
+    until(
+        &page,
+        "the rating",
+        &format!("!!{ROOT}.querySelector('.csat')"),
+    )
+    .await;
+    let handed_off_notes = eval(
+        &page,
+        &format!("[...{ROOT}.querySelectorAll('.note')].filter(n => n.textContent.includes('member of our team has')).length"),
+    )
+    .await;
+    assert_eq!(handed_off_notes, json!(1), "the handoff is told once");
+
     browser.close().await.unwrap();
     events.await.unwrap();
     app.stop().await;

@@ -118,7 +118,7 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
 
   let saved = null;
   try { saved = JSON.parse(localStorage.getItem(store) || "null"); } catch { saved = null; }
-  const state = { panel: null, log: null, input: null, busy: false, lastEvent: saved?.lastEvent || 0, stream: null, status: "bot", rated: false, seen: new Set() };
+  const state = { panel: null, log: null, input: null, busy: false, pending: false, lastEvent: saved?.lastEvent || 0, stream: null, status: "bot", rated: false, seen: new Set() };
 
   function save() {
     if (saved) localStorage.setItem(store, JSON.stringify({ ...saved, lastEvent: state.lastEvent }));
@@ -159,11 +159,14 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
     state.log.append(box);
   }
 
+  // Says what changed, once, whether the reply or the live event tells first.
   function setStatus(status, escalation) {
+    const changed = status !== state.status;
     state.status = status;
-    if (status === "handed_off") note(TEXT.handedOff);
-    else if (escalation?.pending) note(TEXT.pending);
-    if (status === "closed") {
+    if (changed && status === "handed_off") note(TEXT.handedOff);
+    else if (escalation?.pending && !state.pending) note(TEXT.pending);
+    state.pending = Boolean(escalation?.pending);
+    if (changed && status === "closed") {
       note(TEXT.closed);
       askRating();
     }
@@ -229,7 +232,7 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
       show("customer", text);
       show("bot", body.reply.text);
       quickReplies(body.reply.quick_replies);
-      if (body.state !== state.status || body.escalation) setStatus(body.state, body.escalation);
+      setStatus(body.state, body.escalation);
       if (body.resolved) askRating();
       listen();
     } catch (error) {
@@ -253,7 +256,10 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
     if (!response.ok) return note(TEXT.down, "error");
     for (const m of body.messages) show(m.author, m.text, m.seq, m.agent);
     state.status = body.state;
-    if (body.state === "closed") setStatus("closed");
+    if (body.state === "closed") {
+      note(TEXT.closed);
+      askRating();
+    }
     listen();
   }
 
