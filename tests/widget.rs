@@ -145,6 +145,12 @@ async fn a_visitor_asks_in_japanese_and_english_and_the_transcript_survives_a_re
     .await;
     assert_eq!(messages(&page, "bot").await, [expected]);
     assert_eq!(messages(&page, "customer").await, ["送料はいくらですか"]);
+    page.save_screenshot(
+        chromiumoxide::page::ScreenshotParams::builder().build(),
+        screenshots().join("widget-ja.png"),
+    )
+    .await
+    .unwrap();
 
     let expected = answer(&app, "How much is shipping?").await;
     type_and_send(&page, "How much is shipping?").await;
