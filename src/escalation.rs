@@ -37,6 +37,9 @@ pub enum EscalationReason {
     /// The message, or frustration building over the conversation, passed
     /// the rule set's thresholds.
     Complaint,
+    /// A threat of legal, regulatory or payment-dispute action (a lawyer,
+    /// the consumer centre, a chargeback, a public review campaign).
+    Threat,
     /// Self-harm or a threat of violence: the highest priority.
     Safety,
 }
@@ -51,6 +54,7 @@ impl EscalationReason {
             EscalationReason::RepeatedFallback => "repeated_fallback",
             EscalationReason::Rule => "rule",
             EscalationReason::Safety => "safety",
+            EscalationReason::Threat => "threat",
         }
     }
 
@@ -63,6 +67,7 @@ impl EscalationReason {
             EscalationReason::RepeatedFallback => ReplyName::EscalatedRepeatedFallback,
             EscalationReason::Rule => ReplyName::EscalatedRule,
             EscalationReason::Safety => ReplyName::EscalatedSafety,
+            EscalationReason::Threat => ReplyName::EscalatedThreat,
         }
     }
 }
@@ -83,12 +88,13 @@ impl std::str::FromStr for EscalationReason {
             EscalationReason::RepeatedFallback,
             EscalationReason::Rule,
             EscalationReason::Safety,
+            EscalationReason::Threat,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
         .ok_or_else(|| {
             format!(
-                "unknown escalation reason `{s}` (expected complaint, human_requested, repeated_fallback, rule or safety)"
+                "unknown escalation reason `{s}` (expected complaint, human_requested, repeated_fallback, rule, safety or threat)"
             )
         })
     }
@@ -173,6 +179,7 @@ impl Escalation {
                 .any(|c| matches!(c.kind, CueKind::Demand | CueKind::Churn));
         let priority = match reason {
             EscalationReason::Safety => Priority::Urgent,
+            EscalationReason::Threat => Priority::High,
             EscalationReason::Complaint if angry => Priority::High,
             // Someone in charge is asked for when the customer has already
             // given up on the usual way. Asking for anyone reads as a demand
@@ -193,13 +200,14 @@ impl Escalation {
         Escalation { reason, priority }
     }
 
-    /// Of two escalations, the one to act on: safety over complaint over
-    /// the others, then the higher priority.
+    /// Of two escalations, the one to act on: safety, then a threat, then a
+    /// complaint, then the others; then the higher priority.
     #[must_use]
     pub fn stronger(self, other: Escalation) -> Escalation {
         let rank = |e: &Escalation| {
             let reason = match e.reason {
-                EscalationReason::Safety => 2,
+                EscalationReason::Safety => 3,
+                EscalationReason::Threat => 2,
                 EscalationReason::Complaint => 1,
                 _ => 0,
             };
@@ -230,6 +238,12 @@ pub fn escalation_for_message(
     let sentiment = &classification.sentiment;
     if sentiment.safety.is_some() {
         return Some(EscalationReason::Safety);
+    }
+    // A threat of legal or payment-dispute action goes to a person even
+    // inside an otherwise calm message (a refund question that names the
+    // consumer centre).
+    if sentiment.threat() {
+        return Some(EscalationReason::Threat);
     }
     let intent = intent.map(|i| rules.intent(i));
     // A request for a person is that, however upset: the sentiment stays in
@@ -282,7 +296,7 @@ pub struct MessageReport<'a> {
     /// Whether the message, taken alone, is handed to a person.
     pub escalate: bool,
     /// Why: `complaint`, `human_requested`, `repeated_fallback`, `rule`,
-    /// `safety`, or `null`.
+    /// `safety`, `threat`, or `null`.
     pub escalation_reason: Option<EscalationReason>,
 }
 

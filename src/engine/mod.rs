@@ -604,8 +604,10 @@ impl Dialogue<'_> {
         } else {
             sentiment.complaint
         };
-        let upset = reason == EscalationReason::Complaint
-            || upset_message
+        let upset = matches!(
+            reason,
+            EscalationReason::Complaint | EscalationReason::Threat
+        ) || upset_message
             || self.state.frustration <= escalation.frustration;
         (upset && reason != EscalationReason::Safety)
             .then(|| self.writer().apology(self.trouble(intent)))

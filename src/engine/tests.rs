@@ -25,7 +25,7 @@ intents:
   - id: legal
     escalate: true
     match:
-      any: [lawyer, sue]
+      any: [lawyer, sue, legal department]
     answer:
       en: A person will contact you.
 ";
@@ -112,7 +112,7 @@ fn a_required_detail_is_asked_once_and_remembered() {
 #[test]
 fn a_rule_escalation_hands_off_with_the_promised_time() {
     let rules = rules();
-    let d = conversation(&rules, known(), &["I will call my lawyer"]);
+    let d = conversation(&rules, known(), &["A question for your legal department"]);
     assert_eq!(d[0].action, Action::Escalate);
     assert_eq!(
         d[0].escalation.map(|e| e.reason),
@@ -358,4 +358,30 @@ fn thanks_after_an_answer_settles_the_question_and_thanks_alone_does_not() {
     assert_eq!(d[0].action, Action::Answer);
     assert!(!d[0].resolved);
     assert!(d[1].resolved, "{:?}", d[1].action);
+}
+
+#[test]
+fn a_threat_of_legal_action_goes_to_a_person_at_high_priority_even_when_calm() {
+    let rules = rules();
+    let d = conversation(
+        &rules,
+        known(),
+        &[
+            "Please cancel hm-12345678. If it is charged again I will dispute the charge with my bank.",
+        ],
+    );
+    assert_eq!(
+        d[0].escalation,
+        Some(Escalation {
+            reason: EscalationReason::Threat,
+            priority: Priority::High,
+        })
+    );
+    assert!(d[0].reply.text.contains("sorry"), "{}", d[0].reply.text);
+    // Not a threat when it says it is not one.
+    let d = conversation(&rules, known(), &["I'm not going to sue you, don't worry"]);
+    assert_ne!(
+        d[0].escalation.map(|e| e.reason),
+        Some(EscalationReason::Threat)
+    );
 }

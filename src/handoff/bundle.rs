@@ -67,7 +67,8 @@ pub struct Update {
     pub channel: Channel,
     /// Who the customer is, as known now.
     pub customer: Customer,
-    /// `complaint`, `human_requested`, `repeated_fallback`, `rule`, `safety`.
+    /// `complaint`, `human_requested`, `repeated_fallback`, `rule`, `safety`,
+    /// `threat`.
     pub reason: EscalationReason,
     /// `low`, `normal`, `high`, `urgent`.
     pub priority: Priority,
@@ -90,7 +91,8 @@ pub struct Handoff {
     pub channel: Channel,
     /// Who the customer is, and how sure that is.
     pub customer: Customer,
-    /// `complaint`, `human_requested`, `repeated_fallback`, `rule`, `safety`.
+    /// `complaint`, `human_requested`, `repeated_fallback`, `rule`, `safety`,
+    /// `threat`.
     pub reason: EscalationReason,
     /// `low`, `normal`, `high`, `urgent`.
     pub priority: Priority,

@@ -52,6 +52,9 @@ pub enum ReplyName {
     EscalatedRule,
     /// The careful handoff of a safety concern.
     EscalatedSafety,
+    /// The handoff of a threat of legal, regulatory or payment-dispute
+    /// action.
+    EscalatedThreat,
     /// A person has the conversation: acknowledged.
     HandedOff,
     /// The conversation is closed.
@@ -62,7 +65,7 @@ pub enum ReplyName {
 
 impl ReplyName {
     /// Every reply name, in the order `check` lists them.
-    pub const ALL: [ReplyName; 14] = [
+    pub const ALL: [ReplyName; 15] = [
         ReplyName::Fallback,
         ReplyName::Clarify,
         ReplyName::Neither,
@@ -74,6 +77,7 @@ impl ReplyName {
         ReplyName::EscalatedRepeatedFallback,
         ReplyName::EscalatedRule,
         ReplyName::EscalatedSafety,
+        ReplyName::EscalatedThreat,
         ReplyName::HandedOff,
         ReplyName::Closed,
         ReplyName::Ticket,
@@ -94,6 +98,7 @@ impl ReplyName {
             ReplyName::EscalatedRepeatedFallback => "escalated_repeated_fallback",
             ReplyName::EscalatedRule => "escalated_rule",
             ReplyName::EscalatedSafety => "escalated_safety",
+            ReplyName::EscalatedThreat => "escalated_threat",
             ReplyName::HandedOff => "handed_off",
             ReplyName::Closed => "closed",
             ReplyName::Ticket => "ticket",

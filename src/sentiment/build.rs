@@ -89,6 +89,7 @@ impl ScorerBuilder {
             (&spec.positive, CueKind::Positive, 1.0),
             (&spec.demand, CueKind::Demand, -1.0),
             (&spec.churn, CueKind::Churn, -1.0),
+            (&spec.threat, CueKind::Threat, -1.0),
             (&spec.waiting, CueKind::Waiting, -1.0),
         ];
         for (entries, kind, sign) in valence {

@@ -22,6 +22,10 @@ pub struct LexiconSpec {
     /// Threats to leave (`解約します`, `never order again`).
     #[serde(default)]
     pub churn: BTreeMap<String, f64>,
+    /// Threats of legal, regulatory or payment-dispute action
+    /// (`消費者センターに相談します`, `I'll file a chargeback`).
+    #[serde(default)]
+    pub threat: BTreeMap<String, f64>,
     /// Complaints about waiting and being ignored (`返事がない`).
     #[serde(default)]
     pub waiting: BTreeMap<String, f64>,

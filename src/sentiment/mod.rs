@@ -40,6 +40,9 @@ pub enum CueKind {
     Demand,
     /// A threat to leave.
     Churn,
+    /// A threat of legal, regulatory or payment-dispute action (a lawyer,
+    /// the consumer centre, a chargeback, a public review campaign).
+    Threat,
     /// A complaint about waiting or being ignored.
     Waiting,
     /// A negation that turned a term around.
@@ -98,6 +101,17 @@ pub struct Sentiment {
     pub safety: Option<SafetyConcern>,
     /// What moved the score, in message order.
     pub cues: Vec<Cue>,
+}
+
+impl Sentiment {
+    /// Whether the message threatens legal, regulatory or payment-dispute
+    /// action (a threat term that no negation turned off).
+    #[must_use]
+    pub fn threat(&self) -> bool {
+        self.cues
+            .iter()
+            .any(|c| c.kind == CueKind::Threat && c.weight < 0.0)
+    }
 }
 
 /// Thresholds of the scorer, set in the rule set.

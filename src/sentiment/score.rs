@@ -171,8 +171,9 @@ impl Scorer {
         let negatable = term.kind != TermKind::Valence(CueKind::Waiting);
         if let Some(span) = self.negation(s, term, &f.span).filter(|_| negatable) {
             let factor = match term.kind {
-                // "I won't cancel", "not demanding anything": no threat.
-                TermKind::Valence(CueKind::Churn | CueKind::Demand) => 0.0,
+                // "I won't cancel", "not demanding anything", "I'm not
+                // suing anyone": no threat.
+                TermKind::Valence(CueKind::Churn | CueKind::Demand | CueKind::Threat) => 0.0,
                 _ => NEGATION_FACTOR,
             };
             weight *= factor;
