@@ -245,3 +245,30 @@ fn the_built_in_lexicons_follow_the_definition() {
         assert!(score(&s, complaint).complaint, "{complaint}");
     }
 }
+
+/// 〜ないでください forbids; it does not negate: the word it forbids keeps
+/// its weight. A threat of action is a threat cue, unless it is denied.
+#[test]
+fn a_prohibition_is_not_a_negation_and_threats_are_their_own_cue() {
+    let s = ScorerBuilder::with_builtin()
+        .build_standalone(SentimentSettings::default())
+        .unwrap();
+    for angry in ["ふざけないでください", "馬鹿にしないでください！"] {
+        let found = score(&s, angry);
+        assert!(found.complaint, "{angry}: {:?}", kinds(&found));
+        assert!(!kinds(&found).contains(&CueKind::Negation), "{angry}");
+    }
+    for threat in [
+        "改善がなければ消費者センターに相談します",
+        "I will file a chargeback if this is not fixed",
+    ] {
+        assert!(score(&s, threat).threat(), "{threat}");
+    }
+    for calm in [
+        "訴えるつもりはありません",
+        "I'm not going to sue anyone",
+        "Is there a lawyer I should contact about customs?",
+    ] {
+        assert!(!score(&s, calm).threat(), "{calm}");
+    }
+}
