@@ -386,6 +386,16 @@ async fn a_reconnecting_client_gets_the_events_it_missed(db: Db) {
     let live = events_until(&mut stream, &mut buffer, "三通目です").await;
     assert_eq!(live.iter().map(|e| e.0).collect::<Vec<_>>(), [4]);
 
+    // The transcript says where its events end, so that a client showing it
+    // listens from there.
+    let transcript = app
+        .get_json(
+            &format!("/v1/conversations/{}", conversation.id),
+            &conversation.token,
+        )
+        .await;
+    assert_eq!(transcript["last_event"], 4);
+
     let wrong = resume("yesterday").await.unwrap();
     assert_eq!(error_code(wrong).await, (422, "invalid".to_owned()));
     app.stop().await;

@@ -770,8 +770,36 @@ async fn a_late_answer_adds_to_the_ticket_instead_of_opening_another(db: Db) {
         .filter(|m| m.author == madoguchi::store::Author::System)
         .count();
     assert_eq!(tickets, 1, "one ticket message in the transcript");
+    // A second detail later: a second update, with only what is new since
+    // the first.
+    let later = clock.now();
+    say(
+        &store,
+        &rules,
+        &events,
+        &id,
+        "注文番号は HM-12345678 です",
+        later,
+    )
+    .await;
+    assert!(matches!(
+        worker.step().await.unwrap(),
+        Step::Delivered { .. }
+    ));
+    let second: Value = serde_json::from_str(&receiver.requests()[2].body).unwrap();
+    assert_eq!(second["type"], "handoff.updated");
+    assert_eq!(second["data"]["new_details"]["order_number"], "HM-12345678");
+    assert!(
+        second["data"]["new_details"].get("email").is_none(),
+        "{second:#}"
+    );
+    assert_eq!(
+        second["data"]["transcript"][0]["text"],
+        "注文番号は HM-12345678 です"
+    );
+
     let handoffs = store.handoffs(None, 10).await.unwrap();
-    assert_eq!(handoffs.len(), 2);
+    assert_eq!(handoffs.len(), 3);
     assert!(
         handoffs
             .iter()

@@ -68,7 +68,7 @@ async fn type_and_send(page: &Page, text: &str) {
     eval(
         page,
         &format!(
-            "(() => {{ const box = {ROOT}.querySelector('textarea'); box.focus(); box.value = {text};
+            "(() => {{ const box = {ROOT}.querySelector('form textarea'); box.focus(); box.value = {text};
                box.dispatchEvent(new KeyboardEvent('keydown', {{ key: 'Enter', bubbles: true }})); return true; }})()"
         ),
     )
@@ -322,6 +322,20 @@ async fn an_agent_reply_arrives_live_after_the_visitor_asks_for_a_person() {
     )
     .await;
     assert_eq!(handed_off_notes, json!(1), "the handoff is told once");
+
+    // Writing again after the close starts a new conversation.
+    let stored =
+        "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('madoguchi:'))[1]).id";
+    let before = eval(&page, stored).await;
+    type_and_send(&page, "How much is shipping?").await;
+
+    until(
+        &page,
+        "an answer in a new conversation",
+        &format!("[...{ROOT}.querySelectorAll('.m.bot')].some(m => m.textContent.includes('550'))"),
+    )
+    .await;
+    assert_ne!(eval(&page, stored).await, before, "a new conversation");
 
     browser.close().await.unwrap();
     events.await.unwrap();

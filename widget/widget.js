@@ -222,13 +222,15 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
     state.busy = true;
     const typing = el("p", { class: "note", text: TEXT.typing, "aria-hidden": "true" });
     try {
+      // A closed conversation is over: what comes next starts a new one.
+      if (saved && state.status === "closed") forget();
       if (!saved) await start();
-      quickReplies([]);
       state.log.append(typing);
       const { response, body } = await api(`/v1/conversations/${saved.id}/messages`, { method: "POST", body: JSON.stringify(quickReply ? { text, quick_reply: quickReply } : { text }) });
       if (response.status === 401 || response.status === 404) { forget(); throw new Error("gone"); }
       if (!response.ok) throw failure(response, body);
       if (!quickReply) state.input.value = "";
+      quickReplies([]);
       show("customer", text);
       show("bot", body.reply.text);
       quickReplies(body.reply.quick_replies);
@@ -236,6 +238,7 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
       if (body.resolved) askRating();
       listen();
     } catch (error) {
+      if (error.code === "conversation_closed") { forget(); state.status = "bot"; }
       note(explain(error), "error");
     } finally {
       typing.remove();
@@ -247,6 +250,10 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
     localStorage.removeItem(store);
     saved = null;
     state.stream?.abort();
+    state.stream = null;
+    state.status = "bot";
+    state.lastEvent = 0;
+    state.seen.clear();
   }
 
   async function restore() {
@@ -256,6 +263,8 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
     if (!response.ok) return note(TEXT.down, "error");
     for (const m of body.messages) show(m.author, m.text, m.seq, m.agent);
     state.status = body.state;
+    state.lastEvent = Math.max(state.lastEvent, body.last_event || 0);
+    save();
     if (body.state === "closed") {
       note(TEXT.closed);
       askRating();
@@ -270,6 +279,7 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
     const abort = new AbortController();
     state.stream = abort;
     let retry = delay;
+    let opened = 0;
     try {
       const response = await fetch(`${server}/v1/conversations/${saved.id}/events`, {
         headers: { authorization: "Bearer " + saved.token, "last-event-id": String(state.lastEvent) },
@@ -277,7 +287,7 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
       });
       if (response.status === 401 || response.status === 404) { state.stream = null; return forget(); }
       if (!response.ok || !response.body) throw new Error(String(response.status));
-      retry = 1000;
+      opened = Date.now();
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
       for (;;) {
@@ -295,6 +305,10 @@ form button{border:0;border-radius:8px;background:var(--c);color:#fff;padding:0 
     } finally {
       if (state.stream === abort) state.stream = null;
     }
+    // A stream that lived a while starts the backoff again; one ended at
+    // once (another tab took its place, the service is stopping) does not,
+    // so tabs cannot take turns ending each other every second.
+    if (opened && Date.now() - opened > 10000) retry = 1000;
     if (!abort.signal.aborted && state.status !== "closed") {
       setTimeout(() => listen(Math.min(retry * 2, 30000)), retry);
     }

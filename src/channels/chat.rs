@@ -10,7 +10,7 @@ use crate::engine::{QuickReply, Status};
 use crate::escalation::{EscalationReason, Priority};
 use crate::rules::Channel;
 use crate::secret::{Secret, verify_user_hash};
-use crate::store::{Identity, MessageRecord};
+use crate::store::{ConversationRecord, Identity, MessageRecord};
 use crate::text::Locale;
 
 /// The longest name, e-mail address or external id accepted, in
@@ -329,6 +329,10 @@ pub struct TranscriptResponse {
     pub id: String,
     /// Its state.
     pub state: Status,
+    /// The id of its last live event when it was read: a client that shows
+    /// this transcript listens from there (`Last-Event-ID`), so that what
+    /// the transcript already holds does not come again.
+    pub last_event: i64,
     /// Its messages, in order.
     pub messages: Vec<TranscriptMessage>,
     /// The `after` of the next page, when the page is full.
@@ -339,11 +343,16 @@ pub struct TranscriptResponse {
 impl TranscriptResponse {
     /// The response for a page of `messages` of at most `limit`.
     #[must_use]
-    pub fn new(id: String, state: Status, messages: Vec<MessageRecord>, limit: i64) -> Self {
+    pub fn new(
+        conversation: &ConversationRecord,
+        messages: Vec<MessageRecord>,
+        limit: i64,
+    ) -> Self {
         let next = next_after(&messages, limit);
         TranscriptResponse {
-            id,
-            state,
+            id: conversation.id.clone(),
+            state: conversation.state.status,
+            last_event: conversation.event_count,
             messages: messages.into_iter().map(TranscriptMessage::from).collect(),
             next,
         }

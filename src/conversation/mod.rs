@@ -289,10 +289,16 @@ fn handoff(
             (escalation, now, HandoffKind::Resumed)
         }
         (Some(escalation), _) => (escalation, now, HandoffKind::New),
+        // Put off again behind a second question (an order number, then
+        // the address): still the same escalation.
         (None, Some(escalation)) => (
             escalation,
             now.checked_add(DEFERRED_HANDOFF).unwrap_or(now),
-            HandoffKind::New,
+            if before.status == Status::AwaitingDetail {
+                HandoffKind::Resumed
+            } else {
+                HandoffKind::New
+            },
         ),
         (None, None) => {
             let handed_off = decision.state.handoff.as_ref()?;

@@ -275,14 +275,16 @@ pub fn build(
 }
 
 /// Builds the event for `update`, which adds to `parent` (delivered), from
-/// the conversation as stored: the messages after the parent's, and the
-/// details they brought.
+/// the conversation as stored: the messages after `since` (the parent's
+/// last, or the last an earlier update of it carried), and the details
+/// they brought.
 ///
 /// # Errors
 /// [`StoreError::Corrupt`] when a stored decision is unreadable.
 pub fn build_update(
     update: &HandoffRecord,
     parent: &HandoffRecord,
+    since: i64,
     conversation: &ConversationRecord,
     messages: &[MessageRecord],
 ) -> Result<Envelope, StoreError> {
@@ -290,7 +292,7 @@ pub fn build_update(
     // ticket system.
     let new: Vec<&MessageRecord> = messages
         .iter()
-        .filter(|m| m.seq > parent.seq && m.seq <= update.seq && m.author != Author::System)
+        .filter(|m| m.seq > since && m.seq <= update.seq && m.author != Author::System)
         .collect();
     let details = conversation.state.details.clone();
     let mut new_details = BTreeMap::new();

@@ -303,7 +303,12 @@ impl Outbox {
             let Some(parent) = self.store.handoff(parent).await? else {
                 return Ok(None);
             };
-            bundle::build_update(handoff, &parent, &conversation, &messages)?
+            let since = self
+                .store
+                .updated_up_to(handoff)
+                .await?
+                .map_or(parent.seq, |seq| seq.max(parent.seq));
+            bundle::build_update(handoff, &parent, since, &conversation, &messages)?
         } else {
             self.created(handoff, &conversation, &messages).await?
         };

@@ -122,8 +122,7 @@ async fn transcript(
         .transcript_page(&conversation.id, after, limit)
         .await?;
     Ok(Json(TranscriptResponse::new(
-        conversation.id,
-        conversation.state.status,
+        &conversation,
         messages,
         limit,
     )))

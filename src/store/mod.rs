@@ -627,6 +627,23 @@ impl Store {
         row.map(HandoffRecord::try_from).transpose()
     }
 
+    /// The last message the updates of `update`'s handoff made before it
+    /// carried, if there were any: where `update` takes up.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn updated_up_to(&self, update: &HandoffRecord) -> Result<Option<i64>, StoreError> {
+        let Some(parent) = update.updates.as_deref() else {
+            return Ok(None);
+        };
+        match &self.backend {
+            Backend::Sqlite(db) => db.updated_up_to(parent, &update.id, update.seq).await,
+            Backend::Postgres(pool) => {
+                postgres::updated_up_to(pool, parent, &update.id, update.seq).await
+            }
+        }
+    }
+
     /// Handoffs, newest first, optionally in one status.
     ///
     /// # Errors

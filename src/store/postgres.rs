@@ -222,7 +222,7 @@ fn record_sql(messages: usize, handoff: bool, events: usize) -> String {
             statement,
             ", released AS (UPDATE handoffs SET seq = (SELECT message_count FROM updated), \
              reason = ${r}, priority = ${q}, intent = COALESCE(${i}, intent), next_attempt_at = ${d}, updated_at = $3 \
-             WHERE conversation_id = $6 AND status = 'pending' AND attempts = 0 \
+             WHERE conversation_id = $6 AND status = 'pending' AND attempts = 0 AND payload IS NULL \
              AND (${k} <> 'new' OR updates IS NULL) \
              AND EXISTS (SELECT 1 FROM updated) RETURNING id), \
              parent AS (SELECT id FROM handoffs WHERE conversation_id = $6 AND updates IS NULL \
@@ -360,6 +360,20 @@ pub(super) async fn claim_handoff(
             .fetch_optional(pool)
             .await?,
     )
+}
+
+pub(super) async fn updated_up_to(
+    pool: &PgPool,
+    parent: &str,
+    update: &str,
+    seq: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(sqlx::query_scalar(sql::UPDATED_UP_TO)
+        .bind(parent)
+        .bind(update)
+        .bind(seq)
+        .fetch_one(pool)
+        .await?)
 }
 
 pub(super) async fn handoff(pool: &PgPool, id: &str) -> Result<Option<HandoffRow>, StoreError> {

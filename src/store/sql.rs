@@ -102,10 +102,12 @@ pub fn insert_messages(rows: usize) -> String {
 /// A handoff not attempted yet takes in a new one of its conversation
 /// (`$8`: the new one's kind): with the transcript up to now, the new
 /// reason and priority, instead of making a second. A new escalation is
-/// taken in by a handoff of its own only, never by a pending update.
+/// taken in by a handoff of its own only, never by a pending update. One
+/// whose body is built (put back in the outbox by hand, sent unchanged)
+/// takes in nothing more: what is new goes as an update.
 pub const RELEASE_HANDOFF: &str = "UPDATE handoffs SET seq = $1, reason = $2, priority = $3, \
      intent = COALESCE($4, intent), next_attempt_at = $5, updated_at = $6 \
-     WHERE conversation_id = $7 AND status = 'pending' AND attempts = 0 \
+     WHERE conversation_id = $7 AND status = 'pending' AND attempts = 0 AND payload IS NULL \
      AND ($8 <> 'new' OR updates IS NULL)";
 
 /// The conversation's latest handoff of its own, that an update adds to:
@@ -143,6 +145,12 @@ pub fn claim_handoff(skip_locked: bool) -> String {
          next_attempt_at, created_at LIMIT 1{lock}) RETURNING {HANDOFF_COLUMNS}"
     )
 }
+
+/// Where the updates of `$1` before `$2` (whose messages end at `$3`)
+/// ended: the last message the ticket has already been sent. Updates of one
+/// handoff follow the conversation, so an earlier one ends earlier.
+pub const UPDATED_UP_TO: &str = "SELECT MAX(seq) FROM handoffs WHERE updates = $1 \
+     AND id <> $2 AND seq < $3";
 
 pub fn handoff() -> String {
     format!("SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE id = $1")

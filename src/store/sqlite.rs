@@ -345,6 +345,19 @@ impl Sqlite {
         Ok(claimed)
     }
 
+    pub(super) async fn updated_up_to(
+        &self,
+        parent: &str,
+        update: &str,
+        seq: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let reader = self.reader().await;
+        let seq: Option<i64> = reader
+            .prepare_cached(sql::UPDATED_UP_TO)?
+            .query_row(params![parent, update, seq], |r| r.get(0))?;
+        Ok(seq)
+    }
+
     pub(super) async fn handoff(&self, id: &str) -> Result<Option<HandoffRow>, StoreError> {
         let reader = self.reader().await;
         let found = reader
