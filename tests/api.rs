@@ -401,6 +401,65 @@ async fn a_reconnecting_client_gets_the_events_it_missed(db: Db) {
     app.stop().await;
 }
 
+/// An event kept without being published here (written by another replica,
+/// or published after a later one) is not lost: the next live event after
+/// the gap brings it from the store first, in order.
+async fn an_event_published_elsewhere_reaches_the_stream_in_order(db: Db) {
+    let Some(app) = spawn_app(db).await else {
+        return;
+    };
+    let conversation = app.start(json!({ "email": "hanako@example.jp" })).await;
+    app.say_ok(&conversation, "人と話したいです").await;
+    let mut stream = app.events(&conversation).await.bytes_stream();
+    let mut buffer = String::new();
+
+    // "Another replica": the same database, another event hub.
+    let elsewhere = madoguchi::store::Store::connect(
+        &app.database_url().parse().unwrap(),
+        madoguchi::store::Durability::Normal,
+    )
+    .await
+    .unwrap();
+    let record = elsewhere
+        .conversation(&conversation.id)
+        .await
+        .unwrap()
+        .unwrap();
+    madoguchi::conversation::agent_message(
+        &elsewhere,
+        &madoguchi::conversation::Events::default(),
+        record,
+        "佐藤",
+        "別の窓口から失礼します",
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    elsewhere.close().await;
+
+    let reply = app
+        .admin(
+            Method::POST,
+            &format!("/v1/admin/conversations/{}/messages", conversation.id),
+        )
+        .json(&json!({ "text": "担当の鈴木です", "agent": "鈴木" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 201);
+    let seen = events_until(&mut stream, &mut buffer, "担当の鈴木です").await;
+    let texts: Vec<(i64, &str)> = seen
+        .iter()
+        .map(|(id, _, data)| (*id, data["text"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        texts,
+        [(2, "別の窓口から失礼します"), (3, "担当の鈴木です")],
+        "the gap is filled, in order"
+    );
+    app.stop().await;
+}
+
 async fn an_agent_answers_live_and_closes_the_conversation(db: Db) {
     let Some(app) = spawn_app(db).await else {
         return;
@@ -985,6 +1044,7 @@ both_databases! {
     a_verified_customer_is_recognised_across_conversations => a_verified_customer_is_recognised_across_conversations;
     feedback_is_taken_and_checked => feedback_is_taken_and_checked;
     a_reconnecting_client_gets_the_events_it_missed => a_reconnecting_client_gets_the_events_it_missed;
+    an_event_published_elsewhere_reaches_the_stream_in_order => an_event_published_elsewhere_reaches_the_stream_in_order;
     a_pending_escalation_is_shown_until_the_answer_makes_it => a_pending_escalation_is_shown_until_the_answer_makes_it;
     a_tapped_quick_reply_leads_where_it_says => a_tapped_quick_reply_leads_where_it_says;
     health_and_readiness_answer => health_and_readiness_answer;

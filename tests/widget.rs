@@ -272,7 +272,7 @@ async fn an_agent_reply_arrives_live_after_the_visitor_asks_for_a_person() {
     until(
         &page,
         "the handoff",
-        &format!("[...{ROOT}.querySelectorAll('.note')].some(n => n.textContent.includes('member of our team'))"),
+        &format!("[...{ROOT}.querySelectorAll('.note')].some(n => n.textContent.includes('has your conversation'))"),
     )
     .await;
 

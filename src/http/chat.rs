@@ -5,6 +5,8 @@
 //! another's conversation; tokens never go in URLs.
 
 use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
@@ -156,17 +158,15 @@ async fn events(
         None => Vec::new(),
     };
     let behind = i64::try_from(missed.len()).unwrap_or(i64::MAX) >= REPLAY_LIMIT;
+    // Without `Last-Event-ID` the client wants what happens from now on.
     let replayed_up_to = missed
         .last()
-        .map_or(last_seen.unwrap_or(0), |event| event.id);
+        .map_or(last_seen.unwrap_or(conversation.event_count), |event| {
+            event.id
+        });
     let mut replay: Vec<Result<SseEvent, Infallible>> = missed
         .into_iter()
-        .map(|event| {
-            Ok(SseEvent::default()
-                .id(event.id.to_string())
-                .event(event.kind)
-                .data(event.body))
-        })
+        .map(|event| Ok(stored_event(event)))
         .collect();
     if behind {
         replay.push(Ok(resync(None)));
@@ -182,26 +182,86 @@ async fn events(
             _ = replaced => {}
         }
     };
-    let live = BroadcastStream::new(listener.events).filter_map(move |received| {
-        let sent = match received {
-            Ok(numbered) if numbered.id <= replayed_up_to => None,
-            Ok(numbered) => Some(
-                SseEvent::default()
-                    .id(numbered.id.to_string())
-                    .event(numbered.event.kind())
-                    .json_data(&numbered.event)
-                    .unwrap_or_default(),
-            ),
-            // A listener too slow to keep up is told how many events it
-            // missed: it reconnects with its last event id, or reads the
-            // transcript again.
-            Err(BroadcastStreamRecvError::Lagged(missed)) => Some(resync(Some(missed))),
-        };
-        sent.map(Ok)
+    let order = Arc::new(InOrder {
+        store: state.store.clone(),
+        conversation: conversation.id.clone(),
+        last_sent: AtomicI64::new(replayed_up_to),
     });
+    let live =
+        futures_util::StreamExt::then(BroadcastStream::new(listener.events), move |received| {
+            let order = Arc::clone(&order);
+            async move { order.next(received).await }
+        });
+    let live = futures_util::StreamExt::flat_map(live, futures_util::stream::iter);
     let stream = futures_util::stream::iter(replay).chain(live);
     let stream = futures_util::StreamExt::take_until(stream, ended);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(HEARTBEAT).text("heartbeat")))
+}
+
+/// Keeps one stream's live events in order and without gaps: events are
+/// published after their write commits, so two writers may publish out of
+/// order, and a write made by another replica is not published here at
+/// all. An event past a gap brings what is missing from the store first;
+/// one already sent is not sent again.
+struct InOrder {
+    store: crate::store::Store,
+    conversation: String,
+    last_sent: AtomicI64,
+}
+
+impl InOrder {
+    async fn next(
+        &self,
+        received: Result<conversation::Numbered, BroadcastStreamRecvError>,
+    ) -> Vec<Result<SseEvent, Infallible>> {
+        let numbered = match received {
+            Ok(numbered) => numbered,
+            // A listener too slow to keep up is told how many events it
+            // missed: it reconnects with its last event id, or reads the
+            // transcript again.
+            Err(BroadcastStreamRecvError::Lagged(missed)) => return vec![Ok(resync(Some(missed)))],
+        };
+        let last = self.last_sent.load(Ordering::Acquire);
+        if numbered.id <= last {
+            return Vec::new();
+        }
+        if numbered.id == last + 1 {
+            self.last_sent.store(numbered.id, Ordering::Release);
+            return vec![Ok(live_event(&numbered))];
+        }
+        let gap = numbered.id - last;
+        match self.store.events_after(&self.conversation, last, gap).await {
+            Ok(stored) if stored.last().is_some_and(|e| e.id >= numbered.id) => {
+                self.last_sent.store(numbered.id, Ordering::Release);
+                stored
+                    .into_iter()
+                    .filter(|e| e.id <= numbered.id)
+                    .map(|e| Ok(stored_event(e)))
+                    .collect()
+            }
+            // The store cannot fill the gap: the event goes as it is, and
+            // the client is told to read the transcript again.
+            _ => {
+                self.last_sent.store(numbered.id, Ordering::Release);
+                vec![Ok(resync(None)), Ok(live_event(&numbered))]
+            }
+        }
+    }
+}
+
+fn live_event(numbered: &conversation::Numbered) -> SseEvent {
+    SseEvent::default()
+        .id(numbered.id.to_string())
+        .event(numbered.event.kind())
+        .json_data(&numbered.event)
+        .unwrap_or_default()
+}
+
+fn stored_event(event: crate::store::StoredEvent) -> SseEvent {
+    SseEvent::default()
+        .id(event.id.to_string())
+        .event(event.kind)
+        .data(event.body)
 }
 
 /// Tells the client it missed events (`missed` of them, when known).
