@@ -231,6 +231,8 @@ fn the_built_in_lexicons_follow_the_definition() {
     for question in [
         "配送状況を確認できますか",
         "Can you check where my parcel is?",
+        "さようなら",
+        "では、さよなら",
     ] {
         assert!(!score(&s, question).complaint, "{question}");
     }
