@@ -62,6 +62,56 @@ async fn until(page: &Page, what: &str, script: &str) {
 /// The widget's shadow root, as a page expression.
 const ROOT: &str = "document.querySelector('[data-madoguchi]').shadowRoot";
 
+/// Waits for the launcher, opens the panel and waits for the focus to be
+/// in its box.
+async fn open_widget(page: &Page) {
+    until(
+        page,
+        "the launcher",
+        &format!("!!{ROOT}?.querySelector('.launcher')"),
+    )
+    .await;
+    eval(page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
+    until(
+        page,
+        "the panel",
+        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
+    )
+    .await;
+}
+
+/// Closes the browser and waits for its event loop to end.
+async fn close(mut browser: Browser, events: tokio::task::JoinHandle<()>) {
+    browser.close().await.unwrap();
+    events.await.unwrap();
+}
+
+/// The conversation the widget keeps in `localStorage`, as a page
+/// expression: `{id, token, lastEvent}`.
+const SAVED: &str =
+    "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('madoguchi:'))[1])";
+
+/// A port of its own, and its origin: another site.
+async fn other_origin() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = format!("http://{}", listener.local_addr().unwrap());
+    (listener, origin)
+}
+
+/// Serves `html` at `/` on `listener`.
+fn serve_page(listener: tokio::net::TcpListener, html: String) -> tokio::task::JoinHandle<()> {
+    let router = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let html = html.clone();
+            async move { axum::response::Html(html) }
+        }),
+    );
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    })
+}
+
 /// Types `text` into the widget and sends it with Enter.
 async fn type_and_send(page: &Page, text: &str) {
     let text = serde_json::to_string(text).unwrap();
@@ -105,7 +155,7 @@ fn screenshots() -> PathBuf {
 
 #[tokio::test]
 async fn a_visitor_asks_in_japanese_and_english_and_the_transcript_survives_a_reload() {
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = spawn_app(Db::Sqlite).await.unwrap();
@@ -232,14 +282,13 @@ async fn a_visitor_asks_in_japanese_and_english_and_the_transcript_survives_a_re
         "the token is never in a URL"
     );
 
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn an_agent_reply_arrives_live_after_the_visitor_asks_for_a_person() {
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = spawn_app(Db::Sqlite).await.unwrap();
@@ -324,9 +373,8 @@ async fn an_agent_reply_arrives_live_after_the_visitor_asks_for_a_person() {
     assert_eq!(handed_off_notes, json!(1), "the handoff is told once");
 
     // Writing again after the close starts a new conversation.
-    let stored =
-        "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('madoguchi:'))[1]).id";
-    let before = eval(&page, stored).await;
+    let stored = format!("{SAVED}.id");
+    let before = eval(&page, &stored).await;
     type_and_send(&page, "How much is shipping?").await;
 
     until(
@@ -335,10 +383,9 @@ async fn an_agent_reply_arrives_live_after_the_visitor_asks_for_a_person() {
         &format!("[...{ROOT}.querySelectorAll('.m.bot')].some(m => m.textContent.includes('550'))"),
     )
     .await;
-    assert_ne!(eval(&page, stored).await, before, "a new conversation");
+    assert_ne!(eval(&page, &stored).await, before, "a new conversation");
 
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
@@ -358,24 +405,12 @@ async fn an_ime_enter_does_not_send_and_a_tapped_quick_reply_does() {
     use chromiumoxide::cdp::browser_protocol::input::{
         DispatchKeyEventParams, DispatchKeyEventType, ImeSetCompositionParams, InsertTextParams,
     };
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = spawn_app(Db::Sqlite).await.unwrap();
     let page = browser.new_page(app.url("/")).await.unwrap();
-    until(
-        &page,
-        "the launcher",
-        &format!("!!{ROOT}.querySelector('.launcher')"),
-    )
-    .await;
-    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
-    until(
-        &page,
-        "the panel",
-        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
-    )
-    .await;
+    open_widget(&page).await;
 
     let enter = |kind| {
         DispatchKeyEventParams::builder()
@@ -444,11 +479,7 @@ async fn an_ime_enter_does_not_send_and_a_tapped_quick_reply_does() {
         messages(&page, "customer").await[1],
         label.as_str().unwrap()
     );
-    let conversation: Value = eval(
-        &page,
-        "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('madoguchi:'))[1])",
-    )
-    .await;
+    let conversation: Value = eval(&page, SAVED).await;
     let transcript = app
         .get_json(
             &format!("/v1/conversations/{}", conversation["id"].as_str().unwrap()),
@@ -462,8 +493,7 @@ async fn an_ime_enter_does_not_send_and_a_tapped_quick_reply_does() {
         "the tap was taken as an intent: {picked}"
     );
 
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
@@ -471,24 +501,12 @@ async fn an_ime_enter_does_not_send_and_a_tapped_quick_reply_does() {
 /// rating, and the rating is taken.
 #[tokio::test]
 async fn a_settled_question_asks_for_a_rating_and_takes_it() {
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = spawn_app(Db::Sqlite).await.unwrap();
     let page = browser.new_page(app.url("/en")).await.unwrap();
-    until(
-        &page,
-        "the launcher",
-        &format!("!!{ROOT}.querySelector('.launcher')"),
-    )
-    .await;
-    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
-    until(
-        &page,
-        "the panel",
-        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
-    )
-    .await;
+    open_widget(&page).await;
     type_and_send(&page, "How much is shipping?").await;
     until(
         &page,
@@ -524,8 +542,7 @@ async fn a_settled_question_asks_for_a_rating_and_takes_it() {
     )
     .await;
 
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
@@ -535,26 +552,14 @@ async fn a_settled_question_asks_for_a_rating_and_takes_it() {
 /// its last event id and shows what it missed.
 #[tokio::test]
 async fn messages_sent_while_the_connection_was_down_arrive_after_it_comes_back() {
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = common::spawn_app_with(Db::Sqlite, "max_streams_per_conversation = 1")
         .await
         .unwrap();
     let page = browser.new_page(app.url("/en")).await.unwrap();
-    until(
-        &page,
-        "the launcher",
-        &format!("!!{ROOT}.querySelector('.launcher')"),
-    )
-    .await;
-    eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
-    until(
-        &page,
-        "the panel",
-        &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
-    )
-    .await;
+    open_widget(&page).await;
     type_and_send(&page, "How much is shipping?").await;
     until(
         &page,
@@ -562,11 +567,7 @@ async fn messages_sent_while_the_connection_was_down_arrive_after_it_comes_back(
         &format!("{ROOT}.querySelectorAll('.m.bot').length === 1"),
     )
     .await;
-    let saved: Value = eval(
-        &page,
-        "JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('madoguchi:'))[1])",
-    )
-    .await;
+    let saved: Value = eval(&page, SAVED).await;
     let (id, token) = (
         saved["id"].as_str().unwrap().to_owned(),
         saved["token"].as_str().unwrap().to_owned(),
@@ -619,8 +620,7 @@ async fn messages_sent_while_the_connection_was_down_arrive_after_it_comes_back(
         "each message once"
     );
 
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
@@ -652,7 +652,7 @@ async fn press(page: &Page, key: &str, code: i64) {
 #[tokio::test]
 async fn the_widget_is_used_with_the_keyboard_alone() {
     use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = spawn_app(Db::Sqlite).await.unwrap();
@@ -719,8 +719,7 @@ async fn the_widget_is_used_with_the_keyboard_alone() {
     .await;
     assert_eq!(expanded, json!("false"));
 
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
@@ -734,7 +733,7 @@ async fn axe_core_finds_nothing_serious_with_the_widget_open() {
         eprintln!("skipped: no axe-core (npm ci --prefix tests/browser)");
         return;
     };
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = spawn_app(Db::Sqlite).await.unwrap();
@@ -743,19 +742,7 @@ async fn axe_core_finds_nothing_serious_with_the_widget_open() {
         // A conversation of its own for each page.
         eval(&page, "localStorage.clear()").await;
         page.reload().await.unwrap();
-        until(
-            &page,
-            "the launcher",
-            &format!("!!{ROOT}?.querySelector('.launcher')"),
-        )
-        .await;
-        eval(&page, &format!("{ROOT}.querySelector('.launcher').click()")).await;
-        until(
-            &page,
-            "the panel",
-            &format!("{ROOT}.activeElement?.tagName === 'TEXTAREA'"),
-        )
-        .await;
+        open_widget(&page).await;
         type_and_send(&page, "zzz").await;
         until(
             &page,
@@ -773,8 +760,7 @@ async fn axe_core_finds_nothing_serious_with_the_widget_open() {
         .await;
         assert_eq!(found, json!([]), "{path}");
     }
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
@@ -788,23 +774,15 @@ async fn other_site() -> (String, tokio::task::JoinHandle<()>) {
            .then(r => r.json()).then(b => { window.outcome = b.id ? 'started' : 'refused'; })
            .catch(() => { window.outcome = 'blocked'; });
          </script>";
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let origin = format!("http://{}", listener.local_addr().unwrap());
-    let router = axum::Router::new().route(
-        "/",
-        axum::routing::get(|| async { axum::response::Html(PAGE) }),
-    );
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    (origin, server)
+    let (listener, origin) = other_origin().await;
+    (origin, serve_page(listener, PAGE.to_owned()))
 }
 
 /// Only the configured origins' pages may call the chat API from a
 /// browser: the browser itself keeps any other site from reading it.
 #[tokio::test]
 async fn a_page_from_an_origin_not_listed_cannot_use_the_api() {
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let (allowed, allowed_server) = other_site().await;
@@ -827,8 +805,7 @@ async fn a_page_from_an_origin_not_listed_cannot_use_the_api() {
 
     allowed_server.abort();
     other_server.abort();
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
 
@@ -837,7 +814,7 @@ async fn a_page_from_an_origin_not_listed_cannot_use_the_api() {
 /// are answered with the wait, not silence.
 #[tokio::test]
 async fn a_server_that_is_down_or_refuses_is_explained_and_nothing_typed_is_lost() {
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
     let app = common::spawn_app_with(Db::Sqlite, "rate_limit_messages_per_minute = 1")
@@ -913,8 +890,7 @@ async fn a_server_that_is_down_or_refuses_is_explained_and_nothing_typed_is_lost
         "the shop's page is still there to click"
     );
 
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
 }
 
 /// A shop's own page (another origin, listed in `cors_origins`) embeds the
@@ -922,11 +898,10 @@ async fn a_server_that_is_down_or_refuses_is_explained_and_nothing_typed_is_lost
 /// comes verified, in the page's language, with the shop's title.
 #[tokio::test]
 async fn a_shop_page_embeds_the_widget_with_one_tag_for_a_verified_customer() {
-    let Some((mut browser, events)) = browser().await else {
+    let Some((browser, events)) = browser().await else {
         return;
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shop = format!("http://{}", listener.local_addr().unwrap());
+    let (listener, shop) = other_origin().await;
     let app = common::spawn_app_with(Db::Sqlite, &format!("cors_origins = ['{shop}']"))
         .await
         .unwrap();
@@ -937,16 +912,7 @@ async fn a_shop_page_embeds_the_widget_with_one_tag_for_a_verified_customer() {
                  data-external-id=\"customer-42\" data-user-hash=\"{hash}\"></script>",
         api = app.address
     );
-    let router = axum::Router::new().route(
-        "/",
-        axum::routing::get(move || {
-            let page = page_html.clone();
-            async move { axum::response::Html(page) }
-        }),
-    );
-    let server = tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
+    let server = serve_page(listener, page_html);
 
     let page = browser.new_page(format!("{shop}/")).await.unwrap();
     until(
@@ -996,7 +962,6 @@ async fn a_shop_page_embeds_the_widget_with_one_tag_for_a_verified_customer() {
     assert_eq!(detail["customer"]["external_id"], "customer-42");
 
     server.abort();
-    browser.close().await.unwrap();
-    events.await.unwrap();
+    close(browser, events).await;
     app.stop().await;
 }
