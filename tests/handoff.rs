@@ -576,46 +576,10 @@ async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
     let receiver = Receiver::start().await;
     let clock = Arc::new(ManualClock::new(now()));
     let worker = outbox(&store, &rules, webhook(&receiver.url), &clock);
-    let anonymous = |store: &Store| {
-        let store = store.clone();
-        let rules = Arc::clone(&rules);
-        async move {
-            let start = Start {
-                channel: Channel::Chat,
-                identity: Identity::Anonymous,
-                external_id: None,
-                email: None,
-                name: None,
-                locale: None,
-            };
-            conversation::start(&store, &rules, &start, now())
-                .await
-                .unwrap()
-                .id
-        }
-    };
-    let say = |id: String, text: &'static str, at: jiff::Timestamp| {
-        let store = store.clone();
-        let rules = Arc::clone(&rules);
-        async move {
-            let conversation = store.conversation(&id).await.unwrap().unwrap();
-            customer_message(
-                &store,
-                &rules,
-                &Events::default(),
-                conversation,
-                Said::typed(text),
-                at,
-            )
-            .await
-            .unwrap()
-        }
-    };
+    let events = Events::default();
 
     // The customer leaves after the question: the handoff goes after a while.
-    let gone = anonymous(&store).await;
-    let asked = say(gone.clone(), "担当者と話したいです", now()).await;
-    assert_eq!(asked.decision.action, madoguchi::engine::Action::AskEmail);
+    asked_for_an_address(&store, &rules, &events).await;
     assert_eq!(
         worker.step().await.unwrap(),
         Step::Empty,
@@ -628,17 +592,15 @@ async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
     ));
 
     // The customer answers: the same handoff, now with the address, at once.
-    let stays = anonymous(&store).await;
-    say(
-        stays.clone(),
-        "人と話したい",
-        madoguchi::handoff::Clock::now(&*clock),
-    )
-    .await;
+    let stays = anonymous(&store, &rules).await;
+    say(&store, &rules, &events, &stays, "人と話したい", clock.now()).await;
     let answered = say(
-        stays.clone(),
+        &store,
+        &rules,
+        &events,
+        &stays,
         "hanako@example.jp です",
-        madoguchi::handoff::Clock::now(&*clock),
+        clock.now(),
     )
     .await;
     assert!(answered.decision.escalation.is_some());
@@ -658,9 +620,8 @@ async fn a_handoff_put_off_behind_the_email_question_happens_anyway(db: Db) {
     assert_eq!(receiver.requests().len(), 2);
 }
 
-/// An anonymous conversation whose customer asked for a person and was
-/// asked for an e-mail address; returns its id.
-async fn asked_for_an_address(store: &Store, rules: &RuleSet, events: &Events) -> String {
+/// A new anonymous chat; returns its id.
+async fn anonymous(store: &Store, rules: &RuleSet) -> String {
     let start = Start {
         channel: Channel::Chat,
         identity: Identity::Anonymous,
@@ -669,10 +630,16 @@ async fn asked_for_an_address(store: &Store, rules: &RuleSet, events: &Events) -
         name: None,
         locale: None,
     };
-    let id = conversation::start(store, rules, &start, now())
+    conversation::start(store, rules, &start, now())
         .await
         .unwrap()
-        .id;
+        .id
+}
+
+/// An anonymous conversation whose customer asked for a person and was
+/// asked for an e-mail address; returns its id.
+async fn asked_for_an_address(store: &Store, rules: &RuleSet, events: &Events) -> String {
+    let id = anonymous(store, rules).await;
     let asked = say(store, rules, events, &id, "担当者と話したいです", now()).await;
     assert_eq!(asked.decision.action, madoguchi::engine::Action::AskEmail);
     id
