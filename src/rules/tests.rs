@@ -21,6 +21,16 @@ fn warnings(yaml: &str) -> Vec<String> {
     all.iter().map(ToString::to_string).collect()
 }
 
+/// The ids of a loaded rule set's intents, in order.
+fn intent_ids(loaded: &Loaded) -> Vec<&str> {
+    loaded
+        .rules
+        .intents()
+        .iter()
+        .map(|i| i.id.as_str())
+        .collect()
+}
+
 pub(super) fn assert_has(found: &[String], expected: &str) {
     assert!(
         found.iter().any(|p| p.contains(expected)),
@@ -46,12 +56,7 @@ intents:
 #[test]
 fn a_valid_rule_set_loads_with_the_built_in_human_intent() {
     let loaded = load(VALID).unwrap();
-    let ids: Vec<&str> = loaded
-        .rules
-        .intents()
-        .iter()
-        .map(|i| i.id.as_str())
-        .collect();
+    let ids = intent_ids(&loaded);
     assert_eq!(ids, ["refund", "human", "supervisor"]);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
@@ -376,12 +381,7 @@ intents:
     answer: { en: A concierge will be with you. }
 ";
     let loaded = load(yaml).unwrap();
-    let ids: Vec<&str> = loaded
-        .rules
-        .intents()
-        .iter()
-        .map(|i| i.id.as_str())
-        .collect();
+    let ids = intent_ids(&loaded);
     assert_eq!(ids, ["human", "supervisor"], "the other built-in one stays");
     let result = crate::classify::classify(&loaded.rules, "concierge please");
     assert_eq!(result.intent(), Some(0));
