@@ -143,15 +143,18 @@ impl Target {
     }
 }
 
+/// The ticket's URL, its id one path segment, percent-encoded: whatever
+/// the system answered cannot reach another path.
 fn ticket_url(base: &str, ticket_id: &str) -> String {
-    let id: String = url_segment(ticket_id);
-    format!("{}/{id}", tickets_url(base))
-}
-
-/// A ticket id as one path segment: a system's id is a number, but nothing
-/// it answers may reach another path.
-fn url_segment(text: &str) -> String {
-    text.chars().filter(char::is_ascii_alphanumeric).collect()
+    // A base that is no URL is refused by the request itself, with the
+    // reason, as any bad URL.
+    let Ok(mut url) = reqwest::Url::parse(&tickets_url(base)) else {
+        return tickets_url(base);
+    };
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.push(ticket_id);
+    }
+    url.into()
 }
 
 fn zendesk_comment(data: &Update) -> Value {
@@ -343,6 +346,18 @@ mod tests {
         }
         assert_eq!(ticket_reference(r#"{"id": 12}"#).0, Some("12".into()));
         assert_eq!(ticket_reference("accepted"), (None, None));
+    }
+
+    #[test]
+    fn a_ticket_id_stays_one_path_segment() {
+        assert_eq!(
+            ticket_url("https://shop.zendesk.com/", "35436"),
+            "https://shop.zendesk.com/api/v2/tickets/35436"
+        );
+        assert_eq!(
+            ticket_url("https://shop.freshdesk.com", "../../admin?x=1"),
+            "https://shop.freshdesk.com/api/v2/tickets/..%2F..%2Fadmin%3Fx=1"
+        );
     }
 
     #[test]
