@@ -135,7 +135,9 @@ SHOP_JA = "ひなた雑貨店 サポート"
 SHOP_EN = "Hinata Zakka Support"
 
 # Modern mailers: EmailMessage, RFC 2047 in UTF-8, CRLF as on the wire.
-MODERN = email.policy.SMTP
+# Long Message-IDs (Outlook's) must fold between ids, never be encoded:
+# the modern policy folds only lines over the RFC 5322 hard limit.
+MODERN = email.policy.SMTP.clone(max_line_length=998)
 # Legacy Japanese mailers: email.mime.* with compat32, headers from Header.
 LEGACY = email.policy.compat32.clone(linesep="\r\n", max_line_length=78)
 

@@ -97,6 +97,82 @@ struct Written {
     pub header_timeout_seconds: u64,
     /// Seconds a client has to send a request's body.
     pub body_timeout_seconds: u64,
+    /// The bearer secret of `POST /v1/email/inbound`; without it the
+    /// endpoint answers 401 to everyone.
+    pub email_inbound_secret: Option<Secret>,
+    /// The address the inbox answers from (`support@shop.example`); the
+    /// e-mail channel is on when it is set.
+    pub email_from: Option<String>,
+    /// The name shown with `email_from`.
+    pub email_from_name: Option<String>,
+    /// The SMTP relay (`smtp://127.0.0.1:25`, `smtps://user:pass@host`);
+    /// without one, answers are kept (status `held`) and logged, not sent.
+    pub smtp_url: Option<Secret>,
+    /// The receiving server's `authserv-id`, whose
+    /// `Authentication-Results` are trusted for DMARC.
+    pub email_authserv_id: Option<String>,
+    /// The largest inbound mail accepted, in bytes.
+    pub email_max_bytes: usize,
+    /// At most one automatic answer per sender in this many minutes.
+    pub email_reply_window_minutes: u64,
+    /// This many mails in one conversation within the reply window stop
+    /// automatic answers there.
+    pub email_burst_mails: u32,
+    /// Days an address that bounced for good is not mailed.
+    pub email_bounce_hold_days: u64,
+    /// The IMAP server of the inbox (implicit TLS); the poller runs when it
+    /// is set.
+    pub imap_host: Option<String>,
+    /// Its port.
+    pub imap_port: u16,
+    /// The login.
+    pub imap_user: Option<String>,
+    /// The password or app password.
+    pub imap_password: Option<Secret>,
+    /// The folder read.
+    pub imap_mailbox: String,
+    /// The folder handled mail is moved to.
+    pub imap_done_mailbox: String,
+    /// Seconds between looks when the server has no IDLE.
+    pub imap_poll_seconds: u64,
+    /// Extra CA certificates (PEM) for a server with a private CA.
+    pub imap_ca_file: Option<PathBuf>,
+}
+
+/// The e-mail channel's configuration.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// How the inbox behaves.
+    pub settings: crate::channels::email::MailSettings,
+    /// The bearer secret of the inbound endpoint.
+    pub inbound_secret: Option<Secret>,
+    /// The SMTP relay.
+    pub smtp_url: Option<Secret>,
+    /// The largest inbound mail accepted, in bytes.
+    pub max_bytes: usize,
+    /// The mailbox to poll, if any.
+    pub imap: Option<ImapConfig>,
+}
+
+/// The mailbox the poller reads.
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    /// Host.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Login.
+    pub user: String,
+    /// Password.
+    pub password: Secret,
+    /// Folder read.
+    pub mailbox: String,
+    /// Folder handled mail goes to.
+    pub done_mailbox: String,
+    /// Poll interval without IDLE.
+    pub poll: Duration,
+    /// Extra CA certificates.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// On or off.
@@ -178,6 +254,8 @@ pub struct Config {
     /// The origins whose pages may call the chat API from a browser, as
     /// `scheme://host[:port]`.
     pub cors_origins: Vec<String>,
+    /// The e-mail channel, when `email_from` is set.
+    pub email: Option<EmailConfig>,
 }
 
 /// What `webhook_url` points at.
@@ -236,6 +314,23 @@ const KEYS: &[&str] = &[
     "max_connections",
     "header_timeout_seconds",
     "body_timeout_seconds",
+    "email_inbound_secret",
+    "email_from",
+    "email_from_name",
+    "smtp_url",
+    "email_authserv_id",
+    "email_max_bytes",
+    "email_reply_window_minutes",
+    "email_burst_mails",
+    "email_bounce_hold_days",
+    "imap_host",
+    "imap_port",
+    "imap_user",
+    "imap_password",
+    "imap_mailbox",
+    "imap_done_mailbox",
+    "imap_poll_seconds",
+    "imap_ca_file",
 ];
 
 /// The defaults: a fresh machine runs with no configuration at all.
@@ -265,6 +360,14 @@ struct Defaults {
     max_connections: u32,
     header_timeout_seconds: u64,
     body_timeout_seconds: u64,
+    email_max_bytes: usize,
+    email_reply_window_minutes: u64,
+    email_burst_mails: u32,
+    email_bounce_hold_days: u64,
+    imap_port: u16,
+    imap_mailbox: &'static str,
+    imap_done_mailbox: &'static str,
+    imap_poll_seconds: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -293,6 +396,15 @@ const DEFAULTS: Defaults = Defaults {
     max_connections: 1_000,
     header_timeout_seconds: 10,
     body_timeout_seconds: 15,
+    // Photos of damaged items are common.
+    email_max_bytes: 25 * 1024 * 1024,
+    email_reply_window_minutes: 10,
+    email_burst_mails: 5,
+    email_bounce_hold_days: 7,
+    imap_port: 993,
+    imap_mailbox: "INBOX",
+    imap_done_mailbox: "madoguchi-handled",
+    imap_poll_seconds: 60,
 };
 
 /// Values given on the command line, over everything else.
@@ -452,7 +564,9 @@ impl Written {
                 )
             }))
             .collect::<Result<Vec<_>, _>>()?;
+        let email = self.email()?;
         Ok(Config {
+            email,
             listen: self.listen,
             database_url,
             rules: self.rules,
@@ -470,6 +584,76 @@ impl Written {
             public_url,
             cors_origins,
         })
+    }
+
+    /// The e-mail channel, on when `email_from` is set.
+    fn email(&self) -> Result<Option<EmailConfig>, ConfigError> {
+        let Some(from) = self.email_from.as_deref() else {
+            if self.imap_host.is_some() || self.smtp_url.is_some() {
+                return Err(invalid(
+                    "email_from",
+                    "must be set for the e-mail channel (imap_host or smtp_url is set)",
+                ));
+            }
+            return Ok(None);
+        };
+        let from = from.trim();
+        if from.parse::<lettre::Address>().is_err() {
+            return Err(invalid("email_from", "must be an e-mail address"));
+        }
+        if self
+            .email_inbound_secret
+            .as_ref()
+            .is_some_and(|s| s.expose().chars().count() < 16)
+        {
+            return Err(invalid(
+                "email_inbound_secret",
+                "must be at least 16 characters",
+            ));
+        }
+        if let Some(url) = &self.smtp_url {
+            let url = url.expose();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(invalid("smtp_url", "must be an smtp:// or smtps:// URL"));
+            }
+        }
+        if self.email_max_bytes < 1024 {
+            return Err(invalid("email_max_bytes", "must be at least 1024"));
+        }
+        let mut settings = crate::channels::email::MailSettings::new(from);
+        settings.display_name.clone_from(&self.email_from_name);
+        settings.authserv_id.clone_from(&self.email_authserv_id);
+        settings.reply_window = Duration::from_secs(self.email_reply_window_minutes * 60);
+        settings.burst_window = settings.reply_window;
+        settings.burst_mails = i64::from(self.email_burst_mails.max(1));
+        settings.bounce_hold = Duration::from_secs(self.email_bounce_hold_days * 24 * 3600);
+        settings.relay = self.smtp_url.is_some();
+        let imap = match (&self.imap_host, &self.imap_user, &self.imap_password) {
+            (None, _, _) => None,
+            (Some(host), Some(user), Some(password)) => Some(ImapConfig {
+                host: host.clone(),
+                port: self.imap_port,
+                user: user.clone(),
+                password: password.clone(),
+                mailbox: self.imap_mailbox.clone(),
+                done_mailbox: self.imap_done_mailbox.clone(),
+                poll: Duration::from_secs(self.imap_poll_seconds.max(1)),
+                ca_file: self.imap_ca_file.clone(),
+            }),
+            (Some(_), _, _) => {
+                return Err(invalid(
+                    "imap_user",
+                    "imap_user and imap_password must be set with imap_host",
+                ));
+            }
+        };
+        Ok(Some(EmailConfig {
+            settings,
+            inbound_secret: self.email_inbound_secret.clone(),
+            smtp_url: self.smtp_url.clone(),
+            max_bytes: self.email_max_bytes,
+            imap,
+        }))
     }
 
     /// The limits, each at least 1.

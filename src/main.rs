@@ -96,6 +96,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Hand one mail, read from standard input, to the running service
+    /// (`POST /v1/email/inbound`): for a `.forward` or Postfix pipe. Exits 0
+    /// once the service kept it, 75 (`EX_TEMPFAIL`) when it cannot be reached
+    /// or cannot keep it now, so the MTA tries again, and 65 (`EX_DATAERR`)
+    /// when the service refuses the message itself.
+    Inbound {
+        /// The configuration file: `listen` gives the address and
+        /// `email_inbound_secret` the secret (also read from
+        /// `MADOGUCHI_EMAIL_INBOUND_SECRET`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The service's inbound URL, over the one built from `listen`.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Receive handoffs on this machine, to watch them arrive: checks each
     /// signature, prints the event, answers with a ticket id (`LOCAL-1`...).
     /// Point `webhook_url` at it (`madoguchi.demo.toml` does).
@@ -129,6 +144,7 @@ fn main() -> ExitCode {
         ),
         Command::Check { rules } => check(&rules),
         Command::WebhookListen { listen, secret } => webhook_listen(&listen, secret),
+        Command::Inbound { config, url } => Ok(inbound(config.as_deref(), url)),
         Command::Classify { rules, answers } => run_classify(&rules, answers),
         Command::Test {
             rules,
@@ -190,6 +206,66 @@ fn webhook_listen(listen: &str, secret: Option<String>) -> anyhow::Result<ExitCo
             .await
             .context("receiving")?;
         Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `sysexits.h`: try again later; the input data was incorrect.
+const EX_TEMPFAIL: u8 = 75;
+const EX_DATAERR: u8 = 65;
+
+fn inbound(file: Option<&Path>, url: Option<String>) -> ExitCode {
+    match post_inbound(file, url) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("madoguchi inbound: {err:#}");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
+}
+
+/// Posts standard input to the service. Every failure that is not the
+/// message's own fault is a temporary one: the MTA keeps the mail and
+/// tries again, so nothing is lost while the service is down or
+/// misconfigured.
+fn post_inbound(file: Option<&Path>, url: Option<String>) -> anyhow::Result<ExitCode> {
+    use std::io::Read as _;
+    let config = Config::load(file, &Flags::default())?;
+    let secret = config
+        .email
+        .as_ref()
+        .and_then(|e| e.inbound_secret.clone())
+        .context(
+            "no email_inbound_secret in the configuration or MADOGUCHI_EMAIL_INBOUND_SECRET",
+        )?;
+    let url = url.unwrap_or_else(|| format!("http://{}/v1/email/inbound", config.listen));
+    let mut raw = Vec::new();
+    io::stdin()
+        .read_to_end(&mut raw)
+        .context("reading the message from standard input")?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(secret.expose())
+            .header("content-type", "message/rfc822")
+            .body(raw)
+            .timeout(std::time::Duration::from_mins(2))
+            .send()
+            .await
+            .with_context(|| format!("posting to {url}"))?;
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        if status.is_success() {
+            println!("{body}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("madoguchi inbound: {url} answered {status}: {body}");
+        let refused = matches!(status.as_u16(), 400 | 413 | 415 | 422);
+        Ok(ExitCode::from(if refused {
+            EX_DATAERR
+        } else {
+            EX_TEMPFAIL
+        }))
     })
 }
 

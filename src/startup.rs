@@ -17,9 +17,12 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::channels::email::Inbox;
+use crate::channels::email::send::MailOutbox;
+use crate::config::{Config, EmailConfig};
 use crate::conversation::Events;
 use crate::diagnostic::LoadError;
+use crate::handoff::Schedule;
 use crate::handoff::bundle::Bounds;
 use crate::handoff::{Outbox, SystemClock};
 use crate::http::{AppState, Connections, RateLimits, Settings, router, serve};
@@ -57,6 +60,9 @@ pub enum StartError {
         /// What went wrong.
         source: StoreError,
     },
+    /// The SMTP relay cannot be used.
+    #[error(transparent)]
+    Relay(#[from] crate::channels::email::send::RelayError),
     /// The webhook client could not be built.
     #[error("the webhook client: {0}")]
     Client(#[from] reqwest::Error),
@@ -135,6 +141,11 @@ impl Application {
                 stopping.clone(),
             )));
         }
+        let inbox = config
+            .email
+            .as_ref()
+            .map(|email| email_channel(email, &store, &rules, &events, &stopping, &mut tasks))
+            .transpose()?;
         let limits = Arc::new(RateLimits::new(&config.limits));
         tasks.push(tokio::spawn(forget_quiet_clients(
             Arc::clone(&limits),
@@ -146,12 +157,15 @@ impl Application {
             events,
             outbox: wake,
             limits,
+            inbox,
             settings: Arc::new(Settings {
                 admin_token: config.admin_token.clone(),
                 identity_secret: config.identity_secret.clone(),
                 max_message_chars: config.max_message_chars,
                 max_messages_per_conversation: config.limits.max_messages_per_conversation,
                 cors_origins: config.cors_origins.clone(),
+                email_inbound_secret: config.email.as_ref().and_then(|e| e.inbound_secret.clone()),
+                email_max_bytes: config.email.as_ref().map_or(0, |e| e.max_bytes),
             }),
             stopping,
         };
@@ -205,6 +219,59 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The e-mail channel: its inbox, the mail outbox worker when a relay is
+/// configured, and the mailbox poller when an IMAP server is.
+fn email_channel(
+    email: &EmailConfig,
+    store: &Store,
+    rules: &Arc<crate::rules::RuleSet>,
+    events: &Events,
+    stopping: &watch::Receiver<bool>,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> Result<Inbox, StartError> {
+    let settings = Arc::new(email.settings.clone());
+    let wake = Arc::new(Notify::new());
+    if let Some(url) = &email.smtp_url {
+        let worker = MailOutbox::new(
+            store.clone(),
+            url.expose(),
+            Arc::clone(&settings),
+            Schedule::default(),
+            Arc::new(SystemClock),
+        )?;
+        tasks.push(tokio::spawn(
+            worker.run(stopping.clone(), Arc::clone(&wake)),
+        ));
+    } else {
+        tracing::warn!("no smtp_url: answers to mail are kept (status held), not sent");
+    }
+    let inbox = Inbox {
+        store: store.clone(),
+        rules: Arc::clone(rules),
+        events: events.clone(),
+        settings,
+        wake,
+    };
+    if let Some(imap) = &email.imap {
+        let settings = crate::channels::email::imap::ImapSettings {
+            host: imap.host.clone(),
+            port: imap.port,
+            username: imap.user.clone(),
+            password: imap.password.clone(),
+            mailbox: imap.mailbox.clone(),
+            done_mailbox: imap.done_mailbox.clone(),
+            poll: imap.poll,
+            ca_file: imap.ca_file.clone(),
+        };
+        tasks.push(tokio::spawn(crate::channels::email::poll::run(
+            settings,
+            inbox.clone(),
+            stopping.clone(),
+        )));
+    }
+    Ok(inbox)
 }
 
 /// Lets the rate limits forget quiet clients once a minute, until the

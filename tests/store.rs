@@ -39,6 +39,7 @@ fn write<'a>(
         summary,
         handoff: None,
         events: &[],
+        mails: &[],
     }
 }
 

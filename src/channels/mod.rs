@@ -4,3 +4,4 @@
 //! the HTTP API); e-mail comes next.
 
 pub mod chat;
+pub mod email;

@@ -16,8 +16,8 @@ use crate::escalation::Escalation;
 use crate::privacy::mask;
 use crate::rules::{ReplyName, RuleSet};
 use crate::store::{
-    Author, ConversationRecord, HandoffKind, NewHandoff, NewMessage, Planned, Store, StoreError,
-    StoredDecision,
+    Author, ConversationRecord, HandoffKind, NewHandoff, NewMail, NewMessage, Planned, Store,
+    StoreError, StoredDecision,
 };
 
 /// A customer message, decided and stored.
@@ -195,7 +195,6 @@ impl<'a> Said<'a> {
 /// [`MessageError::NotOffered`] for a quick reply the last reply did not
 /// offer, [`MessageError::Closed`] for a closed conversation,
 /// [`MessageError::Gone`] for one deleted meanwhile, or a store failure.
-#[tracing::instrument(name = "customer_message", skip_all, fields(conversation = %conversation.id))]
 pub async fn customer_message(
     store: &Store,
     rules: &RuleSet,
@@ -203,6 +202,31 @@ pub async fn customer_message(
     conversation: ConversationRecord,
     said: Said<'_>,
     now: jiff::Timestamp,
+) -> Result<Answered, MessageError> {
+    customer_message_with(store, rules, events, conversation, said, now, &|_, _| {
+        Vec::new()
+    })
+    .await
+}
+
+/// The mails a channel keeps with a customer's message, made from the
+/// decision and the masked text: the mail it came in and the mail that
+/// answers it, written in the same transaction.
+pub type MailsOf<'a> = &'a (dyn Fn(&Decision, &str) -> Vec<NewMail> + Send + Sync);
+
+/// [`customer_message`], keeping the channel's `mails` with it.
+///
+/// # Errors
+/// As [`customer_message`].
+#[tracing::instrument(name = "customer_message", skip_all, fields(conversation = %conversation.id))]
+pub async fn customer_message_with(
+    store: &Store,
+    rules: &RuleSet,
+    events: &Events,
+    conversation: ConversationRecord,
+    said: Said<'_>,
+    now: jiff::Timestamp,
+    mails: MailsOf<'_>,
 ) -> Result<Answered, MessageError> {
     if let Some(picked) = said.quick_reply
         && !conversation.state.offers(picked)
@@ -253,6 +277,7 @@ pub async fn customer_message(
                 .then(|| summary(rules, &decision, &text)),
             handoff: handoff(&conversation.state, &decision, intent.as_deref(), now),
             events: Vec::new(),
+            mails: mails(&decision, &text),
         };
         (write, Vec::new(), Answered { decision, intent })
     })
@@ -365,6 +390,26 @@ pub async fn agent_message(
     text: &str,
     now: jiff::Timestamp,
 ) -> Result<i64, MessageError> {
+    agent_message_with(store, events, conversation, agent, text, now, &|_| {
+        Vec::new()
+    })
+    .await
+}
+
+/// [`agent_message`], keeping the mails the channel sends it as (made from
+/// the masked text) in the same transaction.
+///
+/// # Errors
+/// As [`agent_message`].
+pub async fn agent_message_with(
+    store: &Store,
+    events: &Events,
+    conversation: ConversationRecord,
+    agent: &str,
+    text: &str,
+    now: jiff::Timestamp,
+    mails: &(dyn Fn(&str) -> Vec<NewMail> + Send + Sync),
+) -> Result<i64, MessageError> {
     let text = mask(text).into_owned();
     let id = conversation.id.clone();
     let written = write_planned(store, conversation, now, |conversation| {
@@ -391,6 +436,7 @@ pub async fn agent_message(
             summary: None,
             handoff: None,
             events: Vec::new(),
+            mails: mails(&text),
         };
         (write, vec![event], ())
     })
@@ -421,6 +467,7 @@ pub async fn close(
             summary: None,
             handoff: None,
             events: Vec::new(),
+            mails: Vec::new(),
         };
         (write, Vec::new(), ())
     })
@@ -511,6 +558,7 @@ pub async fn handoff_delivered(
             summary: None,
             handoff: None,
             events: Vec::new(),
+            mails: Vec::new(),
         };
         (write, ticket.into_iter().collect(), ())
     })

@@ -106,6 +106,79 @@ impl Default for Schedule {
     }
 }
 
+impl Schedule {
+    /// When to try again after the `attempts`-th attempt failed, the
+    /// receiver's own `after` counting up to the longest wait of the
+    /// schedule (a `Retry-After` of a year must not park the delivery);
+    /// `None` when the schedule is spent.
+    #[must_use]
+    pub fn next_attempt(
+        &self,
+        attempts: i64,
+        after: Option<Duration>,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let failed = usize::try_from(attempts).unwrap_or(usize::MAX);
+        let delay = self.delays.get(failed.saturating_sub(1))?;
+        let longest = self.delays.iter().max().copied().unwrap_or(*delay);
+        let wait = jittered(*delay, self.jitter).max(after.unwrap_or_default().min(longest));
+        Some(
+            SignedDuration::try_from(wait)
+                .ok()
+                .and_then(|wait| now.checked_add(wait).ok())
+                .unwrap_or(jiff::Timestamp::MAX),
+        )
+    }
+
+    /// The end of a lease taken at `now`.
+    #[must_use]
+    pub fn lease_end(now: Timestamp) -> Timestamp {
+        now.checked_add(SignedDuration::try_from(LEASE).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(now)
+    }
+}
+
+/// Runs `lanes` concurrent loops of `step` until `stopping` turns true:
+/// each steps while there is work (`step` answers `Ok(true)`), then waits
+/// for `wake` or the next poll. The handoff outbox and the mail outbox
+/// both run this way.
+pub async fn run_lanes<F, Fut>(
+    lanes: usize,
+    stopping: watch::Receiver<bool>,
+    wake: Arc<Notify>,
+    step: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, StoreError>>,
+{
+    let lane = |mut stopping: watch::Receiver<bool>, wake: Arc<Notify>| {
+        let step = &step;
+        async move {
+            loop {
+                if *stopping.borrow() {
+                    return;
+                }
+                let idle = match step().await {
+                    Ok(worked) => !worked,
+                    Err(err) => {
+                        tracing::error!(error = %err, "outbox step failed");
+                        true
+                    }
+                };
+                if idle {
+                    tokio::select! {
+                        () = wake.notified() => {}
+                        () = tokio::time::sleep(POLL) => {}
+                        _ = stopping.changed() => return,
+                    }
+                }
+            }
+        }
+    };
+    let all = (0..lanes).map(|_| lane(stopping.clone(), Arc::clone(&wake)));
+    futures_util::future::join_all(all).await;
+}
+
 /// What one step of the worker did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -216,9 +289,7 @@ impl Outbox {
     /// When the store fails (the handoff then stays in the outbox).
     pub async fn step(&self) -> Result<Step, StoreError> {
         let now = self.clock.now();
-        let lease_end = now
-            .checked_add(SignedDuration::try_from(LEASE).unwrap_or(SignedDuration::MAX))
-            .unwrap_or(now);
+        let lease_end = Schedule::lease_end(now);
         match self
             .store
             .claim_handoff(now.as_millisecond(), lease_end.as_millisecond())
@@ -402,21 +473,13 @@ impl Outbox {
         after: Option<Duration>,
         now: Timestamp,
     ) -> Result<Step, StoreError> {
-        let failed = usize::try_from(handoff.attempts).unwrap_or(usize::MAX);
-        let Some(delay) = self.schedule.delays.get(failed.saturating_sub(1)) else {
-            let error =
-                format!("retry schedule spent after {failed} attempts; last error: {error}");
+        let Some(at) = self.schedule.next_attempt(handoff.attempts, after, now) else {
+            let error = format!(
+                "retry schedule spent after {} attempts; last error: {error}",
+                handoff.attempts
+            );
             return self.dead(handoff, &error, now).await;
         };
-        // The system's own delay counts, up to the longest wait of the
-        // schedule: a `Retry-After` of a year must not park the handoff.
-        let longest = self.schedule.delays.iter().max().copied().unwrap_or(*delay);
-        let wait =
-            jittered(*delay, self.schedule.jitter).max(after.unwrap_or_default().min(longest));
-        let at = SignedDuration::try_from(wait)
-            .ok()
-            .and_then(|wait| now.checked_add(wait).ok())
-            .unwrap_or(jiff::Timestamp::MAX);
         let held = self
             .store
             .handoff_retry(
@@ -476,33 +539,10 @@ impl Outbox {
     /// delivery steps while handoffs are due, then waits for a new one
     /// (`wake`) or the next poll.
     pub async fn run(self, stopping: watch::Receiver<bool>, wake: Arc<Notify>) {
-        let lanes = (0..DELIVERIES).map(|_| self.lane(stopping.clone(), Arc::clone(&wake)));
-        futures_util::future::join_all(lanes).await;
-    }
-
-    /// One of the worker's concurrent deliveries: steps while handoffs are
-    /// due, then waits.
-    async fn lane(&self, mut stopping: watch::Receiver<bool>, wake: Arc<Notify>) {
-        loop {
-            if *stopping.borrow() {
-                return;
-            }
-            let idle = match self.step().await {
-                Ok(Step::Empty) => true,
-                Ok(_) => false,
-                Err(err) => {
-                    tracing::error!(error = %err, "outbox step failed");
-                    true
-                }
-            };
-            if idle {
-                tokio::select! {
-                    () = wake.notified() => {}
-                    () = tokio::time::sleep(POLL) => {}
-                    _ = stopping.changed() => return,
-                }
-            }
-        }
+        run_lanes(DELIVERIES, stopping, wake, || async {
+            self.step().await.map(|step| step != Step::Empty)
+        })
+        .await;
     }
 }
 

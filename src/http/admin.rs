@@ -37,7 +37,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// A request of the agent API with the admin token: checked from the
 /// request's head, before its body or query is read.
-struct Admin;
+pub(super) struct Admin;
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
@@ -185,6 +185,11 @@ struct ConversationDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     next: Option<i64>,
     earlier_conversations: Vec<Earlier>,
+    /// An e-mail conversation's mails, in and out: each inbound mail's
+    /// whole decoded body beside the text that was classified, its
+    /// attachments, and why it was not answered when it was not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    mails: Vec<crate::store::MailRecord>,
     created_at: String,
     updated_at: String,
 }
@@ -208,7 +213,13 @@ async fn show(
         .earlier_conversations(&conversation.customer_id, &id)
         .await?;
     let email = conversation.customer_email().map(str::to_owned);
+    let mails = if conversation.channel == Channel::Email {
+        state.store.conversation_mails(&id).await?
+    } else {
+        Vec::new()
+    };
     Ok(Json(ConversationDetail {
+        mails,
         id: conversation.id,
         channel: conversation.channel,
         state: conversation.state.status,
@@ -272,15 +283,33 @@ async fn reply(
         .conversation(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
-    let seq = conversation::agent_message(
+    let answer_by_mail = match (&state.inbox, conversation.channel) {
+        (Some(inbox), Channel::Email) => {
+            let mails = state.store.conversation_mails(&conversation.id).await?;
+            crate::channels::email::inbound::agent_reply(&inbox.settings, &conversation.id, &mails)
+        }
+        _ => None,
+    };
+    let agent_name = agent.to_owned();
+    let seq = conversation::agent_message_with(
         &state.store,
         &state.events,
         conversation,
         agent,
         text,
         jiff::Timestamp::now(),
+        &move |text| {
+            answer_by_mail
+                .as_ref()
+                .map(|reply| reply(&agent_name, text))
+                .into_iter()
+                .collect()
+        },
     )
     .await?;
+    if let Some(inbox) = &state.inbox {
+        inbox.wake.notify_one();
+    }
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "seq": seq, "state": Status::HandedOff })),

@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod chat;
+mod email;
 mod error;
 mod limits;
 mod serve;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub outbox: Arc<Notify>,
     /// The chat API's rate limits.
     pub limits: Arc<RateLimits>,
+    /// The e-mail channel's inbox, when it is on.
+    pub inbox: Option<crate::channels::email::Inbox>,
 }
 
 /// The settings handlers read.
@@ -63,6 +66,10 @@ pub struct Settings {
     pub max_messages_per_conversation: u32,
     /// The origins whose pages may call the chat API from a browser.
     pub cors_origins: Vec<String>,
+    /// The bearer secret of `POST /v1/email/inbound`.
+    pub email_inbound_secret: Option<Secret>,
+    /// The largest inbound mail accepted, in bytes.
+    pub email_max_bytes: usize,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -86,11 +93,18 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(admin::routes())
+        .merge(email::admin_routes())
         .merge(site::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .merge(chat)
         .fallback(|| async { ApiError::not_found("endpoint") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        // After the service-wide limit, so that its own (larger) limit is
+        // the one that holds for raw mail.
+        .merge(
+            email::inbound_routes(state.settings.email_max_bytes)
+                .method_not_allowed_fallback(method_not_allowed),
+        )
         .layer(axum::middleware::from_fn_with_state(
             body_timeout,
             serve::body_deadline,

@@ -10,6 +10,7 @@
 //! lose each other's state.
 
 mod decision;
+mod mail;
 mod postgres;
 mod rows;
 mod sql;
@@ -17,6 +18,10 @@ mod sqlite;
 mod url;
 
 pub use decision::StoredDecision;
+pub use mail::{
+    Attachment, MailDetails, MailDirection, MailKind, MailOutcome, MailRecord, MailStatus, NewMail,
+    QuarantinedMail,
+};
 pub use rows::{
     Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffKind,
     HandoffRecord, HandoffStatus, Identity, MessageRecord, NewConversation, NewEvent, NewHandoff,
@@ -157,6 +162,7 @@ pub(crate) struct Change<'a> {
     summary: Option<&'a str>,
     handoff: Option<&'a NewHandoff>,
     events: &'a [NewEvent],
+    mails: &'a [NewMail],
     at: i64,
 }
 
@@ -175,6 +181,8 @@ pub struct ConversationWrite<'a> {
     pub handoff: Option<&'a NewHandoff>,
     /// Live events to keep, numbered after the conversation's last.
     pub events: &'a [NewEvent],
+    /// Mails received or to send with it.
+    pub mails: &'a [NewMail],
 }
 
 impl<'a> Change<'a> {
@@ -195,6 +203,7 @@ impl<'a> Change<'a> {
             summary: write.summary,
             handoff: write.handoff,
             events: write.events,
+            mails: write.mails,
             at,
         }
     }
@@ -220,6 +229,8 @@ pub struct Planned {
     pub handoff: Option<NewHandoff>,
     /// Live events to keep, numbered after the conversation's last.
     pub events: Vec<NewEvent>,
+    /// Mails received or to send with it.
+    pub mails: Vec<NewMail>,
 }
 
 impl Planned {
@@ -232,6 +243,7 @@ impl Planned {
             summary: self.summary.as_deref(),
             handoff: self.handoff.as_ref(),
             events: &self.events,
+            mails: &self.mails,
         }
     }
 }
@@ -330,8 +342,8 @@ impl Store {
     }
 
     /// Notes whether a write went through, for [`Store::ready`].
-    fn noted<T>(&self, written: Result<T, StoreError>) -> Result<T, StoreError> {
-        match &written {
+    fn note_write<T>(&self, written: &Result<T, StoreError>) {
+        match written {
             Ok(_) => self.writable.store(true, Ordering::Relaxed),
             Err(StoreError::Unavailable(why)) => {
                 if self.writable.swap(false, Ordering::Relaxed) {
@@ -340,6 +352,11 @@ impl Store {
             }
             Err(_) => {}
         }
+    }
+
+    /// Notes whether a write went through, for [`Store::ready`].
+    fn noted<T>(&self, written: Result<T, StoreError>) -> Result<T, StoreError> {
+        self.note_write(&written);
         written
     }
 
@@ -399,7 +416,10 @@ impl Store {
         let change = Change::new(id, version, write, &state_json, at);
         self.noted(match &self.backend {
             Backend::Sqlite(db) => db.record(&change).await,
-            Backend::Postgres(pool) => postgres::record(pool, &change).await,
+            Backend::Postgres(pool) if change.mails.is_empty() => {
+                postgres::record(pool, &change).await
+            }
+            Backend::Postgres(pool) => postgres::record_with_mails(pool, &change).await,
         })
     }
 
@@ -590,10 +610,12 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn purge_before(&self, before: i64) -> Result<u64, StoreError> {
-        match &self.backend {
+        let purged = match &self.backend {
             Backend::Sqlite(db) => db.purge_before(before).await,
             Backend::Postgres(pool) => postgres::purge_before(pool, before).await,
-        }
+        }?;
+        self.purge_mail_before(before).await?;
+        Ok(purged)
     }
 
     /// Takes the handoff whose attempt is due first (at `now`), holding it

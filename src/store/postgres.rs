@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::Connection as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use super::mail::{Kind, Value};
 use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, StoredEvent, SummaryRow};
 use super::{Cursor, HandoffValues, NewConversation, StoreError, sql};
 
@@ -159,7 +160,9 @@ pub(super) async fn record_serialized(
     let Some(prepared) = prepare(row.into_record()?)? else {
         return Ok(None);
     };
-    let last = record(&mut *tx, &prepared.change(id, at)).await?;
+    let change = prepared.change(id, at);
+    let last = record(&mut *tx, &change).await?;
+    insert_mails(&mut tx, &change, last).await?;
     tx.commit().await?;
     Ok(Some(last))
 }
@@ -451,4 +454,85 @@ pub(super) async fn write_handoff(
         } => query.bind(error).bind(now).bind(id).bind(attempt),
     };
     Ok(query.execute(pool).await?.rows_affected() > 0)
+}
+
+fn bind_all(
+    mut query: sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    params: Vec<Value>,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for param in params {
+        query = match param {
+            Value::Text(t) => query.bind(t),
+            Value::Int(i) => query.bind(i),
+            Value::Bytes(b) => query.bind(b),
+        };
+    }
+    query
+}
+
+/// Runs one statement of the mail tables.
+pub(super) async fn exec<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    sql: &str,
+    params: Vec<Value>,
+) -> Result<u64, StoreError> {
+    let query = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), params);
+    Ok(query.execute(executor).await?.rows_affected())
+}
+
+/// Reads rows of the mail tables.
+pub(super) async fn query(
+    pool: &PgPool,
+    sql: &str,
+    params: Vec<Value>,
+    kinds: &[Kind],
+) -> Result<Vec<Vec<Value>>, StoreError> {
+    use sqlx::Row as _;
+    let query = bind_all(sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())), params);
+    let rows = query.fetch_all(pool).await?;
+    rows.iter()
+        .map(|row| {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| {
+                    Ok(match kind {
+                        Kind::Text => Value::Text(row.try_get(i)?),
+                        Kind::Int => Value::Int(row.try_get(i)?),
+                        Kind::Bytes => {
+                            Value::Bytes(row.try_get::<Option<Vec<u8>>, _>(i)?.unwrap_or_default())
+                        }
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .collect()
+}
+
+/// [`record`] and the change's mails, in one transaction.
+pub(super) async fn record_with_mails(
+    pool: &PgPool,
+    change: &super::Change<'_>,
+) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await?;
+    let last = record(&mut *tx, change).await?;
+    insert_mails(&mut tx, change, last).await?;
+    tx.commit().await?;
+    Ok(last)
+}
+
+async fn insert_mails(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    change: &super::Change<'_>,
+    last: i64,
+) -> Result<(), StoreError> {
+    for mail in change.mails {
+        let seq = match mail.direction {
+            super::MailDirection::In => last - change.count + 1,
+            super::MailDirection::Out => last,
+        };
+        let params = super::mail::insert_params(mail, Some(change.id), Some(seq), change.at);
+        exec(&mut **tx, super::mail::INSERT_MAIL, params).await?;
+    }
+    Ok(())
 }

@@ -30,6 +30,9 @@ pub enum Identity {
     Email,
     /// Nothing known.
     Anonymous,
+    /// The From address of an e-mail: unchecked unless the receiving
+    /// server's DMARC check passed (recorded with the mail).
+    EmailSender,
 }
 
 impl Identity {
@@ -40,6 +43,7 @@ impl Identity {
             Identity::Verified => "verified",
             Identity::Email => "email",
             Identity::Anonymous => "anonymous",
+            Identity::EmailSender => "email_sender",
         }
     }
 }
@@ -48,10 +52,15 @@ impl FromStr for Identity {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Identity::Verified, Identity::Email, Identity::Anonymous]
-            .into_iter()
-            .find(|i| i.as_str() == s)
-            .ok_or_else(|| format!("unknown identity `{s}`"))
+        [
+            Identity::Verified,
+            Identity::Email,
+            Identity::Anonymous,
+            Identity::EmailSender,
+        ]
+        .into_iter()
+        .find(|i| i.as_str() == s)
+        .ok_or_else(|| format!("unknown identity `{s}`"))
     }
 }
 

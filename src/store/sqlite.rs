@@ -16,6 +16,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Mutex, MutexGuard};
 
+use super::mail::{Kind, Value};
 use super::rows::{
     ConversationRow, EarlierRow, HandoffKind, HandoffRow, MessageRow, StoredEvent, SummaryRow,
 };
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_probes.sql"),
     include_str!("../../migrations/sqlite/0004_handoff_updates.sql"),
     include_str!("../../migrations/sqlite/0005_events.sql"),
+    include_str!("../../migrations/sqlite/0006_mail.sql"),
 ];
 
 /// Reading connections: enough for the runtime's threads to read at once.
@@ -519,7 +521,79 @@ fn write(tx: &rusqlite::Transaction<'_>, change: &Change<'_>) -> Result<i64, Sto
             }
         }
     }
+    for mail in change.mails {
+        let seq = match mail.direction {
+            super::MailDirection::In => last - change.count + 1,
+            super::MailDirection::Out => last,
+        };
+        tx.prepare_cached(super::mail::INSERT_MAIL)?
+            .execute(rusqlite::params_from_iter(sqlite_values(
+                super::mail::insert_params(mail, Some(change.id), Some(seq), change.at),
+            )))?;
+    }
     Ok(last)
+}
+
+fn sqlite_values(params: Vec<Value>) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value as V;
+    params
+        .into_iter()
+        .map(|p| match p {
+            Value::Text(Some(t)) => V::Text(t),
+            Value::Int(Some(i)) => V::Integer(i),
+            Value::Bytes(b) => V::Blob(b),
+            Value::Text(None) | Value::Int(None) => V::Null,
+        })
+        .collect()
+}
+
+fn sqlite_row(r: &rusqlite::Row<'_>, kinds: &[Kind]) -> rusqlite::Result<Vec<Value>> {
+    kinds
+        .iter()
+        .enumerate()
+        .map(|(i, kind)| {
+            Ok(match kind {
+                Kind::Text => Value::Text(r.get(i)?),
+                Kind::Int => Value::Int(r.get(i)?),
+                Kind::Bytes => Value::Bytes(r.get::<_, Option<Vec<u8>>>(i)?.unwrap_or_default()),
+            })
+        })
+        .collect()
+}
+
+impl Sqlite {
+    /// Runs one statement of the mail tables on the writer.
+    pub(super) async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<u64, StoreError> {
+        let writer = self.writer.lock().await;
+        let changed = writer
+            .prepare_cached(sql)?
+            .execute(rusqlite::params_from_iter(sqlite_values(params)))?;
+        Ok(changed as u64)
+    }
+
+    /// Reads rows of the mail tables; a statement that writes (`RETURNING`)
+    /// goes to the writer.
+    pub(super) async fn query(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+        kinds: &[Kind],
+    ) -> Result<Vec<Vec<Value>>, StoreError> {
+        let run = |c: &Connection| -> Result<Vec<Vec<Value>>, StoreError> {
+            let mut statement = c.prepare_cached(sql)?;
+            let rows = statement
+                .query_map(rusqlite::params_from_iter(sqlite_values(params)), |r| {
+                    sqlite_row(r, kinds)
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        };
+        if sql.trim_start().starts_with("SELECT") {
+            run(&*self.reader().await)
+        } else {
+            run(&*self.writer.lock().await)
+        }
+    }
 }
 
 /// Folds the write-ahead log into the database file and empties it: the
