@@ -49,6 +49,7 @@ fn decisions(c: &mut Criterion) {
                     text: black_box(message),
                     channel: Channel::Chat,
                     now,
+                    needs_person: None,
                 };
                 black_box(decide(&rules, &state, turn).reply.text.len());
             }

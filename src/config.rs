@@ -115,9 +115,12 @@ struct Written {
     pub email_max_bytes: usize,
     /// At most one automatic answer per sender in this many minutes.
     pub email_reply_window_minutes: u64,
-    /// This many mails in one conversation within the reply window stop
-    /// automatic answers there.
+    /// This many mails in one conversation within
+    /// `email_burst_window_minutes` stop automatic answers there and hand
+    /// it to a person.
     pub email_burst_mails: u32,
+    /// See `email_burst_mails`.
+    pub email_burst_window_minutes: u64,
     /// Days an address that bounced for good is not mailed.
     pub email_bounce_hold_days: u64,
     /// The IMAP server of the inbox (implicit TLS); the poller runs when it
@@ -322,6 +325,7 @@ const KEYS: &[&str] = &[
     "email_max_bytes",
     "email_reply_window_minutes",
     "email_burst_mails",
+    "email_burst_window_minutes",
     "email_bounce_hold_days",
     "imap_host",
     "imap_port",
@@ -363,6 +367,7 @@ struct Defaults {
     email_max_bytes: usize,
     email_reply_window_minutes: u64,
     email_burst_mails: u32,
+    email_burst_window_minutes: u64,
     email_bounce_hold_days: u64,
     imap_port: u16,
     imap_mailbox: &'static str,
@@ -400,6 +405,7 @@ const DEFAULTS: Defaults = Defaults {
     email_max_bytes: 25 * 1024 * 1024,
     email_reply_window_minutes: 10,
     email_burst_mails: 5,
+    email_burst_window_minutes: 10,
     email_bounce_hold_days: 7,
     imap_port: 993,
     imap_mailbox: "INBOX",
@@ -624,7 +630,7 @@ impl Written {
         settings.display_name.clone_from(&self.email_from_name);
         settings.authserv_id.clone_from(&self.email_authserv_id);
         settings.reply_window = Duration::from_secs(self.email_reply_window_minutes * 60);
-        settings.burst_window = settings.reply_window;
+        settings.burst_window = Duration::from_secs(self.email_burst_window_minutes * 60);
         settings.burst_mails = i64::from(self.email_burst_mails.max(1));
         settings.bounce_hold = Duration::from_secs(self.email_bounce_hold_days * 24 * 3600);
         settings.relay = self.smtp_url.is_some();

@@ -42,6 +42,10 @@ pub enum EscalationReason {
     Threat,
     /// Self-harm or a threat of violence: the highest priority.
     Safety,
+    /// Mail kept coming in one e-mail thread faster than a person writes
+    /// (a loop with another system, or a flood): automatic answers stop
+    /// there and a person looks.
+    MailBurst,
 }
 
 impl EscalationReason {
@@ -55,6 +59,7 @@ impl EscalationReason {
             EscalationReason::Rule => "rule",
             EscalationReason::Safety => "safety",
             EscalationReason::Threat => "threat",
+            EscalationReason::MailBurst => "mail_burst",
         }
     }
 
@@ -65,7 +70,9 @@ impl EscalationReason {
             EscalationReason::Complaint => ReplyName::EscalatedComplaint,
             EscalationReason::HumanRequested => ReplyName::EscalatedHumanRequested,
             EscalationReason::RepeatedFallback => ReplyName::EscalatedRepeatedFallback,
-            EscalationReason::Rule => ReplyName::EscalatedRule,
+            // No answer goes out in a mail burst; the reply is kept for
+            // the record.
+            EscalationReason::Rule | EscalationReason::MailBurst => ReplyName::EscalatedRule,
             EscalationReason::Safety => ReplyName::EscalatedSafety,
             EscalationReason::Threat => ReplyName::EscalatedThreat,
         }
@@ -89,12 +96,13 @@ impl std::str::FromStr for EscalationReason {
             EscalationReason::Rule,
             EscalationReason::Safety,
             EscalationReason::Threat,
+            EscalationReason::MailBurst,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
         .ok_or_else(|| {
             format!(
-                "unknown escalation reason `{s}` (expected complaint, human_requested, repeated_fallback, rule, safety or threat)"
+                "unknown escalation reason `{s}` (expected complaint, human_requested, repeated_fallback, rule, safety, threat or mail_burst)"
             )
         })
     }
@@ -193,7 +201,8 @@ impl Escalation {
             EscalationReason::Rule if sentiment.complaint => Priority::High,
             EscalationReason::Complaint
             | EscalationReason::HumanRequested
-            | EscalationReason::Rule => Priority::Normal,
+            | EscalationReason::Rule
+            | EscalationReason::MailBurst => Priority::Normal,
             EscalationReason::RepeatedFallback if sentiment.complaint => Priority::Normal,
             EscalationReason::RepeatedFallback => Priority::Low,
         };

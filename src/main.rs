@@ -234,6 +234,12 @@ fn post_inbound(file: Option<&Path>, url: Option<String>) -> anyhow::Result<Exit
         .email
         .as_ref()
         .and_then(|e| e.inbound_secret.clone())
+        // The pipe needs only the secret, not the whole channel's settings.
+        .or_else(|| {
+            std::env::var("MADOGUCHI_EMAIL_INBOUND_SECRET")
+                .ok()
+                .map(|s| Secret::from(s.as_str()))
+        })
         .context(
             "no email_inbound_secret in the configuration or MADOGUCHI_EMAIL_INBOUND_SECRET",
         )?;

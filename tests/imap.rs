@@ -10,6 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use async_imap::types::Flag;
 use futures_util::TryStreamExt as _;
 use madoguchi::channels::email::imap::{
@@ -624,4 +626,52 @@ async fn a_missing_mailbox_is_named() {
 
     assert!(matches!(err, ImapError::MailboxMissing { .. }), "{err:?}");
     assert!(err.to_string().contains("Nowhere"), "{err}");
+}
+
+/// The service polls the configured mailbox: a customer's mail becomes an
+/// e-mail conversation and is moved out of the inbox.
+#[tokio::test]
+async fn the_service_takes_mail_from_its_mailbox() {
+    let Some(dovecot) = Dovecot::start() else {
+        return;
+    };
+    let overrides = format!(
+        "email_from = 'support@shop.example'\nimap_host = '127.0.0.1'\nimap_port = {}\nimap_user = '{USER}'\nimap_password = '{PASSWORD}'\nimap_ca_file = '{}'\nimap_done_mailbox = '{DONE}'",
+        dovecot.port,
+        dovecot.dir.path().join("ca.pem").display()
+    );
+    let Some(app) = common::spawn_app_with(common::Db::Sqlite, &overrides).await else {
+        return;
+    };
+    dovecot
+        .append(&[message(
+            "imap-e2e",
+            "Shipping cost",
+            "How much is shipping to Osaka?",
+        )])
+        .await;
+    let deadline = Instant::now() + DEADLINE;
+    let conversations = loop {
+        let listed = app.admin_json("/v1/admin/conversations").await;
+        let found = listed["conversations"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(conversations.len(), 1, "the mail became a conversation");
+    assert_eq!(conversations[0]["channel"], "email");
+    let deadline = Instant::now() + DEADLINE;
+    while !dovecot.contents("INBOX").await.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        dovecot.contents("INBOX").await.is_empty(),
+        "moved out of the inbox"
+    );
+    assert_eq!(dovecot.contents(DONE).await.len(), 1);
+    app.stop().await;
 }

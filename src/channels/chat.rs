@@ -186,7 +186,11 @@ impl MessageRequest {
             .as_deref()
             .map(|q| checked_text(q, "quick_reply", MAX_FIELD_CHARS))
             .transpose()?;
-        Ok(Said { text, quick_reply })
+        Ok(Said {
+            text,
+            quick_reply,
+            needs_person: None,
+        })
     }
 }
 

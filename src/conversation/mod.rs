@@ -176,6 +176,8 @@ pub struct Said<'a> {
     pub text: &'a str,
     /// The intent of the tapped quick reply.
     pub quick_reply: Option<&'a str>,
+    /// A person is needed whatever the text says (see [`Turn`]).
+    pub needs_person: Option<crate::escalation::EscalationReason>,
 }
 
 impl<'a> Said<'a> {
@@ -185,6 +187,7 @@ impl<'a> Said<'a> {
         Said {
             text,
             quick_reply: None,
+            needs_person: None,
         }
     }
 }
@@ -248,6 +251,7 @@ pub async fn customer_message_with(
                 quick_reply: said.quick_reply,
                 channel,
                 now,
+                needs_person: said.needs_person,
             },
         );
         let intent = decision

@@ -256,6 +256,7 @@ fn run_conversation(rules: &RuleSet, conversation: &Conversation) -> Conversatio
                 quick_reply: turn.tap.as_deref(),
                 channel: turn.channel,
                 now: turn.at,
+                needs_person: None,
             },
         );
         let mut mismatches = report::check(rules, &turn.expect, &decision);

@@ -55,6 +55,10 @@ pub struct Turn<'a> {
     pub channel: Channel,
     /// When.
     pub now: Timestamp,
+    /// A person is needed whatever the message says, for this reason: the
+    /// channel saw something the message cannot show (a burst of mail in
+    /// one thread).
+    pub needs_person: Option<EscalationReason>,
 }
 
 /// What the bot did with a message.
@@ -231,13 +235,15 @@ impl Dialogue<'_> {
             Some(Pending::Detail { intent, .. }) => self.after_detail_question(&intent),
             None => (self.matched(), false),
         };
-        if let Some(reason) = escalation_for_message(
-            self.rules,
-            &self.classification,
-            intent,
-            self.state.fallbacks_in_a_row,
-            self.state.frustration,
-        ) {
+        if let Some(reason) = self.turn.needs_person.or_else(|| {
+            escalation_for_message(
+                self.rules,
+                &self.classification,
+                intent,
+                self.state.fallbacks_in_a_row,
+                self.state.frustration,
+            )
+        }) {
             return self.escalate(reason, intent);
         }
         let Some(intent) = intent else {

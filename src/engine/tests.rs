@@ -52,6 +52,7 @@ fn conversation(rules: &RuleSet, start: ConversationState, messages: &[&str]) ->
             quick_reply: None,
             channel: Channel::Chat,
             now: at(n as u32),
+            needs_person: None,
         };
         let decision = decide(rules, &state, turn);
         state = decision.state.clone();
@@ -308,6 +309,7 @@ fn tap(rules: &RuleSet, state: &ConversationState, label: &str, intent: &str) ->
             quick_reply: Some(intent),
             channel: Channel::Chat,
             now: at(5),
+            needs_person: None,
         },
     )
 }

@@ -14,8 +14,8 @@ use crate::conversation::rfc3339;
 use crate::escalation::{EscalationReason, Priority};
 use crate::rules::{Channel, RuleSet};
 use crate::store::{
-    Author, ConversationRecord, EarlierConversation, HandoffRecord, Identity, MessageRecord,
-    StoreError,
+    Author, ConversationRecord, EarlierConversation, HandoffRecord, Identity, MailDirection,
+    MailKind, MailRecord, MessageRecord, StoreError,
 };
 
 /// The event sent to the ticket webhook.
@@ -124,6 +124,46 @@ pub struct Handoff {
     /// Whether a person is there, and when the customer was promised an
     /// answer.
     pub business_hours: BusinessHours,
+    /// For an e-mail conversation: the mail that was handed off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailContext>,
+}
+
+/// The customer's mail behind an e-mail handoff, as the agent needs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EmailContext {
+    /// Its Message-ID.
+    pub message_id: String,
+    /// The sender's address.
+    pub from: Option<String>,
+    /// Whether the receiving server's DMARC check passed for the sender.
+    pub sender_verified: bool,
+    /// The subject, masked.
+    pub subject: String,
+    /// The whole decoded body, quoted history included, masked.
+    pub original: String,
+    /// The customer's new text, as classified.
+    pub stripped: Option<String>,
+    /// The attached files: listed, not sent.
+    pub attachments: Vec<crate::store::Attachment>,
+}
+
+/// The customer's latest mail up to the handoff.
+fn email_context(mails: &[MailRecord], seq: i64) -> Option<EmailContext> {
+    let mail = mails.iter().rev().find(|m| {
+        m.direction == MailDirection::In
+            && m.kind == MailKind::Customer
+            && m.seq.is_none_or(|s| s <= seq)
+    })?;
+    Some(EmailContext {
+        message_id: mail.message_id.clone(),
+        from: mail.sender.clone(),
+        sender_verified: mail.details.sender_verified,
+        subject: mail.subject.clone(),
+        original: mail.body.clone(),
+        stripped: mail.details.stripped.clone(),
+        attachments: mail.details.attachments.clone(),
+    })
 }
 
 /// The customer.
@@ -228,6 +268,7 @@ pub fn build(
     conversation: &ConversationRecord,
     messages: &[MessageRecord],
     earlier: &[EarlierConversation],
+    mails: &[MailRecord],
     bounds: &Bounds,
 ) -> Result<Envelope, StoreError> {
     let messages: Vec<&MessageRecord> = messages.iter().filter(|m| m.seq <= handoff.seq).collect();
@@ -267,6 +308,7 @@ pub fn build(
             })
             .collect(),
         business_hours: business_hours(rules, conversation, handoff.created_at),
+        email: email_context(mails, handoff.seq),
     };
     Ok(Envelope::Created {
         timestamp: rfc3339(handoff.created_at),

@@ -400,12 +400,18 @@ impl Outbox {
             .store
             .earlier_conversations(&conversation.customer_id, &conversation.id)
             .await?;
+        let mails = if conversation.channel == crate::rules::Channel::Email {
+            self.store.conversation_mails(&conversation.id).await?
+        } else {
+            Vec::new()
+        };
         bundle::build(
             &self.rules,
             handoff,
             conversation,
             messages,
             &earlier,
+            &mails,
             &self.bounds,
         )
     }

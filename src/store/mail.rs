@@ -536,7 +536,7 @@ impl Store {
         conversation: &str,
     ) -> Result<Vec<MailRecord>, StoreError> {
         self.mails_where(
-            "conversation_id = $1 ORDER BY created_at, id",
+            "conversation_id = $1 ORDER BY created_at, COALESCE(seq, 0), direction, id",
             vec![text(conversation)],
         )
         .await

@@ -15,6 +15,7 @@ use super::parse::{self, Inbound};
 use super::{quote, thread};
 use crate::conversation::{self, Events, MessageError, Said, Start};
 use crate::engine::{Decision, Status};
+use crate::escalation::EscalationReason;
 use crate::privacy::mask;
 use crate::rules::{Channel, RuleSet};
 use crate::store::{
@@ -76,6 +77,9 @@ impl MailSettings {
         }
     }
 }
+
+/// Why a mail of a thread that is a burst is not answered.
+const THREAD_BURST: &str = "thread_burst";
 
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -302,7 +306,13 @@ impl Inbox {
             &self.rules,
             &self.events,
             record,
-            Said::typed(&said),
+            Said {
+                // A burst in one thread (another system answering each of
+                // our mails, or a flood) goes to a person instead.
+                needs_person: (not_answered == Some(THREAD_BURST))
+                    .then_some(EscalationReason::MailBurst),
+                ..Said::typed(&said)
+            },
             now,
             &mails,
         )
@@ -412,7 +422,7 @@ impl Inbox {
                 received,
                 "a burst of mail in one conversation: automatic answers stop"
             );
-            return Ok(Some("thread_burst"));
+            return Ok(Some(THREAD_BURST));
         }
         Ok(None)
     }
