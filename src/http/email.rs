@@ -18,7 +18,7 @@ use super::error::{ApiQuery, Code};
 use super::{ApiError, AppState};
 use crate::channels::email::{Inbox, Receipt};
 use crate::secret::same_secret;
-use crate::store::MailStatus;
+use crate::store::{MailKind, MailStatus};
 
 /// The inbound route, with its own body limit.
 pub(super) fn inbound_routes(max_bytes: usize) -> Router<AppState> {
@@ -34,6 +34,7 @@ pub(super) fn admin_routes() -> Router<AppState> {
         .route("/v1/admin/email/quarantine", get(quarantine))
         .route("/v1/admin/email/quarantine/{id}", get(quarantined))
         .route("/v1/admin/email/outbox", get(outbox))
+        .route("/v1/admin/email/stats", get(stats))
         .route("/v1/admin/email/outbox/{id}/retry", post(retry))
 }
 
@@ -199,4 +200,66 @@ async fn retry(
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "id": id, "status": "pending" })),
     ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatsQuery {
+    /// Counted from here (RFC 3339); the last 24 hours by default.
+    since: Option<String>,
+}
+
+/// What came into the inbox over a period: mails taken and answered, not
+/// answered by reason (the header or limit that decided), bounces,
+/// quarantined.
+async fn stats(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(query): ApiQuery<StatsQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let now = jiff::Timestamp::now();
+    let since = match query.since.as_deref() {
+        Some(since) => since.parse::<jiff::Timestamp>().map_err(|e| {
+            ApiError::new(
+                Code::Invalid,
+                format!("`since` is not an RFC 3339 time: {e}"),
+            )
+        })?,
+        None => now
+            .checked_sub(jiff::SignedDuration::from_hours(24))
+            .unwrap_or(now),
+    };
+    let received = state
+        .store
+        .mails_received_since(since.as_millisecond())
+        .await?;
+    let mut not_answered = std::collections::BTreeMap::<String, u64>::new();
+    let (mut taken, mut answered, mut bounces) = (0u64, 0u64, 0u64);
+    for (kind, details) in &received {
+        match kind {
+            MailKind::Bounce => bounces += 1,
+            MailKind::Customer if details.not_answered.is_none() => {
+                taken += 1;
+                answered += 1;
+            }
+            MailKind::Customer => taken += 1,
+            _ => {}
+        }
+        if let Some(reason) = &details.not_answered {
+            *not_answered.entry(reason.clone()).or_default() += 1;
+        }
+    }
+    let quarantined = state
+        .store
+        .quarantined_since(since.as_millisecond())
+        .await?;
+    Ok(Json(serde_json::json!({
+        "since": since.to_string(),
+        "received": received.len(),
+        "taken": taken,
+        "answered": answered,
+        "not_answered": not_answered,
+        "bounces": bounces,
+        "quarantined": quarantined,
+    })))
 }

@@ -568,6 +568,54 @@ impl Store {
             .await
     }
 
+    /// The inbound mails since `since` (milliseconds): what each was and
+    /// why it was not answered, for counting.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn mails_received_since(
+        &self,
+        since: i64,
+    ) -> Result<Vec<(MailKind, MailDetails)>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT kind, details FROM mails WHERE direction = 'in' AND created_at >= $1",
+                vec![int(since)],
+                &[Kind::Text, Kind::Text],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let mut it = row.into_iter();
+                let kind = stored("kind", &it.next().and_then(Value::text).unwrap_or_default())?;
+                let details =
+                    serde_json::from_str(&it.next().and_then(Value::text).unwrap_or_default())
+                        .map_err(|e| StoreError::Corrupt(format!("details: {e}")))?;
+                Ok((kind, details))
+            })
+            .collect()
+    }
+
+    /// How many mails are in quarantine, received since `since`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails.
+    pub async fn quarantined_since(&self, since: i64) -> Result<i64, StoreError> {
+        let rows = self
+            .query(
+                "SELECT COUNT(*) FROM mail_quarantine WHERE received_at >= $1",
+                vec![int(since)],
+                &[Kind::Int],
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().next())
+            .and_then(Value::int)
+            .unwrap_or(0))
+    }
+
     /// One mail.
     ///
     /// # Errors

@@ -498,7 +498,12 @@ pub(super) async fn query(
                 .map(|(i, kind)| {
                     Ok(match kind {
                         Kind::Text => Value::Text(row.try_get(i)?),
-                        Kind::Int => Value::Int(row.try_get(i)?),
+                        // `COUNT(*)` is BIGINT, a literal INTEGER.
+                        Kind::Int => {
+                            Value::Int(row.try_get::<Option<i64>, _>(i).or_else(|_| {
+                                row.try_get::<Option<i32>, _>(i).map(|v| v.map(i64::from))
+                            })?)
+                        }
                         Kind::Bytes => {
                             Value::Bytes(row.try_get::<Option<Vec<u8>>, _>(i)?.unwrap_or_default())
                         }

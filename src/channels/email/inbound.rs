@@ -319,6 +319,9 @@ impl Inbox {
         .await;
         let answered = answered?;
         self.wake.notify_one();
+        if !self.settings.relay && not_answered.is_none() {
+            tracing::info!(to = %mail.reply_to, "no smtp_url: the answer is kept (held), not sent");
+        }
         let escalated = answered.decision.escalation.is_some();
         tracing::info!(
             from = %mail.from,

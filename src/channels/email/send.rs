@@ -98,6 +98,20 @@ impl MailOutbox {
         else {
             return Ok(Sent::Empty);
         };
+        if let Some(recipient) = mail.recipient.as_deref()
+            && let Some(until) = self
+                .store
+                .bounced_until(recipient, now.as_millisecond())
+                .await?
+        {
+            let error = format!(
+                "{recipient} bounced for good; not mailed before {}",
+                crate::conversation::rfc3339(until)
+            );
+            return self
+                .outcome(&mail, MailOutcome::Dead { error: &error }, now)
+                .await;
+        }
         let message = match build(&mail, &self.settings) {
             Ok(message) => message,
             Err(why) => {
