@@ -634,6 +634,7 @@ impl Written {
         settings.burst_mails = i64::from(self.email_burst_mails.max(1));
         settings.bounce_hold = Duration::from_secs(self.email_bounce_hold_days * 24 * 3600);
         settings.relay = self.smtp_url.is_some();
+        settings.max_chars = self.max_message_chars;
         let imap = match (&self.imap_host, &self.imap_user, &self.imap_password) {
             (None, _, _) => None,
             (Some(host), Some(user), Some(password)) => Some(ImapConfig {

@@ -26,6 +26,7 @@ use crate::handoff::Schedule;
 use crate::handoff::bundle::Bounds;
 use crate::handoff::{Outbox, SystemClock};
 use crate::http::{AppState, Connections, RateLimits, Settings, router, serve};
+use crate::rules::LiveRules;
 use crate::store::{Store, StoreError};
 
 /// A built service, ready to run.
@@ -111,7 +112,7 @@ impl Application {
         })?;
         let (stop, stopping) = watch::channel(false);
         let events = Events::new(config.limits.max_streams_per_conversation.get() as usize);
-        let rules = Arc::new(loaded.rules);
+        let rules = Arc::new(LiveRules::new(loaded.rules));
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
         if let Some(target) = &config.target {
@@ -226,7 +227,7 @@ impl Application {
 fn email_channel(
     email: &EmailConfig,
     store: &Store,
-    rules: &Arc<crate::rules::RuleSet>,
+    rules: &Arc<LiveRules>,
     events: &Events,
     stopping: &watch::Receiver<bool>,
     tasks: &mut Vec<JoinHandle<()>>,

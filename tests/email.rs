@@ -693,6 +693,17 @@ async fn the_endpoint_checks_its_secret_type_and_size(db: Db) {
         &"あ".repeat(2000),
         None,
     );
+    // The secret is checked before the body is read.
+    let unread = app
+        .client
+        .post(app.url("/v1/email/inbound"))
+        .bearer_auth("not-the-secret")
+        .header("content-type", "message/rfc822")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unread.status(), 401);
     let (status, _) = post(&app, big).await;
     assert_eq!(status, 413);
     app.stop().await;
@@ -703,10 +714,7 @@ async fn a_burst_in_one_thread_goes_to_a_person(db: Db) {
         return;
     };
     let receiver = Receiver::start().await;
-    let overrides = format!(
-        "email_reply_window_minutes = 0\nemail_burst_mails = 3\nwebhook_url = '{}'",
-        receiver.url
-    );
+    let overrides = format!("email_burst_mails = 3\nwebhook_url = '{}'", receiver.url);
     let Some(app) = app(db, &smtp.url(), &overrides).await else {
         return;
     };
@@ -742,7 +750,9 @@ async fn a_burst_in_one_thread_goes_to_a_person(db: Db) {
         }
         receipts.push(receipt);
     }
-    // The third mail within the window is the burst: no answer, a person.
+    // The fourth mail within the window is the burst: no answer, a person
+    // (the two before it were within the sender's limit).
+    assert_eq!(receipts[0]["not_answered"], "sender_limit", "{receipts:?}");
     assert_eq!(receipts[2]["not_answered"], "thread_burst", "{receipts:?}");
     assert_eq!(receipts[2]["escalated"], true);
     let mut handoff = None;
@@ -754,7 +764,7 @@ async fn a_burst_in_one_thread_goes_to_a_person(db: Db) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(handoff.expect("handed off")["data"]["reason"], "mail_burst");
-    assert_eq!(smtp.received().len(), 3, "answers stopped at the burst");
+    assert_eq!(smtp.received().len(), 1, "one answer, then none");
     app.stop().await;
 }
 
@@ -807,7 +817,77 @@ async fn the_pipe_hands_mail_over_and_asks_the_mta_to_retry_when_it_cannot() {
     assert_eq!(code, Some(75), "{output}");
 }
 
+async fn a_forged_bounce_holds_no_address(db: Db) {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let Some(app) = app(db, &smtp.url(), "").await else {
+        return;
+    };
+    let victim = "victim@example.jp";
+    let forged = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@evil.example>\r\nTo: support@shop.example\r\nSubject: Undelivered\r\nMessage-ID: <forged@evil.example>\r\nX-Failed-Recipients: {victim}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nMessage-ID: <nothing-of-ours@shop.example>\r\n"
+    );
+    let receipt = taken(&app, forged.into_bytes()).await;
+    assert_eq!(receipt["outcome"], "bounce", "{receipt}");
+    let answered = taken(
+        &app,
+        mail(
+            victim,
+            "v1@example.jp",
+            "送料について",
+            "送料はいくらですか？",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(answered["answered"], true, "{answered}");
+    smtp.wait_for(1).await;
+    app.stop().await;
+}
+
+async fn answers_go_to_reply_to_only_for_a_vouched_sender(db: Db) {
+    let Some(smtp) = Smtp::start().await else {
+        return;
+    };
+    let Some(app) = app(db, &smtp.url(), "").await else {
+        return;
+    };
+    let raw = String::from_utf8(mail(
+        "sender@example.jp",
+        "rt1@example.jp",
+        "送料について",
+        "送料はいくらですか？",
+        None,
+    ))
+    .unwrap()
+    .replacen("To: ", "Reply-To: someone-else@example.com\r\nTo: ", 1);
+    taken(&app, raw.into_bytes()).await;
+    let answer = &smtp.wait_for(1).await[0];
+    assert_eq!(answer.header("x-rcptto"), Some("sender@example.jp"));
+    // The receiving server vouches for this one: its Reply-To is taken.
+    let vouched = String::from_utf8(mail(
+        "other@example.jp",
+        "rt2@example.jp",
+        "返品について",
+        "返品したいです",
+        None,
+    ))
+    .unwrap()
+    .replacen(
+        "To: ",
+        "Authentication-Results: mx.shop.example; dmarc=pass header.from=example.jp\r\nReply-To: desk@example.jp\r\nTo: ",
+        1,
+    );
+    taken(&app, vouched.into_bytes()).await;
+    let answer = &smtp.wait_for(2).await[1];
+    assert_eq!(answer.header("x-rcptto"), Some("desk@example.jp"));
+    app.stop().await;
+}
+
 both_databases! {
+    a_forged_bounce_holds_no_address => a_forged_bounce_holds_no_address;
+    answers_go_to_reply_to_only_for_a_vouched_sender => answers_go_to_reply_to_only_for_a_vouched_sender;
     a_burst_in_one_thread_goes_to_a_person => a_burst_in_one_thread_goes_to_a_person;
     an_inbound_question_is_answered_by_mail_once => an_inbound_question_is_answered_by_mail_once;
     a_complaint_with_a_photo_is_handed_off_with_its_attachment => a_complaint_with_a_photo_is_handed_off_with_its_attachment;

@@ -19,7 +19,7 @@ use hmac::{KeyInit, Mac};
 use madoguchi::conversation::{self, Events, Said, Start, customer_message};
 use madoguchi::engine::Status;
 use madoguchi::handoff::{Clock as _, ManualClock, Outbox, Schedule, Step, Target};
-use madoguchi::rules::{Channel, RuleSet};
+use madoguchi::rules::{Channel, LiveRules, RuleSet};
 use madoguchi::secret::{Secret, WebhookSecret};
 use madoguchi::store::{Claimed, Identity, Store};
 use serde_json::Value;
@@ -87,7 +87,7 @@ fn outbox_with(
 ) -> Outbox {
     Outbox::new(
         store.clone(),
-        Arc::clone(rules),
+        Arc::new(LiveRules::from_shared(Arc::clone(rules))),
         events.clone(),
         target,
         Duration::from_millis(500),
@@ -377,7 +377,7 @@ async fn a_slow_answer_does_not_hold_up_the_other_handoffs(db: Db) {
     }
     let worker = Outbox::new(
         store.clone(),
-        Arc::clone(&rules),
+        Arc::new(LiveRules::from_shared(Arc::clone(&rules))),
         Events::default(),
         webhook(&receiver.url),
         Duration::from_secs(10),

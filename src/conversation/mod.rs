@@ -362,6 +362,7 @@ fn stored_decision(rules: &RuleSet, decision: &Decision, text: &str) -> String {
         action: decision.action,
         escalation: decision.escalation,
         classification: decision.classification.report(rules, text, false),
+        rules_version: Some(rules.version().to_owned()),
     }
     .to_json()
 }

@@ -124,6 +124,9 @@ pub struct Handoff {
     /// Whether a person is there, and when the customer was promised an
     /// answer.
     pub business_hours: BusinessHours,
+    /// The version of the rule set the handing-off decision was made with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_version: Option<String>,
     /// For an e-mail conversation: the mail that was handed off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<EmailContext>,
@@ -140,13 +143,32 @@ pub struct EmailContext {
     pub sender_verified: bool,
     /// The subject, masked.
     pub subject: String,
-    /// The whole decoded body, quoted history included, masked.
+    /// The decoded body, quoted history included, masked; cut after
+    /// [`MAX_ORIGINAL_CHARS`] characters (the whole is in the agent API).
     pub original: String,
+    /// Whether `original` was cut.
+    #[serde(default)]
+    pub original_truncated: bool,
     /// The customer's new text, as classified.
     pub stripped: Option<String>,
     /// The attached files: listed, not sent.
     pub attachments: Vec<crate::store::Attachment>,
 }
+
+/// The rule-set version of the last decision before the handoff.
+fn rules_version(messages: &[&MessageRecord]) -> Result<Option<String>, StoreError> {
+    for message in messages.iter().rev() {
+        if let Some(decision) = message.decision()? {
+            return Ok(decision.rules_version);
+        }
+    }
+    Ok(None)
+}
+
+/// The most characters of a mail's body a handoff carries: a ticket
+/// system may refuse a large body, and a long thread quoted in full adds
+/// nothing the agent API does not show.
+pub const MAX_ORIGINAL_CHARS: usize = 20_000;
 
 /// The customer's latest mail up to the handoff.
 fn email_context(mails: &[MailRecord], seq: i64) -> Option<EmailContext> {
@@ -155,12 +177,14 @@ fn email_context(mails: &[MailRecord], seq: i64) -> Option<EmailContext> {
             && m.kind == MailKind::Customer
             && m.seq.is_none_or(|s| s <= seq)
     })?;
+    let truncated = mail.body.chars().count() > MAX_ORIGINAL_CHARS;
     Some(EmailContext {
+        original_truncated: truncated,
         message_id: mail.message_id.clone(),
         from: mail.sender.clone(),
         sender_verified: mail.details.sender_verified,
         subject: mail.subject.clone(),
-        original: mail.body.clone(),
+        original: mail.body.chars().take(MAX_ORIGINAL_CHARS).collect(),
         stripped: mail.details.stripped.clone(),
         attachments: mail.details.attachments.clone(),
     })
@@ -309,6 +333,7 @@ pub fn build(
             .collect(),
         business_hours: business_hours(rules, conversation, handoff.created_at),
         email: email_context(mails, handoff.seq),
+        rules_version: rules_version(&messages)?,
     };
     Ok(Envelope::Created {
         timestamp: rfc3339(handoff.created_at),

@@ -22,7 +22,7 @@ use super::bundle::{self, Bounds, Envelope};
 use super::delivery::{self, Response, Target};
 use crate::conversation::{self, Delivered, Events};
 use crate::escalation::Escalation;
-use crate::rules::RuleSet;
+use crate::rules::LiveRules;
 use crate::store::{Claimed, ConversationRecord, HandoffRecord, MessageRecord, Store, StoreError};
 
 /// Where the time comes from: the system's clock, or a test's.
@@ -231,7 +231,7 @@ const DELIVERIES: usize = 4;
 /// The outbox worker.
 pub struct Outbox {
     store: Store,
-    rules: Arc<RuleSet>,
+    rules: Arc<LiveRules>,
     events: Events,
     target: Target,
     client: reqwest::Client,
@@ -248,7 +248,7 @@ impl Outbox {
     /// When the HTTP client cannot be built.
     pub fn new(
         store: Store,
-        rules: Arc<RuleSet>,
+        rules: Arc<LiveRules>,
         events: Events,
         target: Target,
         timeout: Duration,
@@ -406,7 +406,7 @@ impl Outbox {
             Vec::new()
         };
         bundle::build(
-            &self.rules,
+            &self.rules.current(),
             handoff,
             conversation,
             messages,
@@ -455,7 +455,7 @@ impl Outbox {
             };
             if let Err(err) = conversation::handoff_delivered(
                 &self.store,
-                &self.rules,
+                &self.rules.current(),
                 &self.events,
                 &handoff.conversation_id,
                 delivered,

@@ -46,8 +46,13 @@ async fn start(
 ) -> Result<impl IntoResponse, ApiError> {
     let request = body.map(|ApiJson(r)| r).unwrap_or_default();
     let start = request.check(state.settings.identity_secret.as_ref())?;
-    let started =
-        conversation::start(&state.store, &state.rules, &start, jiff::Timestamp::now()).await?;
+    let started = conversation::start(
+        &state.store,
+        &state.rules.current(),
+        &start,
+        jiff::Timestamp::now(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(StartResponse {
@@ -100,7 +105,7 @@ async fn message(
     }
     let answered = conversation::customer_message(
         &state.store,
-        &state.rules,
+        &state.rules.current(),
         &state.events,
         conversation,
         said,

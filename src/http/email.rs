@@ -6,7 +6,8 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json};
 use axum::routing::{get, post};
@@ -50,25 +51,40 @@ fn inbox(state: &AppState) -> Result<&Inbox, ApiError> {
 /// The media types a raw message may come as.
 const RAW_TYPES: &[&str] = &["message/rfc822", "application/octet-stream", "text/plain"];
 
+/// A request with the inbound secret: checked from the request's head,
+/// before a body of up to `email_max_bytes` is read.
+struct InboundSender;
+
+impl FromRequestParts<AppState> for InboundSender {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        inbox(state)?;
+        let token = bearer(&parts.headers)?;
+        let expected = state
+            .settings
+            .email_inbound_secret
+            .as_ref()
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "inbound mail is disabled: set `email_inbound_secret` in the configuration",
+                )
+            })?;
+        if same_secret(token, expected.expose()) {
+            Ok(InboundSender)
+        } else {
+            Err(ApiError::unauthorized("wrong inbound mail secret"))
+        }
+    }
+}
+
 async fn inbound(
     State(state): State<AppState>,
+    _sender: InboundSender,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let inbox = inbox(&state)?;
-    let token = bearer(&headers)?;
-    let expected = state
-        .settings
-        .email_inbound_secret
-        .as_ref()
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                "inbound mail is disabled: set `email_inbound_secret` in the configuration",
-            )
-        })?;
-    if !same_secret(token, expected.expose()) {
-        return Err(ApiError::unauthorized("wrong inbound mail secret"));
-    }
     let media = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -192,7 +208,7 @@ async fn retry(
     {
         return Err(ApiError::new(
             Code::Invalid,
-            "no dead mail with this id: only a dead-lettered mail is retried",
+            "no dead or held mail with this id: only those are sent again",
         ));
     }
     inbox.wake.notify_one();

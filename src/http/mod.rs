@@ -28,15 +28,15 @@ use axum::routing::get;
 use tokio::sync::{Notify, watch};
 
 use crate::conversation::Events;
-use crate::rules::RuleSet;
+use crate::rules::LiveRules;
 use crate::secret::Secret;
 use crate::store::Store;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    /// The rule set in use.
-    pub rules: Arc<RuleSet>,
+    /// The rule set in force (swapped whole on a reload).
+    pub rules: Arc<LiveRules>,
     /// The database.
     pub store: Store,
     /// Live listeners of conversations.
@@ -176,7 +176,8 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
         axum::Json(serde_json::json!({
             "status": "ready",
             "database": state.store.backend_name(),
-            "intents": state.rules.intents().len(),
+            "intents": state.rules.current().intents().len(),
+            "rules_version": state.rules.current().version(),
         })),
     ))
 }

@@ -21,8 +21,24 @@ const PRIORITY_RANGE: std::ops::RangeInclusive<i32> = -10..=10;
 
 /// Checks and compiles parsed rule files (the built-in intents are added
 /// unless the rule set declares an intent with the same id).
+/// The rule set's version: a hash of its files' paths and texts and of
+/// madoguchi's own version (whose built-in rules are part of every rule
+/// set), short enough to read in a log line.
+fn version(files: &[ParsedFile]) -> String {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    hash.update(env!("CARGO_PKG_VERSION").as_bytes());
+    for file in files {
+        hash.update(file.path.as_bytes());
+        hash.update([0]);
+        hash.update(file.digest);
+    }
+    hex::encode(&hash.finalize()[..6])
+}
+
 pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
     let user_files = files.len();
+    let version = version(&files);
     let declared: HashSet<String> = files
         .iter()
         .flat_map(|f| f.rules.intents.iter().map(|i| i.id.value.clone()))
@@ -116,6 +132,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         sentiment,
         answers,
         policy,
+        version,
     };
     Ok(Loaded {
         rules,

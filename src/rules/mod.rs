@@ -11,6 +11,7 @@ mod answers;
 mod compile;
 mod globals;
 mod intent;
+mod live;
 mod policy;
 mod replies;
 mod schema;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 pub use crate::diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
 pub use answers::{Answers, Channel, RenderError, UnknownChannel};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
+pub use live::LiveRules;
 pub use policy::{DEFAULT_TIME_ZONE, EscalationSettings, FallbackSettings, Policy};
 pub use replies::ReplyName;
 pub(crate) use source::{read_yaml_file, yaml_diagnostic, yaml_paths};
@@ -50,6 +52,8 @@ pub struct RuleSet {
     sentiment: Scorer,
     answers: Answers,
     policy: Policy,
+    /// A hash of the files it was compiled from.
+    version: String,
 }
 
 /// Where a pattern of the rule set is written.
@@ -108,6 +112,14 @@ impl RuleSet {
             diagnostics: vec![d],
         })?;
         compile::compile(vec![file])
+    }
+
+    /// The rule set's version: a hash of the files it was compiled from
+    /// (the same files give the same version), recorded with every
+    /// decision made with it.
+    #[must_use]
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// The locales answers are written in; the first is the default.

@@ -14,6 +14,8 @@ use crate::diagnostic::{Diagnostic, SourceLocation};
 pub(crate) struct ParsedFile {
     pub path: Arc<str>,
     pub rules: RuleFile,
+    /// SHA-256 of the file's text: what the rule set's version is made of.
+    pub digest: [u8; 32],
 }
 
 impl ParsedFile {
@@ -87,16 +89,20 @@ pub(crate) fn builtin_rule_files() -> Vec<ParsedFile> {
 /// when it can be (see [`split`]), otherwise, and to report any problem, as
 /// a whole.
 pub(crate) fn parse(path: &Arc<str>, text: &str) -> Result<ParsedFile, Diagnostic> {
+    use sha2::Digest as _;
+    let digest: [u8; 32] = sha2::Sha256::digest(text.as_bytes()).into();
     if let Some(rules) = split::parse_large(text, parse_yaml) {
         return Ok(ParsedFile {
             path: Arc::clone(path),
             rules,
+            digest,
         });
     }
     match parse_yaml(text) {
         Ok(rules) => Ok(ParsedFile {
             path: Arc::clone(path),
             rules: rules.unwrap_or_default(),
+            digest,
         }),
         Err(err) => Err(yaml_diagnostic(path, &err)),
     }

@@ -18,6 +18,10 @@ pub struct StoredDecision<'a> {
     pub escalation: Option<Escalation>,
     /// The message's classification.
     pub classification: Report<'a>,
+    /// The version of the rule set it was made with (decisions kept
+    /// before versions were recorded have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_version: Option<String>,
 }
 
 impl StoredDecision<'_> {

@@ -692,7 +692,8 @@ impl Store {
         Ok(changed > 0)
     }
 
-    /// Puts a dead mail back in the outbox, due now.
+    /// Puts a dead mail, or one held for want of a relay, back in the
+    /// outbox, due now.
     ///
     /// # Errors
     /// [`StoreError`] when the database fails.
@@ -700,7 +701,7 @@ impl Store {
         let changed = self
             .exec(
                 "UPDATE mails SET status = 'pending', attempts = 0, next_attempt_at = $1, \
-                 updated_at = $1 WHERE id = $2 AND status = 'dead'",
+                 updated_at = $1 WHERE id = $2 AND status IN ('dead', 'held')",
                 vec![int(now), text(id)],
             )
             .await?;
@@ -815,6 +816,26 @@ impl Store {
             .and_then(Value::int))
     }
 
+    /// Forgets the mail of a customer's address kept outside their
+    /// conversations, and its bounce hold.
+    pub(super) async fn forget_mail_of(&self, customer_id: &str) -> Result<(), StoreError> {
+        let address = "(SELECT email FROM customers WHERE id = $1)";
+        self.exec(
+            &format!(
+                "DELETE FROM mails WHERE conversation_id IS NULL \
+                 AND (sender = {address} OR recipient = {address})"
+            ),
+            vec![text(customer_id)],
+        )
+        .await?;
+        self.exec(
+            &format!("DELETE FROM mail_bounces WHERE address = {address}"),
+            vec![text(customer_id)],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Forgets mail kept outside conversations (suppressed mail,
     /// quarantine, old bounces) from before `before`.
     pub(super) async fn purge_mail_before(&self, before: i64) -> Result<(), StoreError> {
@@ -856,9 +877,16 @@ pub enum MailOutcome<'a> {
     },
 }
 
-/// Whether `err` is a unique-key violation (the same inbound Message-ID,
-/// taken by a racing delivery).
-pub(super) fn is_duplicate(err: &StoreError) -> bool {
+impl StoreError {
+    /// Whether this is a unique-key violation: the same inbound
+    /// Message-ID, taken by a racing delivery.
+    #[must_use]
+    pub fn is_duplicate(&self) -> bool {
+        is_duplicate(self)
+    }
+}
+
+fn is_duplicate(err: &StoreError) -> bool {
     match err {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
             f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE

@@ -597,6 +597,10 @@ impl Store {
     /// # Errors
     /// [`StoreError`] when the database fails.
     pub async fn delete_customer(&self, customer_id: &str) -> Result<bool, StoreError> {
+        // Their mails outside any conversation (not answered, bounces) and
+        // their address's bounce hold go first; the rest goes with the
+        // conversations.
+        self.forget_mail_of(customer_id).await?;
         let deleted = match &self.backend {
             Backend::Sqlite(db) => db.delete_customer(customer_id).await?,
             Backend::Postgres(pool) => postgres::delete_customer(pool, customer_id).await?,

@@ -146,6 +146,9 @@ pub fn refusal(mail: &Inbound, us: &Us<'_>) -> Option<Refusal> {
     if is_role(&mail.from) {
         return refuse(Reason::RoleSender, "From", &mail.from);
     }
+    if is_role(&mail.reply_to) {
+        return refuse(Reason::RoleSender, "Reply-To", &mail.reply_to);
+    }
     if let Some(v) = dmarc_failed(mail, us.authserv_id) {
         return refuse(Reason::DmarcFail, "Authentication-Results", v);
     }
@@ -165,20 +168,25 @@ fn dmarc_failed<'a>(mail: &'a Inbound, authserv_id: Option<&str>) -> Option<&'a 
 }
 
 /// The DMARC result in the trusted server's `Authentication-Results`
-/// (RFC 8601): only its own header counts, since anyone upstream can
-/// write one.
+/// (RFC 8601). Only the topmost header with its `authserv-id` counts: the
+/// receiving server adds its own on top, and anyone upstream can write one
+/// further down that claims the same id.
 fn dmarc_result<'a>(mail: &'a Inbound, authserv_id: Option<&str>) -> Option<(String, &'a str)> {
     let trusted = authserv_id?;
-    mail.header("authentication-results").find_map(|value| {
-        let (id, results) = value.split_once(';')?;
-        if !id.trim().eq_ignore_ascii_case(trusted) {
-            return None;
-        }
-        results.split(';').find_map(|r| {
-            let r = r.trim();
-            let result = r.strip_prefix("dmarc=")?;
-            Some((first_word(result).to_ascii_lowercase(), value))
-        })
+    let value = mail.header("authentication-results").find(|value| {
+        value
+            .split(';')
+            .next()
+            // `authserv-id [version]`
+            .and_then(|id| id.split_whitespace().next())
+            .is_some_and(|id| id.eq_ignore_ascii_case(trusted))
+    })?;
+    value.split(';').skip(1).find_map(|r| {
+        let (method, result) = r.trim().split_once('=')?;
+        method
+            .trim()
+            .eq_ignore_ascii_case("dmarc")
+            .then(|| (first_word(result).to_ascii_lowercase(), value))
     })
 }
 
@@ -310,9 +318,19 @@ mod tests {
         assert!(!dmarc_passed(&elsewhere, US.authserv_id));
         let passed = mail(&[(
             "Authentication-Results",
-            "mx.shop.example; spf=pass; dmarc=pass header.from=example.jp",
+            "mx.shop.example 1; spf=pass; DMARC=pass header.from=example.jp",
         )]);
         assert!(dmarc_passed(&passed, US.authserv_id));
         assert!(!dmarc_passed(&passed, None));
+        // A header further down claiming the trusted id is the sender's
+        // own writing: only the receiving server's (on top) counts.
+        let forged_below = mail(&[
+            ("Authentication-Results", "mx.shop.example; spf=fail"),
+            (
+                "Authentication-Results",
+                "mx.shop.example; dmarc=pass header.from=example.jp",
+            ),
+        ]);
+        assert!(!dmarc_passed(&forged_below, US.authserv_id));
     }
 }

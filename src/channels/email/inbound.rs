@@ -17,7 +17,7 @@ use crate::conversation::{self, Events, MessageError, Said, Start};
 use crate::engine::{Decision, Status};
 use crate::escalation::EscalationReason;
 use crate::privacy::mask;
-use crate::rules::{Channel, RuleSet};
+use crate::rules::{Channel, LiveRules};
 use crate::store::{
     Identity, MailDetails, MailDirection, MailKind, MailStatus, NewMail, Store, StoreError,
 };
@@ -45,6 +45,9 @@ pub struct MailSettings {
     /// Whether a relay is configured: without one, answers are kept, not
     /// sent.
     pub relay: bool,
+    /// The most characters of a mail that are classified and kept in the
+    /// transcript (the whole mail is kept beside it).
+    pub max_chars: usize,
 }
 
 impl MailSettings {
@@ -66,6 +69,7 @@ impl MailSettings {
             burst_window: Duration::from_mins(10),
             bounce_hold: Duration::from_hours(24 * 7),
             relay: false,
+            max_chars: 4_000,
         }
     }
 
@@ -135,7 +139,7 @@ pub struct Inbox {
     /// The store.
     pub store: Store,
     /// The rules in force.
-    pub rules: Arc<RuleSet>,
+    pub rules: Arc<LiveRules>,
     /// Live listeners.
     pub events: Events,
     /// How the inbox behaves.
@@ -153,10 +157,26 @@ impl Inbox {
     /// while the mail was being taken.
     #[tracing::instrument(name = "inbound_mail", skip_all)]
     pub async fn receive(&self, raw: &[u8], now: Timestamp) -> Result<Receipt, MessageError> {
-        let mail = match parse::parse(raw) {
-            Ok(mail) => mail,
+        // Decoding a large mail and cutting its history is work for a
+        // blocking thread, not for the runtime's.
+        let owned = raw.to_vec();
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse::parse(&owned).map(|mail| {
+                let stripped = quote::strip(&mail.body);
+                (mail, stripped)
+            })
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("decoding the mail failed: {e}")))?;
+        let (mut mail, stripped) = match parsed {
+            Ok(parsed) => parsed,
             Err(why) => return Ok(self.quarantine(raw, &why.to_string(), now).await?),
         };
+        // Anyone can write a Reply-To: answers go to it only when the
+        // receiving server vouches for the sender; else to From.
+        if !autoreply::dmarc_passed(&mail, self.settings.authserv_id.as_deref()) {
+            mail.reply_to.clone_from(&mail.from);
+        }
         if self.store.mail_received(&mail.message_id).await? {
             tracing::info!(message_id = %mail.message_id, "mail taken before; ignored");
             return Ok(Receipt::Duplicate);
@@ -167,7 +187,7 @@ impl Inbox {
         if let Some(refusal) = autoreply::refusal(&mail, &self.settings.us()) {
             return Ok(self.not_answered(&mail, &refusal, now).await?);
         }
-        self.take(&mail, now).await
+        self.take(&mail, stripped, now).await
     }
 
     async fn quarantine(
@@ -206,8 +226,19 @@ impl Inbox {
         let hold = jiff::SignedDuration::try_from(self.settings.bounce_hold).unwrap_or_default();
         let until = now.checked_add(hold).unwrap_or(now).as_millisecond();
         let reason = bounce.status.as_deref().unwrap_or("failed");
-        for address in &bounce.failed {
+        // Anyone can send something that looks like a bounce: only the
+        // recipient of a mail of ours that it returns is held.
+        let failed_recipient = bounced
+            .as_ref()
+            .and_then(|m| m.recipient.as_deref())
+            .filter(|recipient| bounce.failed.iter().any(|f| f == recipient));
+        if let Some(address) = failed_recipient {
             self.store.bounced(address, reason, until).await?;
+        } else {
+            tracing::warn!(
+                failed = %bounce.failed.join(", "),
+                "a bounce that returns no mail of ours to that address: kept, no address held"
+            );
         }
         let mut kept = inbound_mail(mail, MailKind::Bounce, MailDetails::default());
         kept.details.failed_recipient = Some(bounce.failed.join(", "));
@@ -268,16 +299,15 @@ impl Inbox {
     }
 
     /// A customer's mail: threaded, decided on, answered within the limits.
-    async fn take(&self, mail: &Inbound, now: Timestamp) -> Result<Receipt, MessageError> {
+    async fn take(
+        &self,
+        mail: &Inbound,
+        stripped: quote::Stripped,
+        now: Timestamp,
+    ) -> Result<Receipt, MessageError> {
         let (record, new) = self.conversation(mail, now).await?;
-        let stripped = quote::strip(&mail.body);
-        // A new question often is its subject; a reply's subject repeats
-        // the question answered already.
-        let said = if new && !mail.subject.trim().is_empty() {
-            format!("{}\n{}", mail.subject.trim(), stripped.text)
-        } else {
-            stripped.text.clone()
-        };
+        let customer = record.customer_id.clone();
+        let said = said(mail, &stripped, new, self.settings.max_chars);
         let not_answered = self.limit(mail, &record.id, now).await?;
         let settings = Arc::clone(&self.settings);
         let verified = autoreply::dmarc_passed(mail, settings.authserv_id.as_deref());
@@ -303,7 +333,7 @@ impl Inbox {
         };
         let answered = conversation::customer_message_with(
             &self.store,
-            &self.rules,
+            &self.rules.current(),
             &self.events,
             record,
             Said {
@@ -317,7 +347,19 @@ impl Inbox {
             &mails,
         )
         .await;
-        let answered = answered?;
+        let answered = match answered {
+            Ok(answered) => answered,
+            // Another delivery of the same mail (a second poller, a
+            // retrying MTA) was faster: it is taken once, and the
+            // conversation started for this one goes.
+            Err(MessageError::Store(err)) if err.is_duplicate() => {
+                if new {
+                    self.store.delete_customer(&customer).await?;
+                }
+                return Ok(Receipt::Duplicate);
+            }
+            Err(err) => return Err(err),
+        };
         self.wake.notify_one();
         if !self.settings.relay && not_answered.is_none() {
             tracing::info!(to = %mail.reply_to, "no smtp_url: the answer is kept (held), not sent");
@@ -360,7 +402,7 @@ impl Inbox {
         let name = mail.name.as_deref();
         let started = conversation::start(
             &self.store,
-            &self.rules,
+            &self.rules.current(),
             &Start {
                 channel: Channel::Email,
                 identity: Identity::EmailSender,
@@ -404,17 +446,6 @@ impl Inbox {
         {
             return Ok(Some("bounced_recipient"));
         }
-        let recent = self
-            .store
-            .mails_sent_to(&mail.reply_to, ago(self.settings.reply_window))
-            .await?;
-        if recent
-            .iter()
-            .any(|m| matches!(m.kind, MailKind::AutoReply | MailKind::Acknowledgement))
-        {
-            tracing::info!(to = %mail.reply_to, "an automatic answer went to this sender lately: not answered again");
-            return Ok(Some("sender_limit"));
-        }
         let received = self
             .store
             .mails_received_in(conversation, ago(self.settings.burst_window))
@@ -427,8 +458,34 @@ impl Inbox {
             );
             return Ok(Some(THREAD_BURST));
         }
+        let recent = self
+            .store
+            .mails_sent_to(&mail.reply_to, ago(self.settings.reply_window))
+            .await?;
+        if recent
+            .iter()
+            .any(|m| matches!(m.kind, MailKind::AutoReply | MailKind::Acknowledgement))
+        {
+            tracing::info!(to = %mail.reply_to, "an automatic answer went to this sender lately: not answered again");
+            return Ok(Some("sender_limit"));
+        }
         Ok(None)
     }
+}
+
+/// What is classified: a new question with its subject (it often is the
+/// question), a reply without it (it repeats what was answered) unless the
+/// reply says nothing else (a photo sent with "Re: ..."), within the
+/// longest text a message may have.
+fn said(mail: &Inbound, stripped: &quote::Stripped, new: bool, max_chars: usize) -> String {
+    let subject = mail.subject.trim();
+    let text = stripped.text.trim();
+    let said = if (new || text.is_empty()) && !subject.is_empty() {
+        format!("{}\n{text}", thread::base_subject(subject))
+    } else {
+        text.to_owned()
+    };
+    said.chars().take(max_chars).collect()
 }
 
 /// The Message-IDs a mail refers to, oldest first.

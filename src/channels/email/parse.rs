@@ -180,10 +180,13 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Undecodable> {
         .collect::<Vec<_>>();
     let message_id = message
         .message_id()
-        .map_or_else(|| made_up_id(raw), str::to_owned);
+        .map_or_else(|| made_up_id(raw), |id| bounded_id(id.to_owned()));
     Ok(Inbound {
-        in_reply_to: ids(message.in_reply_to()).into_iter().last(),
-        references: ids(message.references()),
+        in_reply_to: ids(message.in_reply_to())
+            .into_iter()
+            .last()
+            .map(bounded_id),
+        references: bounded_references(ids(message.references())),
         return_path: return_path(&headers),
         attachments: attachments(&message),
         bounce: bounce(&message, &headers),
@@ -191,10 +194,38 @@ pub fn parse(raw: &[u8]) -> Result<Inbound, Undecodable> {
         from,
         name,
         reply_to,
-        subject,
-        body,
+        // PostgreSQL's text holds no NUL; no person writes one.
+        subject: subject.replace('\0', ""),
+        body: body.replace('\0', ""),
         headers,
     })
+}
+
+/// The longest Message-ID kept as it is: a longer one (no mail program
+/// writes one) is kept as its hash, so that it still threads and fits
+/// an index.
+const MAX_ID: usize = 250;
+
+fn bounded_id(id: String) -> String {
+    if id.len() <= MAX_ID && !id.contains('\0') {
+        return id;
+    }
+    made_up_id(id.as_bytes())
+}
+
+/// The most `References` read: the first (the thread's start) and the
+/// latest.
+const MAX_REFERENCES: usize = 20;
+
+fn bounded_references(ids: Vec<String>) -> Vec<String> {
+    let ids: Vec<String> = ids.into_iter().map(bounded_id).collect();
+    if ids.len() <= MAX_REFERENCES {
+        return ids;
+    }
+    let keep_from = ids.len() - (MAX_REFERENCES - 1);
+    std::iter::once(ids[0].clone())
+        .chain(ids[keep_from..].iter().cloned())
+        .collect()
 }
 
 /// A header's value on one line.
@@ -471,12 +502,17 @@ fn bounce(message: &mail_parser::Message<'_>, headers: &[(String, String)]) -> O
     let body_start = message.root_part().raw_body_offset() as usize;
     let rest = String::from_utf8_lossy(raw.get(body_start..).unwrap_or_default());
     let mut failed = failed_header;
-    if is_report && ACTION_FAILED.is_match(&rest) {
-        failed.extend(
-            FINAL_RECIPIENT
-                .captures_iter(&rest)
-                .map(|c| c[1].to_ascii_lowercase()),
-        );
+    if is_report {
+        // Each recipient has a block of its own: only those whose action
+        // is `failed` failed (another may only be delayed).
+        let normalized = rest.replace("\r\n", "\n");
+        for block in normalized.split("\n\n") {
+            if ACTION_FAILED.is_match(block)
+                && let Some(c) = FINAL_RECIPIENT.captures(block)
+            {
+                failed.push(c[1].to_ascii_lowercase());
+            }
+        }
     }
     failed.sort();
     failed.dedup();

@@ -449,10 +449,18 @@ fn signature_follows(lines: &[&str], i: usize) -> bool {
         _ => return false,
     };
     let mut count = 0;
+    let mut skipped = 0;
     let mut contact = false;
     for (j, raw) in lines.iter().enumerate().skip(i + 1) {
         let below = raw.trim();
         if below.is_empty() || below == "--" || is_rule(below) {
+            // A signature is a few lines: a long run of blanks and rules
+            // is none, and scanning it from every rule above would cost
+            // the square of the mail's length.
+            skipped += 1;
+            if skipped > MAX_SIGNATURE_LINES * 2 {
+                return false;
+            }
             continue;
         }
         if history_starts(lines, j) {

@@ -124,6 +124,15 @@ impl MailOutbox {
             Ok(_) => self.outcome(&mail, MailOutcome::Sent, now).await,
             Err(err) if err.is_permanent() => {
                 let error = format!("the relay refused the mail: {err}");
+                // Automatic answers go out with the null sender, so no
+                // bounce comes back for them: the relay's refusal is the
+                // bounce.
+                if let Some(recipient) = mail.recipient.as_deref() {
+                    let hold = jiff::SignedDuration::try_from(self.settings.bounce_hold)
+                        .unwrap_or_default();
+                    let until = now.checked_add(hold).unwrap_or(now).as_millisecond();
+                    self.store.bounced(recipient, &error, until).await?;
+                }
                 self.outcome(&mail, MailOutcome::Dead { error: &error }, now)
                     .await
             }

@@ -88,11 +88,19 @@ pub async fn find(
     }
     let since = now.checked_sub(SUBJECT_WINDOW).unwrap_or(now);
     let sent = store.mails_sent_to(sender, since.as_millisecond()).await?;
-    Ok(sent
+    // The answer went where the mail said to reply; the conversation must
+    // still be the sender's own.
+    for mail in sent
         .into_iter()
-        .filter(|m| m.kind != MailKind::Bounce)
-        .find(|m| base_subject(&m.subject) == base)
-        .and_then(|m| m.conversation_id))
+        .filter(|m| m.kind != MailKind::Bounce && base_subject(&m.subject) == base)
+    {
+        if let Some(conversation) = mail.conversation_id
+            && store.conversation_of(&conversation, sender).await?
+        {
+            return Ok(Some(conversation));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
