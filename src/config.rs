@@ -28,6 +28,9 @@ struct Written {
     pub database_url: String,
     /// The rule set: a YAML file or a folder of them.
     pub rules: PathBuf,
+    /// `on` or `off`: reload the rules when their files change (SIGHUP and
+    /// the agent API reload them either way).
+    pub rules_watch: Switch,
     /// The bearer token of the agent API; without it the agent API answers
     /// 401 to everyone.
     pub admin_token: Option<Secret>,
@@ -226,6 +229,8 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// The rule set: a YAML file or a folder of them.
     pub rules: PathBuf,
+    /// Whether the rules are reloaded when their files change.
+    pub rules_watch: bool,
     /// The bearer token of the agent API; without it the agent API answers
     /// 401 to everyone.
     pub admin_token: Option<Secret>,
@@ -288,6 +293,7 @@ const KEYS: &[&str] = &[
     "listen",
     "database_url",
     "rules",
+    "rules_watch",
     "admin_token",
     "identity_secret",
     "webhook_url",
@@ -347,6 +353,7 @@ struct Defaults {
     webhook_jitter: f64,
     database_url: &'static str,
     rules: &'static str,
+    rules_watch: &'static str,
     max_body_bytes: usize,
     max_message_chars: usize,
     retention_days: u32,
@@ -384,6 +391,7 @@ const DEFAULTS: Defaults = Defaults {
     webhook_jitter: 0.1,
     database_url: "sqlite://madoguchi.db",
     rules: "rules",
+    rules_watch: "on",
     max_body_bytes: 64 * 1024,
     max_message_chars: 4_000,
     retention_days: 365,
@@ -576,6 +584,7 @@ impl Written {
             listen: self.listen,
             database_url,
             rules: self.rules,
+            rules_watch: self.rules_watch == Switch::On,
             admin_token: self.admin_token,
             identity_secret: self.identity_secret,
             target,

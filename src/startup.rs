@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::channels::email::Inbox;
 use crate::channels::email::send::MailOutbox;
+use crate::check::Reloader;
 use crate::config::{Config, EmailConfig};
 use crate::conversation::Events;
 use crate::diagnostic::LoadError;
@@ -147,6 +148,17 @@ impl Application {
             .as_ref()
             .map(|email| email_channel(email, &store, &rules, &events, &stopping, &mut tasks))
             .transpose()?;
+        let reloader = Arc::new(Reloader::new(config.rules.clone(), Arc::clone(&rules)));
+        tasks.push(tokio::spawn(reload_on_sighup(
+            Arc::clone(&reloader),
+            stopping.clone(),
+        )));
+        if config.rules_watch {
+            tasks.push(tokio::spawn(reload_on_change(
+                Arc::clone(&reloader),
+                stopping.clone(),
+            )));
+        }
         let limits = Arc::new(RateLimits::new(&config.limits));
         tasks.push(tokio::spawn(forget_quiet_clients(
             Arc::clone(&limits),
@@ -159,6 +171,7 @@ impl Application {
             outbox: wake,
             limits,
             inbox,
+            reloader,
             settings: Arc::new(Settings {
                 admin_token: config.admin_token.clone(),
                 identity_secret: config.identity_secret.clone(),
@@ -303,6 +316,74 @@ async fn retention(store: Store, days: u32, mut stopping: watch::Receiver<bool>)
             Ok(0) => {}
             Ok(n) => tracing::info!(conversations = n, "purged past the retention"),
             Err(err) => tracing::warn!(error = %err, "retention purge failed"),
+        }
+    }
+}
+
+/// Reloads the rules on SIGHUP, until the service stops.
+async fn reload_on_sighup(reloader: Arc<Reloader>, mut stopping: watch::Receiver<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(err) => {
+                tracing::warn!(error = %err, "SIGHUP cannot be listened for: reload by the API or by changing the files");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                Some(()) = hangups.recv() => {
+                    // A refusal is logged by the reloader.
+                    let _ = reloader.reload("sighup").await;
+                }
+                _ = stopping.changed() => return,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (reloader, stopping.changed().await);
+    }
+}
+
+/// How long the rule files must be quiet before a change is reloaded: an
+/// editor or a deployment writes several files, and one reload should
+/// take them all.
+const RELOAD_QUIET: Duration = Duration::from_millis(500);
+
+/// Reloads the rules when their files change, until the service stops.
+async fn reload_on_change(reloader: Arc<Reloader>, mut stopping: watch::Receiver<bool>) {
+    use notify::RecursiveMode;
+    let (notice, mut notices) = tokio::sync::mpsc::channel::<()>(1);
+    let debouncer = notify_debouncer_full::new_debouncer(
+        RELOAD_QUIET,
+        None,
+        move |events: notify_debouncer_full::DebounceEventResult| {
+            // A full channel already holds a reload to do.
+            if events.is_ok_and(|e| !e.is_empty()) {
+                let _ = notice.try_send(());
+            }
+        },
+    );
+    let mut debouncer = match debouncer {
+        Ok(debouncer) => debouncer,
+        Err(err) => {
+            tracing::warn!(error = %err, "the rule files cannot be watched: reload by SIGHUP or the API");
+            return;
+        }
+    };
+    if let Err(err) = debouncer.watch(reloader.path(), RecursiveMode::Recursive) {
+        tracing::warn!(error = %err, path = %reloader.path().display(), "the rule files cannot be watched: reload by SIGHUP or the API");
+        return;
+    }
+    loop {
+        tokio::select! {
+            Some(()) = notices.recv() => {
+                let _ = reloader.reload("file_change").await;
+            }
+            _ = stopping.changed() => return,
         }
     }
 }

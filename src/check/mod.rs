@@ -7,6 +7,9 @@
 //! compiles, then refuses a rule set whose examples do not match.
 
 mod lint;
+mod reload;
+
+pub use reload::{ReloadError, Reloaded, Reloader};
 
 use std::path::Path;
 

@@ -33,6 +33,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/admin/handoffs", get(handoffs))
         .route("/v1/admin/handoffs/{id}", get(handoff))
         .route("/v1/admin/handoffs/{id}/retry", post(retry_handoff))
+        .route("/v1/admin/rules/reload", post(reload_rules))
 }
 
 /// A request of the agent API with the admin token: checked from the
@@ -464,6 +465,50 @@ async fn retry_handoff(
                 h.status.as_str()
             ),
         )),
+    }
+}
+
+/// `POST /v1/admin/rules/reload`: the rules read again from their files,
+/// checked, and put in force; 422 `rules_invalid` with every problem when
+/// they do not load (the rules in force keep serving).
+async fn reload_rules(
+    State(state): State<AppState>,
+    _admin: Admin,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    match state.reloader.reload("api").await {
+        Ok(reloaded) => Ok(Json(serde_json::json!({
+            "version": reloaded.version,
+            "previous": reloaded.previous,
+            "changed": reloaded.changed(),
+            "intents": reloaded.intents,
+            "warnings": reloaded
+                .warnings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+        }))),
+        Err(err) => {
+            let errors: Vec<serde_json::Value> = err
+                .errors()
+                .iter()
+                .map(|d| {
+                    serde_json::json!({
+                        "path": &*d.location.path,
+                        "line": d.location.line,
+                        "column": d.location.column,
+                        "message": d.message,
+                    })
+                })
+                .collect();
+            Err(ApiError::new(
+                Code::RulesInvalid,
+                format!(
+                    "the rules at {} do not load; the rules in force keep serving",
+                    state.reloader.path().display()
+                ),
+            )
+            .with_errors(serde_json::Value::Array(errors)))
+        }
     }
 }
 

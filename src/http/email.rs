@@ -207,7 +207,7 @@ async fn retry(
         .await?
     {
         return Err(ApiError::new(
-            Code::Invalid,
+            Code::MailNotDead,
             "no dead or held mail with this id: only those are sent again",
         ));
     }

@@ -61,6 +61,9 @@ pub enum Code {
     /// 422: `quick_reply` names an intent the conversation's last reply did
     /// not offer.
     QuickReplyNotOffered,
+    /// 422: the rules do not load (a reload): `errors` lists every
+    /// problem with its place; the rules in force keep serving.
+    RulesInvalid,
     /// 429: over a rate limit; try again after `Retry-After`.
     RateLimited,
     /// 429: the conversation holds as many messages as it may: start a new
@@ -73,6 +76,8 @@ pub enum Code {
     Conflict,
     /// 409: only a dead handoff is retried by hand.
     HandoffNotDead,
+    /// 409: only a dead or held mail is sent again by hand.
+    MailNotDead,
     /// 503: the database does not answer, or cannot take writes (a full
     /// disk): nothing was stored; try again after `Retry-After`.
     Unavailable,
@@ -82,7 +87,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 26] = [
+    pub const ALL: [Code; 28] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::UnsupportedMediaType,
@@ -102,11 +107,13 @@ impl Code {
         Code::OutOfRange,
         Code::UnknownFilter,
         Code::QuickReplyNotOffered,
+        Code::RulesInvalid,
         Code::RateLimited,
         Code::MessageLimit,
         Code::ConversationClosed,
         Code::Conflict,
         Code::HandoffNotDead,
+        Code::MailNotDead,
         Code::Unavailable,
         Code::Internal,
     ];
@@ -131,11 +138,13 @@ impl Code {
             | Code::EmptyFeedback
             | Code::OutOfRange
             | Code::UnknownFilter
-            | Code::QuickReplyNotOffered => StatusCode::UNPROCESSABLE_ENTITY,
+            | Code::QuickReplyNotOffered
+            | Code::RulesInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             Code::RateLimited | Code::MessageLimit => StatusCode::TOO_MANY_REQUESTS,
-            Code::ConversationClosed | Code::Conflict | Code::HandoffNotDead => {
-                StatusCode::CONFLICT
-            }
+            Code::ConversationClosed
+            | Code::Conflict
+            | Code::HandoffNotDead
+            | Code::MailNotDead => StatusCode::CONFLICT,
             Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -155,6 +164,8 @@ const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 pub struct ApiError {
     code: Code,
     message: String,
+    /// Each problem, when there are several (`rules_invalid`).
+    errors: Option<serde_json::Value>,
     /// When to try again, if the code's own default is not it.
     retry_after: Option<Duration>,
 }
@@ -165,6 +176,7 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            errors: None,
             retry_after: None,
         }
     }
@@ -174,6 +186,13 @@ impl ApiError {
     #[must_use]
     pub fn retry_after(mut self, wait: Duration) -> Self {
         self.retry_after = Some(wait);
+        self
+    }
+
+    /// The same error, listing each problem.
+    #[must_use]
+    pub fn with_errors(mut self, errors: serde_json::Value) -> Self {
+        self.errors = Some(errors);
         self
     }
 
@@ -270,9 +289,12 @@ impl From<ChatError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "error": { "code": self.code, "message": self.message }
         });
+        if let Some(errors) = &self.errors {
+            body["error"]["errors"] = errors.clone();
+        }
         let mut response = (self.status(), Json(body)).into_response();
         let retry_after = match (self.retry_after, self.code) {
             (Some(wait), _) => Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),

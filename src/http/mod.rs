@@ -49,6 +49,8 @@ pub struct AppState {
     pub outbox: Arc<Notify>,
     /// The chat API's rate limits.
     pub limits: Arc<RateLimits>,
+    /// Reloads the rules (the agent API's `rules/reload`).
+    pub reloader: Arc<crate::check::Reloader>,
     /// The e-mail channel's inbox, when it is on.
     pub inbox: Option<crate::channels::email::Inbox>,
 }

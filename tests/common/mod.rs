@@ -191,10 +191,19 @@ pub async fn spawn_app_with(db: Db, overrides: &str) -> Option<TestApp> {
 /// [`spawn_app_with`] on a database of the test's choosing.
 pub async fn spawn_app_on(fresh: FreshDb, overrides: &str) -> TestApp {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    spawn_app_with_rules(fresh, &root.join("rules"), overrides).await
+}
+
+/// [`spawn_app_on`] with the rules at `rules`.
+pub async fn spawn_app_with_rules(
+    fresh: FreshDb,
+    rules: &std::path::Path,
+    overrides: &str,
+) -> TestApp {
     let toml = format!(
         "listen = '127.0.0.1:0'\ndatabase_url = '{}'\nrules = '{}'\nadmin_token = '{ADMIN_TOKEN}'\nidentity_secret = '{IDENTITY_SECRET}'\n{overrides}\n",
         fresh.url,
-        root.join("rules").display()
+        rules.display()
     );
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("madoguchi.toml");
