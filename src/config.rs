@@ -31,6 +31,10 @@ struct Written {
     /// `on` or `off`: reload the rules when their files change (SIGHUP and
     /// the agent API reload them either way).
     pub rules_watch: Switch,
+    /// The bearer token of `/metrics`; without it `/metrics` is open.
+    pub metrics_token: Option<Secret>,
+    /// Serve `/metrics` on this address instead of the main one.
+    pub metrics_listen: Option<SocketAddr>,
     /// The bearer token of the agent API; without it the agent API answers
     /// 401 to everyone.
     pub admin_token: Option<Secret>,
@@ -231,6 +235,10 @@ pub struct Config {
     pub rules: PathBuf,
     /// Whether the rules are reloaded when their files change.
     pub rules_watch: bool,
+    /// The bearer token of `/metrics`.
+    pub metrics_token: Option<Secret>,
+    /// Where `/metrics` is served, when not on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     /// The bearer token of the agent API; without it the agent API answers
     /// 401 to everyone.
     pub admin_token: Option<Secret>,
@@ -294,6 +302,8 @@ const KEYS: &[&str] = &[
     "database_url",
     "rules",
     "rules_watch",
+    "metrics_token",
+    "metrics_listen",
     "admin_token",
     "identity_secret",
     "webhook_url",
@@ -531,6 +541,7 @@ impl Written {
         for (key, secret) in [
             ("admin_token", &self.admin_token),
             ("identity_secret", &self.identity_secret),
+            ("metrics_token", &self.metrics_token),
         ] {
             if secret
                 .as_ref()
@@ -585,6 +596,8 @@ impl Written {
             database_url,
             rules: self.rules,
             rules_watch: self.rules_watch == Switch::On,
+            metrics_token: self.metrics_token.clone(),
+            metrics_listen: self.metrics_listen,
             admin_token: self.admin_token,
             identity_secret: self.identity_secret,
             target,

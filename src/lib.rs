@@ -15,6 +15,8 @@
 //!   stored or logged.
 //! - [`hours`]: business hours, holidays and closures: when a person is
 //!   there to answer.
+//! - [`telemetry`]: the Prometheus metrics' names and the process's
+//!   recorder.
 //!
 //! Matching:
 //! - [`matcher`]: one Aho-Corasick automaton for every term and one
@@ -64,6 +66,8 @@ pub mod secret;
 pub mod privacy;
 
 pub mod hours;
+
+pub mod telemetry;
 
 pub mod matcher;
 

@@ -84,6 +84,9 @@ impl Application {
     /// # Errors
     /// [`StartError`] saying what cannot start.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        if crate::telemetry::recorder().is_none() {
+            tracing::warn!("another metrics recorder is installed: /metrics stays empty");
+        }
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
@@ -113,6 +116,11 @@ impl Application {
         })?;
         let (stop, stopping) = watch::channel(false);
         let events = Events::new(config.limits.max_streams_per_conversation.get() as usize);
+        crate::telemetry::rules_in_force(
+            loaded.rules.version(),
+            None,
+            loaded.rules.intents().len(),
+        );
         let rules = Arc::new(LiveRules::new(loaded.rules));
         let wake = Arc::new(Notify::new());
         let mut tasks = Vec::new();
@@ -180,9 +188,29 @@ impl Application {
                 cors_origins: config.cors_origins.clone(),
                 email_inbound_secret: config.email.as_ref().and_then(|e| e.inbound_secret.clone()),
                 email_max_bytes: config.email.as_ref().map_or(0, |e| e.max_bytes),
+                metrics_token: config.metrics_token.clone(),
+                metrics_here: config.metrics_listen.is_none(),
             }),
             stopping,
         };
+        if let Some(address) = config.metrics_listen {
+            let listener = TcpListener::bind(address)
+                .await
+                .map_err(|source| StartError::Listen { address, source })?;
+            let router = crate::http::metrics_router(state.clone());
+            let mut stopping = state.stopping.clone();
+            tasks.push(tokio::spawn(async move {
+                let stopped = async move {
+                    let _ = stopping.changed().await;
+                };
+                if let Err(err) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stopped)
+                    .await
+                {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+            }));
+        }
         Ok(Application {
             listener,
             router: router(state, config.max_body_bytes, config.limits.body_timeout),

@@ -403,6 +403,15 @@ async fn automatic_and_list_mail_is_kept_unanswered(db: Db) {
     assert!(smtp.received().is_empty(), "nothing answered");
     // Each decision not to answer is counted by the header that made it.
     let stats = app.admin_json("/v1/admin/email/stats").await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(stats["received"], 5, "{stats}");
     assert_eq!(stats["answered"], 0, "{stats}");
     for reason in [
@@ -413,6 +422,13 @@ async fn automatic_and_list_mail_is_kept_unanswered(db: Db) {
         "x_loop",
     ] {
         assert_eq!(stats["not_answered"][reason], 1, "{reason}: {stats}");
+        // And in the metrics, by the same reasons.
+        assert!(
+            metrics.contains(&format!(
+                "madoguchi_email_not_answered_total{{reason=\"{reason}\"}}"
+            )),
+            "{reason}: {metrics}"
+        );
     }
     app.stop().await;
 }

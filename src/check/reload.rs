@@ -99,6 +99,8 @@ impl Reloader {
         let loaded = match loaded {
             Ok(loaded) => loaded,
             Err(errors) => {
+                metrics::counter!(crate::telemetry::RELOADS, "outcome" => "refused", "trigger" => trigger)
+                    .increment(1);
                 tracing::error!(trigger, path = %self.path.display(), %errors, "rules reload refused: the rules in force keep serving");
                 return Err(ReloadError::Invalid(errors));
             }
@@ -106,8 +108,16 @@ impl Reloader {
         let previous = self.live.current().version().to_owned();
         let version = loaded.rules.version().to_owned();
         let intents = loaded.rules.intents().len();
+        let outcome = if version == previous {
+            "unchanged"
+        } else {
+            "changed"
+        };
+        metrics::counter!(crate::telemetry::RELOADS, "outcome" => outcome, "trigger" => trigger)
+            .increment(1);
         if version != previous {
             self.live.replace(loaded.rules);
+            crate::telemetry::rules_in_force(&version, Some(&previous), intents);
             for warning in &loaded.warnings {
                 tracing::warn!(%warning, "rule set");
             }

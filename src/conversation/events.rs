@@ -151,6 +151,15 @@ impl Events {
         }
     }
 
+    /// How many live streams are open (on this replica).
+    #[must_use]
+    pub fn streams(&self) -> usize {
+        self.lock()
+            .values()
+            .map(|channel| channel.sender.receiver_count())
+            .sum()
+    }
+
     /// Tells the conversation's listeners, if any.
     pub fn publish(&self, conversation: &str, event: Numbered) {
         let mut channels = self.lock();

@@ -14,7 +14,7 @@ pub use start::{Start, Started, start};
 use crate::engine::{ConversationState, Decision, Status, Turn, decide};
 use crate::escalation::Escalation;
 use crate::privacy::mask;
-use crate::rules::{ReplyName, RuleSet};
+use crate::rules::{Channel, ReplyName, RuleSet};
 use crate::store::{
     Author, ConversationRecord, HandoffKind, NewHandoff, NewMail, NewMessage, Planned, Store,
     StoreError, StoredDecision,
@@ -257,6 +257,13 @@ pub async fn customer_message_with(
         let intent = decision
             .intent
             .map(|i| rules.intent(i).id.as_str().to_owned());
+        let handoff = handoff(&conversation.state, &decision, intent.as_deref(), now);
+        // An escalation counts once, when its handoff is made (a put-off
+        // one is made at once, due later; its resumption is the same).
+        let escalated = handoff
+            .as_ref()
+            .filter(|h| h.kind == HandoffKind::New)
+            .map(|h| (h.reason, h.priority));
         let write = Planned {
             messages: vec![
                 NewMessage {
@@ -279,22 +286,61 @@ pub async fn customer_message_with(
                 .summary
                 .is_none()
                 .then(|| summary(rules, &decision, &text)),
-            handoff: handoff(&conversation.state, &decision, intent.as_deref(), now),
+            handoff,
             events: Vec::new(),
             mails: mails(&decision, &text),
         };
-        (write, Vec::new(), Answered { decision, intent })
+        (
+            write,
+            Vec::new(),
+            (Answered { decision, intent }, escalated),
+        )
     })
     .await?;
     publish(events, &id, &written);
-    let decision = &written.outcome.decision;
+    let (answered, escalated) = written.outcome;
+    let decision = &answered.decision;
     tracing::info!(
-        intent = written.outcome.intent.as_deref().unwrap_or("-"),
+        intent = answered.intent.as_deref().unwrap_or("-"),
         action = ?decision.action,
         escalation = decision.escalation.map(|e| e.reason.as_str()),
         "message"
     );
-    Ok(written.outcome)
+    count(channel, decision, answered.intent.as_deref(), escalated);
+    Ok(answered)
+}
+
+/// Counts a decided message for the metrics.
+fn count(
+    channel: Channel,
+    decision: &Decision,
+    intent: Option<&str>,
+    escalated: Option<(
+        crate::escalation::EscalationReason,
+        crate::escalation::Priority,
+    )>,
+) {
+    use crate::telemetry::{ESCALATIONS, FALLBACKS, INTENTS, MESSAGES};
+    metrics::counter!(
+        MESSAGES,
+        "channel" => channel.as_str(),
+        "locale" => decision.locale.as_str()
+    )
+    .increment(1);
+    if let Some(intent) = intent {
+        metrics::counter!(INTENTS, "intent" => intent.to_owned()).increment(1);
+    }
+    if decision.action == crate::engine::Action::Fallback {
+        metrics::counter!(FALLBACKS, "channel" => channel.as_str()).increment(1);
+    }
+    if let Some((reason, priority)) = escalated {
+        metrics::counter!(
+            ESCALATIONS,
+            "reason" => reason.as_str(),
+            "priority" => priority.as_str()
+        )
+        .increment(1);
+    }
 }
 
 /// How long a handoff put off behind a question waits for the answer

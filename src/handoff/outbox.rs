@@ -288,6 +288,19 @@ impl Outbox {
     /// # Errors
     /// When the store fails (the handoff then stays in the outbox).
     pub async fn step(&self) -> Result<Step, StoreError> {
+        let step = self.take_one().await?;
+        let outcome = match &step {
+            Step::Empty => return Ok(step),
+            Step::Delivered { .. } => "delivered",
+            Step::Retry { .. } => "retry",
+            Step::DeadLettered { .. } => "dead",
+            Step::LeaseLost { .. } => "lease_lost",
+        };
+        metrics::counter!(crate::telemetry::HANDOFF_DELIVERIES, "outcome" => outcome).increment(1);
+        Ok(step)
+    }
+
+    async fn take_one(&self) -> Result<Step, StoreError> {
         let now = self.clock.now();
         let lease_end = Schedule::lease_end(now);
         match self

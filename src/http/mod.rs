@@ -9,6 +9,7 @@ mod chat;
 mod email;
 mod error;
 mod limits;
+mod metrics;
 mod serve;
 mod site;
 
@@ -72,6 +73,11 @@ pub struct Settings {
     pub email_inbound_secret: Option<Secret>,
     /// The largest inbound mail accepted, in bytes.
     pub email_max_bytes: usize,
+    /// The bearer token of `/metrics`; without it `/metrics` is open.
+    pub metrics_token: Option<Secret>,
+    /// Whether `/metrics` is served on the main listener (not when it has
+    /// a listener of its own).
+    pub metrics_here: bool,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -91,9 +97,14 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         ))
         .layer(cors(&state.settings.cors_origins))
         .layer(axum::middleware::from_fn(only_preflights));
-    Router::new()
+    let metrics_here = state.settings.metrics_here;
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if metrics_here {
+        router = router.route("/metrics", get(metrics::metrics));
+    }
+    router
         .merge(admin::routes())
         .merge(email::admin_routes())
         .merge(site::routes())
@@ -111,7 +122,16 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
             body_timeout,
             serve::body_deadline,
         ))
+        .layer(axum::middleware::from_fn(metrics::time_requests))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `/metrics` alone, for a listener of its own (`metrics_listen`).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .fallback(|| async { ApiError::not_found("endpoint") })
         .with_state(state)
 }
 

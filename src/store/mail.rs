@@ -52,7 +52,7 @@ fn opt(s: Option<&str>) -> Value {
     Value::Text(s.map(str::to_owned))
 }
 
-fn int(i: i64) -> Value {
+pub(super) fn int(i: i64) -> Value {
     Value::Int(Some(i))
 }
 
@@ -368,7 +368,7 @@ impl Store {
         done
     }
 
-    async fn query(
+    pub(super) async fn query(
         &self,
         sql: &str,
         params: Vec<Value>,

@@ -10,6 +10,7 @@
 //! lose each other's state.
 
 mod decision;
+mod gauges;
 mod mail;
 mod postgres;
 mod rows;

@@ -157,6 +157,21 @@ impl Inbox {
     /// while the mail was being taken.
     #[tracing::instrument(name = "inbound_mail", skip_all)]
     pub async fn receive(&self, raw: &[u8], now: Timestamp) -> Result<Receipt, MessageError> {
+        let receipt = self.take_in(raw, now).await?;
+        metrics::counter!(crate::telemetry::MAIL_RECEIVED, "outcome" => receipt.outcome())
+            .increment(1);
+        let not_answered = match &receipt {
+            Receipt::NotAnswered { reason } => Some(*reason),
+            Receipt::Taken { not_answered, .. } => *not_answered,
+            _ => None,
+        };
+        if let Some(reason) = not_answered {
+            metrics::counter!(crate::telemetry::MAIL_NOT_ANSWERED, "reason" => reason).increment(1);
+        }
+        Ok(receipt)
+    }
+
+    async fn take_in(&self, raw: &[u8], now: Timestamp) -> Result<Receipt, MessageError> {
         // Decoding a large mail and cutting its history is work for a
         // blocking thread, not for the runtime's.
         let owned = raw.to_vec();

@@ -174,6 +174,12 @@ impl MailOutbox {
             return Ok(Sent::LeaseLost(id));
         }
         let to = mail.recipient.as_deref().unwrap_or("-");
+        let counted = match outcome {
+            MailOutcome::Sent => "sent",
+            MailOutcome::Retry { .. } => "retry",
+            MailOutcome::Dead { .. } => "dead",
+        };
+        metrics::counter!(crate::telemetry::MAIL_DELIVERIES, "outcome" => counted).increment(1);
         Ok(match outcome {
             MailOutcome::Sent => {
                 tracing::info!(mail = %id, to, kind = mail.kind.as_str(), "mail sent");
