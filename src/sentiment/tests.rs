@@ -274,3 +274,45 @@ fn a_prohibition_is_not_a_negation_and_threats_are_their_own_cue() {
         assert!(!score(&s, calm).threat(), "{calm}");
     }
 }
+
+fn builtin() -> Standalone {
+    ScorerBuilder::with_builtin()
+        .build_standalone(SentimentSettings::default())
+        .unwrap()
+}
+
+/// VADER's clearly negative words of feeling count; the words it rates
+/// negative that only name what happened (stolen, error, failed, trouble)
+/// are left out, so a plain report stays neutral.
+#[test]
+fn vader_words_of_feeling_count_and_its_event_words_do_not() {
+    let s = builtin();
+    for upset in [
+        "The pool area was filthy and the towels smelled rotten",
+        "Honestly a horrendous experience from start to finish",
+        "The agent was heartless about my situation",
+    ] {
+        let found = score(&s, upset);
+        assert!(found.complaint, "{upset}: {:?}", kinds(&found));
+    }
+    for report in [
+        "My card was stolen, can you block it?",
+        "The payment failed with an error, what should I do?",
+        "I'm having trouble logging in to my account",
+        "Is it difficult to change my plan?",
+    ] {
+        let found = score(&s, report);
+        assert!(!found.complaint, "{report}: {:?}", found.cues);
+    }
+}
+
+#[test]
+fn the_vader_list_is_read_as_negative_weights_capped_at_three() {
+    let spec = super::lexicon::vader_lexicon("# note\nawful\t-2.0\nvile\t-3.4\n").unwrap();
+    assert_eq!(spec.negative.get("awful"), Some(&2.0));
+    assert_eq!(spec.negative.get("vile"), Some(&3.0));
+    assert_eq!(
+        super::lexicon::vader_lexicon("no tab here\n").unwrap_err(),
+        1
+    );
+}
