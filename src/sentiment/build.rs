@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::OnceLock;
 
-use super::lexicon::{BUILTIN, LexiconSpec};
+use super::lexicon::{BUILTIN, LexiconSpec, VADER_EN, vader_lexicon};
 use super::{CueKind, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
 use aho_corasick::AhoCorasick;
 
@@ -66,6 +66,13 @@ impl ScorerBuilder {
         BUILTIN_TERMS
             .get_or_init(|| {
                 let mut builder = ScorerBuilder::default();
+                let (name, text) = VADER_EN;
+                let vader = vader_lexicon(text).unwrap_or_else(|line| {
+                    panic!("built-in lexicon {name} is invalid at line {line}")
+                });
+                if let Err(errors) = builder.add(&vader) {
+                    panic!("built-in lexicon {name} is invalid: {errors:?}");
+                }
                 for (name, text) in BUILTIN {
                     let spec: LexiconSpec = serde_saphyr::from_str(text)
                         .unwrap_or_else(|e| panic!("built-in lexicon {name} is invalid: {e}"));

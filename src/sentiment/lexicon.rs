@@ -63,6 +63,43 @@ pub struct LexiconSpec {
     pub violence: Vec<String>,
 }
 
+/// VADER's negative words (`lexicon/vader_en.tsv`, derived by
+/// `scripts/derive_vader_lexicon.py`; MIT licence, see
+/// `lexicon/VADER_LICENSE`): read before the YAML lexicons, whose weights
+/// win where both have a word.
+pub(crate) const VADER_EN: (&str, &str) = (
+    "<builtin>/sentiment/vader_en.tsv",
+    include_str!("lexicon/vader_en.tsv"),
+);
+
+/// VADER rates words by mean valence from −4 to +4; the detector's weights
+/// run from 0 to 10, with about 0.8 making a complaint alone and 3 for the
+/// strongest words. A VADER word keeps its mean's size, up to 3: every word
+/// taken is clearly negative (mean ≤ −1.5), so each makes a complaint alone,
+/// as the hand-written words of feeling do.
+const VADER_MAX_WEIGHT: f64 = 3.0;
+
+/// The negative words of a VADER-format list (`word<TAB>mean`, `#`
+/// comments) as a lexicon.
+///
+/// # Errors
+/// The line number of a line that is not a word and a number.
+pub(crate) fn vader_lexicon(text: &str) -> Result<LexiconSpec, usize> {
+    let mut spec = LexiconSpec::default();
+    for (number, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (word, mean) = line.split_once('\t').ok_or(number + 1)?;
+        let mean: f64 = mean.trim().parse().map_err(|_| number + 1)?;
+        if mean < 0.0 {
+            spec.negative
+                .insert(word.to_owned(), (-mean).min(VADER_MAX_WEIGHT));
+        }
+    }
+    Ok(spec)
+}
+
 /// The built-in lexicons, by file name.
 pub(crate) const BUILTIN: &[(&str, &str)] = &[
     (

@@ -274,3 +274,112 @@ fn a_prohibition_is_not_a_negation_and_threats_are_their_own_cue() {
         assert!(!score(&s, calm).threat(), "{calm}");
     }
 }
+
+fn builtin() -> Standalone {
+    ScorerBuilder::with_builtin()
+        .build_standalone(SentimentSettings::default())
+        .unwrap()
+}
+
+/// VADER's clearly negative words of feeling count; the words it rates
+/// negative that only name what happened (stolen, error, failed, trouble)
+/// are left out, so a plain report stays neutral.
+#[test]
+fn vader_words_of_feeling_count_and_its_event_words_do_not() {
+    let s = builtin();
+    for upset in [
+        "The pool area was filthy and the towels smelled rotten",
+        "Honestly a horrendous experience from start to finish",
+        "The agent was heartless about my situation",
+    ] {
+        let found = score(&s, upset);
+        assert!(found.complaint, "{upset}: {:?}", kinds(&found));
+    }
+    for report in [
+        "My card was stolen, can you block it?",
+        "The payment failed with an error, what should I do?",
+        "I'm having trouble logging in to my account",
+        "Is it difficult to change my plan?",
+    ] {
+        let found = score(&s, report);
+        assert!(!found.complaint, "{report}: {:?}", found.cues);
+    }
+}
+
+#[test]
+fn the_vader_list_is_read_as_negative_weights_capped_at_three() {
+    let spec = super::lexicon::vader_lexicon("# note\nawful\t-2.0\nvile\t-3.4\n").unwrap();
+    assert_eq!(spec.negative.get("awful"), Some(&2.0));
+    assert_eq!(spec.negative.get("vile"), Some(&3.0));
+    assert_eq!(
+        super::lexicon::vader_lexicon("no tab here\n").unwrap_err(),
+        1
+    );
+}
+
+/// A failure told as events: one event is a report, a failure that repeats
+/// or piles on another is a complaint.
+#[test]
+fn service_failures_told_as_events_complain_when_they_repeat_or_pile_up() {
+    let s = builtin();
+    for report in [
+        "My order got cancelled, can I place a new one?",
+        "The call got disconnected, could you ring me back?",
+        "注文がキャンセルされたのですが、再注文はできますか",
+        "便が欠航になりました。振替はどうすればいいですか",
+    ] {
+        let found = score(&s, report);
+        assert!(!found.complaint, "{report}: {:?}", found.cues);
+    }
+    for failure in [
+        "The train to the coast was cancelled again this morning.",
+        "Delayed for hours at the gate and nothing offered.",
+        "Bounced from department to department for a week.",
+        "予約の便がまたキャンセルになった。",
+        "窓口をたらいまわしにされ、担当者によって言うことがバラバラです",
+        "アプリがまた落ちた。何度やってもログインできません",
+    ] {
+        let found = score(&s, failure);
+        assert!(found.complaint, "{failure}: {:?}", kinds(&found));
+    }
+}
+
+/// Sarcastic thanks for what went wrong is a complaint.
+#[test]
+fn thanks_for_a_failure_is_sarcasm() {
+    let s = builtin();
+    for sarcasm in [
+        "Thanks for wasting my whole afternoon on the phone.",
+        "Another delay, just what I needed before a wedding.",
+        "二時間待って結局返金なし。いい勉強になりました",
+    ] {
+        let found = score(&s, sarcasm);
+        assert!(found.complaint, "{sarcasm}: {:?}", kinds(&found));
+    }
+    assert!(!score(&s, "Thanks for sorting out my booking so fast!").complaint);
+}
+
+/// Evaluative predicates complain without a complaint word; negated they
+/// do not, and 〜すぎ of the customer's own doing is no complaint.
+#[test]
+fn evaluative_predicates_complain_in_their_conjugations() {
+    let s = builtin();
+    for evaluative in [
+        "客室が狭くて荷物を広げられなかった",
+        "スープがしょっぱすぎて飲めませんでした",
+        "隣の部屋の話し声が聞こえるほど壁が薄い",
+        "The room was cramped and the bathroom musty.",
+        "Dinner was bland and the fries were soggy.",
+    ] {
+        let found = score(&s, evaluative);
+        assert!(found.complaint, "{evaluative}: {:?}", kinds(&found));
+    }
+    for fine in [
+        "部屋は狭くないし清潔でした",
+        "朝食がおいしくてつい食べすぎました",
+        "旅行が楽しすぎてまた行きたいです",
+    ] {
+        let found = score(&s, fine);
+        assert!(!found.complaint, "{fine}: {:?}", found.cues);
+    }
+}
