@@ -156,6 +156,12 @@ impl Application {
             .as_ref()
             .map(|email| email_channel(email, &store, &rules, &events, &stopping, &mut tasks))
             .transpose()?;
+        // Live events that other replicas store reach this one's listeners.
+        tasks.push(tokio::spawn(crate::conversation::relay_other_replicas(
+            store.clone(),
+            events.clone(),
+            stopping.clone(),
+        )));
         let reloader = Arc::new(Reloader::new(config.rules.clone(), Arc::clone(&rules)));
         tasks.push(tokio::spawn(reload_on_sighup(
             Arc::clone(&reloader),

@@ -4,14 +4,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::engine::Status;
 use crate::store::{Author, NewEvent};
 
 /// Something a live listener of a conversation is told.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A message from a person of the support team.
@@ -67,6 +67,17 @@ pub struct Numbered {
 }
 
 impl Numbered {
+    /// Read back from the store.
+    ///
+    /// # Errors
+    /// When the stored body is not an event.
+    pub fn from_stored(stored: &crate::store::StoredEvent) -> Result<Self, serde_json::Error> {
+        Ok(Numbered {
+            id: stored.id,
+            event: serde_json::from_str(&stored.body)?,
+        })
+    }
+
     /// As the store keeps it.
     #[must_use]
     pub fn to_new(&self) -> NewEvent {
@@ -151,6 +162,14 @@ impl Events {
         }
     }
 
+    /// Whether anyone listens to the conversation on this replica.
+    #[must_use]
+    pub fn has_listeners(&self, conversation: &str) -> bool {
+        self.lock()
+            .get(conversation)
+            .is_some_and(|c| c.sender.receiver_count() > 0)
+    }
+
     /// How many live streams are open (on this replica).
     #[must_use]
     pub fn streams(&self) -> usize {
@@ -177,5 +196,54 @@ impl Events {
         self.channels
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Tells this replica's listeners of events the other replicas store, until
+/// `stopping` turns true: each notice's event is read from the store (the
+/// notice carries only ids) and published here, where the streams put it
+/// in order with the rest.
+pub async fn relay_other_replicas(
+    store: crate::store::Store,
+    events: Events,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    use futures_util::StreamExt as _;
+    let notices = match store.notices().await {
+        Ok(Some(notices)) => notices,
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for other replicas' events: their live events reach this replica's listeners only with the next local one");
+            return;
+        }
+    };
+    let mut notices = std::pin::pin!(notices);
+    loop {
+        tokio::select! {
+            Some(notice) = notices.next() => relay(&store, &events, &notice).await,
+            _ = stopping.changed() => return,
+        }
+    }
+}
+
+async fn relay(store: &crate::store::Store, events: &Events, notice: &crate::store::Notice) {
+    if !events.has_listeners(&notice.conversation) {
+        return;
+    }
+    match store
+        .events_after(&notice.conversation, notice.event - 1, 1)
+        .await
+    {
+        Ok(stored) => {
+            for event in &stored {
+                match Numbered::from_stored(event) {
+                    Ok(numbered) => events.publish(&notice.conversation, numbered),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "an event of another replica is unreadable");
+                    }
+                }
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "reading another replica's event"),
     }
 }

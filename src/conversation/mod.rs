@@ -8,7 +8,7 @@
 mod events;
 mod start;
 
-pub use events::{Event, Events, Listener, Numbered};
+pub use events::{Event, Events, Listener, Numbered, relay_other_replicas};
 pub use start::{Start, Started, start};
 
 use crate::engine::{ConversationState, Decision, Status, Turn, decide};

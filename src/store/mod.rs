@@ -12,6 +12,7 @@
 mod decision;
 mod gauges;
 mod mail;
+mod notices;
 mod postgres;
 mod rows;
 mod sql;
@@ -23,6 +24,7 @@ pub use mail::{
     Attachment, MailDetails, MailDirection, MailKind, MailOutcome, MailRecord, MailStatus, NewMail,
     QuarantinedMail,
 };
+pub use notices::Notice;
 pub use rows::{
     Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffKind,
     HandoffRecord, HandoffStatus, Identity, MessageRecord, NewConversation, NewEvent, NewHandoff,
@@ -149,6 +151,9 @@ pub struct Store {
     /// False from a write the database refused as unavailable (a full
     /// disk) until one succeeds: the service is then not ready.
     writable: Arc<AtomicBool>,
+    /// This process's name among the replicas, on the notices of live
+    /// events it sends.
+    replica: Arc<str>,
 }
 
 /// One write to a conversation: its new state and the messages to append.
@@ -301,6 +306,7 @@ impl Store {
         Ok(Store {
             backend,
             writable: Arc::new(AtomicBool::new(true)),
+            replica: crate::ids::new_id().into(),
         })
     }
 
@@ -415,13 +421,16 @@ impl Store {
     ) -> Result<i64, StoreError> {
         let state_json = serde_json::to_string(write.state).map_err(|e| corrupt(&e))?;
         let change = Change::new(id, version, write, &state_json, at);
-        self.noted(match &self.backend {
+        let last = self.noted(match &self.backend {
             Backend::Sqlite(db) => db.record(&change).await,
             Backend::Postgres(pool) if change.mails.is_empty() => {
                 postgres::record(pool, &change).await
             }
             Backend::Postgres(pool) => postgres::record_with_mails(pool, &change).await,
-        })
+        })?;
+        self.tell_replicas(id, write.events.last().map(|e| e.id))
+            .await;
+        Ok(last)
     }
 
     /// Reads the conversation, plans a write from it with `plan` and
@@ -447,6 +456,7 @@ impl Store {
     {
         let mut plan = Some(plan);
         let mut planned: Option<Result<T, E>> = None;
+        let mut last_event = None;
         let mut prepare = |record: ConversationRecord| -> Result<Option<Prepared>, StoreError> {
             let Some(plan) = plan.take() else {
                 return Ok(None);
@@ -455,6 +465,7 @@ impl Store {
                 Ok((write, outcome)) => {
                     let state = serde_json::to_string(&write.state).map_err(|e| corrupt(&e))?;
                     planned = Some(Ok(outcome));
+                    last_event = write.events.last().map(|e| e.id);
                     Ok(Some(Prepared {
                         planned: write,
                         state,
@@ -473,6 +484,9 @@ impl Store {
                 postgres::record_serialized(pool, id, at, &mut prepare).await
             }
         })?;
+        if last.is_some() {
+            self.tell_replicas(id, last_event).await;
+        }
         match (last, planned) {
             (Some(last), Some(Ok(outcome))) => Ok(Some((last, outcome))),
             (_, Some(Err(refused))) => Err(refused),
