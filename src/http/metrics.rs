@@ -20,7 +20,17 @@ pub async fn time_requests(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // A method is a client's word: only the usual ones become series.
+    let method: &'static str = match request.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     metrics::histogram!(
@@ -59,6 +69,14 @@ pub async fn metrics(
 }
 
 async fn read_gauges(state: &AppState) -> Result<(), ApiError> {
+    // A status with nothing in it is not in the counts: it is 0, not what
+    // it was at the last scrape.
+    for status in ["pending", "delivered", "dead"] {
+        metrics::gauge!(OUTBOX, "status" => status).set(0.0);
+    }
+    for status in ["pending", "sent", "dead", "held"] {
+        metrics::gauge!(MAIL_OUTBOX, "status" => status).set(0.0);
+    }
     for (status, n) in state.store.handoff_counts().await? {
         metrics::gauge!(OUTBOX, "status" => status.as_str()).set(n as f64);
     }
