@@ -88,8 +88,8 @@ const THREAD_BURST: &str = "thread_burst";
 /// What became of a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Receipt {
-    /// Decided on in `conversation`; `answer` says whether an automatic
-    /// answer is on its way (or why not).
+    /// Decided on in `conversation`; `not_answered` says why no automatic
+    /// answer is on its way, when none is.
     Taken {
         /// The conversation.
         conversation: String,
