@@ -18,14 +18,10 @@ impl Store {
                 &[Kind::Int],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .and_then(|v| match v {
-                Value::Int(i) => i,
-                _ => None,
-            }))
+        Ok(super::mail::scalar(rows).and_then(|v| match v {
+            Value::Int(i) => i,
+            _ => None,
+        }))
     }
 
     /// How many outgoing mails there are in each status.

@@ -350,6 +350,11 @@ fn mail_record(row: Vec<Value>) -> Result<MailRecord, StoreError> {
     })
 }
 
+/// The first column of the first row, if there is one.
+pub(super) fn scalar(rows: Vec<Vec<Value>>) -> Option<Value> {
+    rows.into_iter().next().and_then(|r| r.into_iter().next())
+}
+
 /// `$first, $first+1, ...` for `n` values.
 fn placeholders(first: usize, n: usize) -> String {
     (first..first + n)
@@ -518,12 +523,7 @@ impl Store {
                 &[Kind::Int],
             )
             .await?;
-        Ok(found
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .and_then(Value::int)
-            .unwrap_or(0))
+        Ok(scalar(found).and_then(Value::int).unwrap_or(0))
     }
 
     /// The mails of a conversation, oldest first.
@@ -608,12 +608,7 @@ impl Store {
                 &[Kind::Int],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .and_then(Value::int)
-            .unwrap_or(0))
+        Ok(scalar(rows).and_then(Value::int).unwrap_or(0))
     }
 
     /// One mail.
@@ -774,11 +769,7 @@ impl Store {
                 &[Kind::Bytes],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .map(Value::bytes))
+        Ok(scalar(rows).map(Value::bytes))
     }
 
     /// Notes that mail to `address` failed for good: none is sent to it
@@ -809,11 +800,7 @@ impl Store {
                 &[Kind::Int],
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.into_iter().next())
-            .and_then(Value::int))
+        Ok(scalar(rows).and_then(Value::int))
     }
 
     /// Forgets the mail of a customer's address kept outside their

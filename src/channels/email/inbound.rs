@@ -559,24 +559,43 @@ fn reply(
     };
     let mut references = refers_to(mail);
     references.push(mail.message_id.clone());
-    if references.len() > MAX_REFERENCES {
-        let keep_from = references.len() - (MAX_REFERENCES - 1);
-        references = std::iter::once(references[0].clone())
-            .chain(references[keep_from..].iter().cloned())
-            .collect();
-    }
+    outgoing(
+        settings,
+        conversation,
+        kind,
+        Some(mail.reply_to.clone()),
+        mask(&reply_subject(&mail.subject)).into_owned(),
+        decision.reply.text.clone(),
+        &mail.message_id,
+        references,
+    )
+}
+
+/// A mail of ours in reply to `in_reply_to`: from the inbox, threaded,
+/// pending when a relay is configured and held otherwise.
+#[allow(clippy::too_many_arguments)]
+fn outgoing(
+    settings: &MailSettings,
+    conversation: &str,
+    kind: MailKind,
+    recipient: Option<String>,
+    subject: String,
+    body: String,
+    in_reply_to: &str,
+    references: Vec<String>,
+) -> NewMail {
     NewMail {
         id: crate::ids::new_id(),
         direction: MailDirection::Out,
         kind,
         message_id: thread::message_id(conversation, &settings.domain),
         sender: Some(settings.address.clone()),
-        recipient: Some(mail.reply_to.clone()),
-        subject: mask(&reply_subject(&mail.subject)).into_owned(),
-        body: decision.reply.text.clone(),
+        recipient,
+        subject,
+        body,
         details: MailDetails {
-            in_reply_to: Some(mail.message_id.clone()),
-            references,
+            in_reply_to: Some(in_reply_to.to_owned()),
+            references: thread::first_and_latest(references, MAX_REFERENCES),
             ..MailDetails::default()
         },
         status: if settings.relay {
@@ -621,25 +640,15 @@ pub fn agent_reply(
     Some(Box::new(move |_agent: &str, text: &str| {
         let mut references = last.details.references.clone();
         references.push(last.message_id.clone());
-        NewMail {
-            id: crate::ids::new_id(),
-            direction: MailDirection::Out,
-            kind: MailKind::AgentReply,
-            message_id: thread::message_id(&conversation, &settings.domain),
-            sender: Some(settings.address.clone()),
-            recipient: last.sender.clone(),
-            subject: reply_subject(&last.subject),
-            body: text.to_owned(),
-            details: MailDetails {
-                in_reply_to: Some(last.message_id.clone()),
-                references,
-                ..MailDetails::default()
-            },
-            status: if settings.relay {
-                MailStatus::Pending
-            } else {
-                MailStatus::Held
-            },
-        }
+        outgoing(
+            &settings,
+            &conversation,
+            MailKind::AgentReply,
+            last.sender.clone(),
+            reply_subject(&last.subject),
+            text.to_owned(),
+            &last.message_id,
+            references,
+        )
     }))
 }

@@ -218,14 +218,7 @@ fn bounded_id(id: String) -> String {
 const MAX_REFERENCES: usize = 20;
 
 fn bounded_references(ids: Vec<String>) -> Vec<String> {
-    let ids: Vec<String> = ids.into_iter().map(bounded_id).collect();
-    if ids.len() <= MAX_REFERENCES {
-        return ids;
-    }
-    let keep_from = ids.len() - (MAX_REFERENCES - 1);
-    std::iter::once(ids[0].clone())
-        .chain(ids[keep_from..].iter().cloned())
-        .collect()
+    super::thread::first_and_latest(ids.into_iter().map(bounded_id).collect(), MAX_REFERENCES)
 }
 
 /// A header's value on one line.

@@ -27,6 +27,18 @@ pub fn conversation_in<'a>(message_id: &'a str, domain: &str) -> Option<&'a str>
     (!conversation.is_empty()).then_some(conversation)
 }
 
+/// A `References` list cut to `max` ids: the first (the thread's start) and
+/// the latest (RFC 5322 §3.6.4 allows trimming the middle).
+#[must_use]
+pub fn first_and_latest(mut ids: Vec<String>, max: usize) -> Vec<String> {
+    if ids.len() <= max || max < 2 {
+        return ids;
+    }
+    let keep_from = ids.len() - (max - 1);
+    ids.drain(1..keep_from);
+    ids
+}
+
 /// A subject without its reply and forward prefixes (`Re:`, `RE[2]:`,
 /// `Fwd:`, `返信:`, `転送:`...), for comparing a reply with what it
 /// answers.
@@ -113,6 +125,14 @@ mod tests {
         assert_eq!(conversation_in(&id, "shop.example"), Some("c0ffee"));
         assert_eq!(conversation_in(&id, "other.example"), None);
         assert_eq!(conversation_in("abc@shop.example", "shop.example"), None);
+    }
+
+    #[test]
+    fn a_long_reference_list_keeps_its_start_and_its_latest() {
+        let ids: Vec<String> = (0..30).map(|i| i.to_string()).collect();
+        let kept = first_and_latest(ids, 5);
+        assert_eq!(kept, ["0", "26", "27", "28", "29"]);
+        assert_eq!(first_and_latest(vec!["a".into()], 5), ["a"]);
     }
 
     #[test]
