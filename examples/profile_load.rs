@@ -15,6 +15,13 @@
 //!
 //! The main thread's count is work nothing runs beside; the workers'
 //! counts are shared between the cores.
+//!
+//! With `--write PATH` it writes the generated rule set to a file instead,
+//! for measuring `madoguchi check` and `classify` on it:
+//!
+//! ```sh
+//! target/release/examples/profile_load 10000 --write /tmp/synthetic-10000.yaml
+//! ```
 
 #![allow(missing_docs, clippy::pedantic)]
 
@@ -41,6 +48,10 @@ fn main() {
         .nth(1)
         .map_or(10_000, |a| a.parse().expect("intents: a number"));
     let generated = synthetic::rule_set(intents, 10);
+    if let Some(path) = std::env::args().skip_while(|a| a != "--write").nth(1) {
+        std::fs::write(&path, &generated.yaml).expect("writing the rule set");
+        return;
+    }
     let started = std::time::Instant::now();
     let rules = run(&generated.yaml);
     let elapsed = started.elapsed();

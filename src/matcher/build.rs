@@ -9,8 +9,8 @@ use regex::{Regex, RegexBuilder, RegexSetBuilder};
 use super::gate::RegexGate;
 use super::terms::{TermId, Terms, TermsBuilder};
 use super::{
-    IntentShape, IntentTag, KeywordTarget, Matcher, MatchingSettings, PatternId, PatternInfo,
-    PatternKind, RegexTarget, Role,
+    IntentShape, IntentTag, KeywordTarget, LazyRegex, Matcher, MatchingSettings, PatternId,
+    PatternInfo, PatternKind, RegexTarget, Role,
 };
 use crate::text::{Locale, is_word_char, normalize};
 
@@ -38,12 +38,16 @@ pub(crate) struct MatcherBuilder {
     precompiled: HashMap<String, Result<CheckedRegex, PatternError>>,
 }
 
-/// A regex as the matcher runs it, checked on its own.
+/// A regex as the matcher runs it, checked on its own. The compiled regex
+/// itself is not kept: each takes about 100 KiB (its one-pass DFA for
+/// captures), and only the regexes the set finds in a message are ever run
+/// on their own (see [`RegexTarget`]).
 #[derive(Debug, Clone)]
 struct CheckedRegex {
     /// The source with ASCII word boundaries, as the regex set gets it.
     compiled: String,
-    regex: Regex,
+    /// The names of the capture groups, by group index.
+    names: Vec<Option<Arc<str>>>,
 }
 
 /// The matcher could not be compiled as a whole (patterns are checked one by
@@ -188,7 +192,7 @@ impl MatcherBuilder {
         locale: Option<Locale>,
         source: &str,
     ) -> Result<(PatternId, Vec<String>), PatternError> {
-        let CheckedRegex { compiled, regex } = match self.precompiled.get(source) {
+        let CheckedRegex { compiled, names } = match self.precompiled.get(source) {
             Some(checked) => checked.clone()?,
             None => check_regex(source)?,
         };
@@ -197,19 +201,17 @@ impl MatcherBuilder {
         } else {
             PatternKind::Detail
         };
-        let names: Vec<Option<Arc<str>>> =
-            regex.capture_names().map(|n| n.map(Arc::from)).collect();
         let captures = names.iter().flatten().map(ToString::to_string).collect();
         let whole_match_detail = detail
             .filter(|d| !names.iter().flatten().any(|n| &**n == *d))
             .map(Arc::from);
         let pattern = self.push_pattern(intent, kind, source, locale);
-        self.regex_sources.push(compiled);
+        self.regex_sources.push(compiled.clone());
         self.regexes.push(RegexTarget {
             pattern,
             intent,
             locale,
-            regex,
+            regex: LazyRegex::new(compiled),
             captures: names,
             whole_match_detail,
         });
@@ -308,20 +310,27 @@ pub(crate) fn keyword_weight(normalized: &str) -> f64 {
     (units / 2.0).sqrt().clamp(0.5, 2.0)
 }
 
-/// Compiles one regex as the matcher runs it, or says what is wrong with it.
-fn check_regex(source: &str) -> Result<CheckedRegex, PatternError> {
-    let compiled = ascii_word_boundaries(source);
-    let regex = RegexBuilder::new(&compiled)
+/// Compiles one regex (its source with ASCII word boundaries) as the
+/// matcher runs it on its own.
+pub(super) fn compile_regex(compiled: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(compiled)
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
+}
+
+/// Compiles one regex as the matcher runs it, or says what is wrong with it.
+fn check_regex(source: &str) -> Result<CheckedRegex, PatternError> {
+    let compiled = ascii_word_boundaries(source);
+    let regex = compile_regex(&compiled)
         .map_err(|e| format!("invalid regex `{source}`: {}", regex_reason(&e)))?;
     if can_match_empty(&compiled) {
         return Err(format!(
             "regex `{source}` can match an empty text, so it would match every message: make it match at least one character"
         ));
     }
-    Ok(CheckedRegex { compiled, regex })
+    let names = regex.capture_names().map(|n| n.map(Arc::from)).collect();
+    Ok(CheckedRegex { compiled, names })
 }
 
 /// Whether a regex can match zero characters somewhere (`x*`, `\b`): such a

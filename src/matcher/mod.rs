@@ -19,7 +19,7 @@ mod score;
 mod terms;
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexSet};
 
@@ -112,12 +112,41 @@ struct RegexTarget {
     pattern: u32,
     intent: Option<IntentTag>,
     locale: Option<Locale>,
-    regex: Regex,
+    regex: LazyRegex,
     /// The names of the capture groups, by group index.
     captures: Vec<Option<Arc<str>>>,
     /// For detail extractors without a capture of their name: the detail
     /// name, taken from the whole match.
     whole_match_detail: Option<Arc<str>>,
+}
+
+/// A regex compiled the first time the regex set finds it in a message.
+/// Loading has checked that it compiles; keeping every regex compiled would
+/// cost about 100 KiB each (100 MiB for a rule set with 1,000 regexes),
+/// while a service runs only the few its customers' messages match.
+#[derive(Debug)]
+struct LazyRegex {
+    /// The source with ASCII word boundaries.
+    source: String,
+    compiled: OnceLock<Regex>,
+}
+
+impl LazyRegex {
+    fn new(source: String) -> Self {
+        LazyRegex {
+            source,
+            compiled: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &Regex {
+        self.compiled.get_or_init(|| {
+            // Loading compiled this very source with the same settings.
+            build::compile_regex(&self.source).unwrap_or_else(|e| {
+                unreachable!("a regex checked at loading no longer compiles: {e}")
+            })
+        })
+    }
 }
 
 /// The shape of an intent that scoring needs.
@@ -218,7 +247,7 @@ impl Matcher {
             // Capture groups cost a slower search; a regex without named
             // groups needs only where it matched.
             let whole = if target.captures.iter().any(Option::is_some) {
-                let Some(captures) = target.regex.captures(text) else {
+                let Some(captures) = target.regex.get().captures(text) else {
                     continue;
                 };
                 for (name, group) in target.captures.iter().zip(captures.iter()) {
@@ -231,7 +260,7 @@ impl Matcher {
                 }
                 captures.get(0).map_or(0..0, |m| m.range())
             } else {
-                let Some(found) = target.regex.find(text) else {
+                let Some(found) = target.regex.get().find(text) else {
                     continue;
                 };
                 found.range()

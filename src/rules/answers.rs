@@ -1,9 +1,10 @@
 //! Answer templates: compiled once when the rule set loads, rendered per
 //! message with the shop's values and the details found in the conversation.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use minijinja::{Environment, Value};
 use serde::{Deserialize, Serialize};
@@ -117,6 +118,12 @@ pub struct Answers {
     replies: BTreeMap<String, ReplyTemplates>,
     /// Per locale index: the shop's values.
     shop: [Value; 2],
+    /// The text of each template that uses no detail and no reply value,
+    /// rendered once when it was compiled; its compiled form is dropped
+    /// (see [`Answers::keep_rendered`]).
+    rendered: HashMap<String, String>,
+    /// The sources of those templates, for a template that includes one.
+    sources: HashMap<String, String>,
 }
 
 impl fmt::Debug for Answers {
@@ -139,7 +146,17 @@ impl Answers {
             names: Vec::new(),
             replies: BTreeMap::new(),
             shop: [map_value(&shop[0]), map_value(&shop[1])],
+            rendered: HashMap::new(),
+            sources: HashMap::new(),
         }
+    }
+
+    /// Makes the templates whose compiled form was dropped available again
+    /// to templates that include or import them (compiled on first use).
+    pub(crate) fn finish(&mut self) {
+        let sources = Arc::new(std::mem::take(&mut self.sources));
+        self.env
+            .set_loader(move |name| Ok(sources.get(name).cloned()));
     }
 
     /// Compiles one answer template; returns the problem and its place
@@ -161,7 +178,7 @@ impl Answers {
             self.names.resize_with(intent + 1, Default::default);
         }
         let name = format!("{intent_id}/{locale}/{channel}");
-        self.compile(&name, source, location, scope)?;
+        self.compile(&name, source, location, scope, (locale, channel))?;
         self.names[intent][locale.index()][channel as usize] = Some(name);
         Ok(())
     }
@@ -181,7 +198,7 @@ impl Answers {
             variant,
         } = key;
         let template = format!("reply:{name}/{locale}/{channel}/{variant}");
-        self.compile(&template, source, location, scope)?;
+        self.compile(&template, source, location, scope, (locale, channel))?;
         let variants =
             &mut self.replies.entry(name.to_owned()).or_default()[locale.index()][channel as usize];
         variants.push(template);
@@ -230,6 +247,7 @@ impl Answers {
         source: &str,
         location: &SourceLocation,
         scope: &TemplateScope<'_>,
+        (locale, channel): (Locale, Channel),
     ) -> Result<(), Vec<(SourceLocation, String)>> {
         if let Err(err) = self
             .env
@@ -248,17 +266,43 @@ impl Answers {
             .env
             .get_template(name)
             .map_err(|e| vec![(location.clone(), e.to_string())])?;
-        let problems: Vec<_> = template
-            .undeclared_variables(true)
-            .into_iter()
-            .filter_map(|var| undefined_reason(&var, scope))
+        let variables = template.undeclared_variables(true);
+        let problems: Vec<_> = variables
+            .iter()
+            .filter_map(|var| undefined_reason(var, scope))
             .map(|reason| (location.clone(), reason))
             .collect();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
+        if !problems.is_empty() {
+            return Err(problems);
         }
+        // Not `channel`: an e-mail without its own text gets the chat text
+        // rendered for e-mail.
+        let constant = variables.iter().all(|var| {
+            let root = var.split('.').next().unwrap_or(var);
+            matches!(root, "shop" | "locale")
+        });
+        if constant && !refers_to_templates(source) {
+            self.keep_rendered(name, source, locale, channel);
+        }
+        Ok(())
+    }
+
+    /// Renders a template that uses only the shop's values and the locale,
+    /// which are fixed for it, and drops its compiled form:
+    /// a compiled template takes about 12 KiB however short it is (the
+    /// engine reserves room for 256 instructions), 360 MiB for the 30,000
+    /// answers of 10,000 intents, and most answers are such texts. A
+    /// template that fails to render stays compiled, to fail as it would.
+    fn keep_rendered(&mut self, name: &str, source: &str, locale: Locale, channel: Channel) {
+        let details = BTreeMap::new();
+        let Ok(text) =
+            self.render_template(name, name, locale, channel, &details, Value::UNDEFINED)
+        else {
+            return;
+        };
+        self.env.remove_template(name);
+        self.rendered.insert(name.to_owned(), text);
+        self.sources.insert(name.to_owned(), source.to_owned());
     }
 
     /// Renders the answer of `intent` for `locale` and `channel`; e-mail falls
@@ -291,6 +335,9 @@ impl Answers {
         details: &BTreeMap<String, String>,
         extra: Value,
     ) -> Result<String, RenderError> {
+        if let Some(text) = self.rendered.get(name) {
+            return Ok(text.clone());
+        }
         let template_error = |source| RenderError::Template {
             intent: what.to_owned(),
             source,
@@ -308,6 +355,19 @@ impl Answers {
             .map(|text| text.trim_end().to_owned())
             .map_err(template_error)
     }
+}
+
+/// Whether a template may include, import or extend another one: what that
+/// one uses is not among its own variables, so it is never rendered ahead.
+fn refers_to_templates(source: &str) -> bool {
+    source.split("{%").skip(1).any(|tag| {
+        let word = tag
+            .trim_start_matches(['-', '+', '~'])
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
+        matches!(word, "include" | "import" | "from" | "extends")
+    })
 }
 
 /// Why a variable an answer uses can never be defined, or `None` if it can.

@@ -96,6 +96,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         || {
             let mut answers = compiler.compile_answers(&globals, &accepted);
             compiler.compile_replies(&files, user_files, &globals, &mut answers);
+            answers.finish();
             compiler.check_required_details(&answers, &globals.locales);
             (answers, compiler.policy(policy_specs))
         },

@@ -498,6 +498,54 @@ intents:
 }
 
 #[test]
+fn answers_without_details_render_the_same_and_can_still_be_included() {
+    // Answers that use no detail are rendered once at loading; they must
+    // read as if rendered per message, and stay includable by others.
+    let yaml = r#"
+locales: [ja, en]
+shop:
+  name: { ja: はなまる, en: Hanamaru }
+details:
+  order_number: '\b\d{4}-\d{4}\b'
+intents:
+  - id: greeting
+    match: { any: [こんにちは, hello] }
+    answer:
+      ja: '{{ shop.name }}です（{{ locale }}/{{ channel }}）。'
+      en: '{% if channel == "email" %}Dear customer, {% endif %}this is {{ shop.name }}.  '
+  - id: order_status
+    match: { any: [配送状況, where is my order] }
+    answer:
+      ja: '{% include "greeting/ja/chat" %}ご注文{{ details.order_number }}ですね。'
+      en: 'Order {{ details.order_number }}.'
+"#;
+    let rules = load(yaml).unwrap().rules;
+    let none = BTreeMap::new();
+    let render = |intent, locale, channel, details: &BTreeMap<String, String>| {
+        rules
+            .render_answer(intent, locale, channel, details)
+            .unwrap()
+    };
+    assert_eq!(
+        render(0, Locale::Ja, Channel::Chat, &none),
+        "はなまるです（ja/chat）。"
+    );
+    assert_eq!(
+        render(0, Locale::En, Channel::Chat, &none),
+        "this is Hanamaru."
+    );
+    assert_eq!(
+        render(0, Locale::En, Channel::Email, &none),
+        "Dear customer, this is Hanamaru."
+    );
+    let details = BTreeMap::from([("order_number".to_owned(), "1234-5678".to_owned())]);
+    assert_eq!(
+        render(1, Locale::Ja, Channel::Chat, &details),
+        "はなまるです（ja/chat）。ご注文1234-5678ですね。"
+    );
+}
+
+#[test]
 fn a_rule_set_extends_and_overrides_the_sentiment_lexicon() {
     let yaml = r"
 locales: [ja]
