@@ -386,11 +386,13 @@ impl Scorer {
             let window_end = negation_window_end(after);
             // A phrase that only looks negated may run on past the kana
             // (`ないで下さい`).
-            let overrun = after[window_end..]
-                .char_indices()
-                .take_while(|&(_, c)| !is_clause_break(c))
-                .nth(NOT_NEGATION_OVERRUN - 1)
-                .map_or(after.len(), |(at, c)| window_end + at + c.len_utf8());
+            let overrun = window_end
+                + after[window_end..]
+                    .chars()
+                    .take_while(|&c| !is_clause_break(c))
+                    .take(NOT_NEGATION_OVERRUN)
+                    .map(char::len_utf8)
+                    .sum::<usize>();
             if let Some(m) = self.not_negations.find(&after[..overrun]) {
                 let prohibitive = m.start() == 0 && after.starts_with(PROHIBITIVE);
                 return prohibitive.then(|| (span.end..span.end + m.end(), true));
