@@ -50,7 +50,26 @@ pub struct ScorerBuilder {
     terms: BTreeMap<String, Term>,
     negators: BTreeSet<String>,
     not_negations: BTreeSet<String>,
+    contact: BTreeSet<String>,
+    sarcasm: BTreeSet<String>,
 }
+
+/// Connectives after which a concession is withdrawn or kept
+/// (`気になりますが問題ないです`, `but it's fine`).
+const CONNECTIVES: &[&str] = &[
+    "ますが",
+    "ですが",
+    "ましたが",
+    "でしたが",
+    "だが",
+    "たが",
+    "けど",
+    "けれど",
+    "が、",
+    "but",
+    "however",
+    "though",
+];
 
 impl ScorerBuilder {
     /// A builder holding the built-in Japanese and English lexicons.
@@ -136,6 +155,38 @@ impl ScorerBuilder {
         for term in &spec.neutral {
             self.insert(term, TermKind::Neutral, 0.0, &mut errors);
         }
+        for (term, &weight) in &spec.repeat {
+            if !(0.0..=MAX_WEIGHT).contains(&weight) {
+                errors.push(SentimentError::BadWeight {
+                    term: term.clone(),
+                    weight,
+                });
+                continue;
+            }
+            self.put(term, TermKind::Repeat, -weight, &mut errors);
+        }
+        for term in &spec.concession {
+            self.insert(term, TermKind::Concession, 0.0, &mut errors);
+        }
+        for term in &spec.neutral_question {
+            self.insert(term, TermKind::QuestionFrame, 0.0, &mut errors);
+        }
+        for term in &spec.complaint_question {
+            self.insert(term, TermKind::ComplaintQuestion, 0.0, &mut errors);
+        }
+        for (list, set) in [
+            (&spec.contact, &mut self.contact),
+            (&spec.sarcasm, &mut self.sarcasm),
+        ] {
+            for term in list {
+                let normalized = normalize(term).as_str().to_owned();
+                if normalized.is_empty() {
+                    errors.push(SentimentError::EmptyTerm(term.clone()));
+                } else {
+                    set.insert(normalized);
+                }
+            }
+        }
         for term in &spec.not_negations {
             let normalized = normalize(term).as_str().to_owned();
             if normalized.is_empty() {
@@ -209,6 +260,7 @@ impl ScorerBuilder {
             weight,
             japanese: normalized.chars().any(is_japanese),
             bounded_end: !prefix && normalized.chars().next_back().is_some_and(is_word_char),
+            sarcastic: false,
         };
         self.terms.insert(normalized, entry);
     }
@@ -224,7 +276,9 @@ impl ScorerBuilder {
         terms: &mut TermsBuilder,
     ) -> Result<Scorer, SentimentError> {
         let mut by_id: Vec<Option<Term>> = Vec::new();
-        for (text, term) in self.terms {
+        for (text, mut term) in self.terms {
+            term.sarcastic =
+                term.kind == TermKind::Valence(CueKind::Positive) && self.sarcasm.contains(&text);
             let id = terms.id(text) as usize;
             if by_id.len() <= id {
                 by_id.resize(id + 1, None);
@@ -243,6 +297,10 @@ impl ScorerBuilder {
             japanese_negators: AhoCorasick::new(&japanese_negators)?,
             english_negators,
             not_negations: AhoCorasick::new(&not_negations)?,
+            contact: AhoCorasick::new(&self.contact)?,
+            connectives: AhoCorasick::new(
+                CONNECTIVES.iter().map(|c| normalize(c).as_str().to_owned()),
+            )?,
             settings,
         })
     }

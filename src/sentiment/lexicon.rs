@@ -55,6 +55,32 @@ pub struct LexiconSpec {
     /// `〜ではないでしょうか`: a rhetorical "isn't it?").
     #[serde(default)]
     pub not_negations: Vec<String>,
+    /// Repetition (`何度も`, `many times`): it complains only beside another
+    /// sign of dissatisfaction or a word of contacting (`電話`, `called`),
+    /// not in praise (`何度も利用しています`, `stayed many times`).
+    #[serde(default)]
+    pub repeat: BTreeMap<String, f64>,
+    /// Words of contacting or trying that make a nearby repetition a
+    /// complaint (`何度も電話した`, `called many times`).
+    #[serde(default)]
+    pub contact: Vec<String>,
+    /// Concessions a writer may withdraw (`と言えば`, `if i had to
+    /// complain`): when what follows the next connective accepts
+    /// (`許容範囲です`, `but it's fine`), the clause before counts nothing.
+    #[serde(default)]
+    pub concession: Vec<String>,
+    /// Frames of a neutral question (`ても大丈夫`, `is it bad to`): in a
+    /// sentence that asks, the negative words around them count nothing.
+    #[serde(default)]
+    pub neutral_question: Vec<String>,
+    /// Words that make a question a complaint (`なぜ`, `why`): a neutral
+    /// question frame in their sentence does not apply.
+    #[serde(default)]
+    pub complaint_question: Vec<String>,
+    /// Positive words that turn sarcastic beside a reported failure
+    /// (`素晴らしい`, `great`); each must also be a `positive` term.
+    #[serde(default)]
+    pub sarcasm: Vec<String>,
     /// Self-harm: always escalated, reported apart from complaints.
     #[serde(default)]
     pub self_harm: Vec<String>,

@@ -57,6 +57,18 @@ pub enum CueKind {
     Punctuation,
     /// Words written in capitals.
     Caps,
+    /// A prohibitive (`ふざけないでください`, `don't waste my time`): the
+    /// negation it holds does not turn the term around.
+    Prohibitive,
+    /// A withdrawn concession (`不満と言えば不満ですが、許容範囲です`): the
+    /// clause before the connective counts nothing.
+    Concession,
+    /// A neutral question (`しても大丈夫ですか`, `is it bad to`): the
+    /// negative words of its sentence count nothing.
+    Question,
+    /// A positive word beside a reported failure, read as sarcasm: the
+    /// factor turns it around.
+    Sarcasm,
     /// Words of self-harm.
     SelfHarm,
     /// A threat of violence.
@@ -137,6 +149,11 @@ enum TermKind {
     Contrast,
     Politeness,
     Safety(SafetyConcern),
+    /// A repetition: a waiting cue that needs company.
+    Repeat,
+    Concession,
+    QuestionFrame,
+    ComplaintQuestion,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +166,8 @@ struct Term {
     japanese: bool,
     /// A Latin term matches whole words only (unless written with `*`).
     bounded_end: bool,
+    /// A positive word that turns sarcastic beside a failure.
+    sarcastic: bool,
 }
 
 /// A compiled sentiment lexicon.
@@ -164,6 +183,10 @@ pub struct Scorer {
     /// Normalized Japanese phrases that contain a negation but do not
     /// negate.
     not_negations: aho_corasick::AhoCorasick,
+    /// Normalized words of contacting, searched near a repetition.
+    contact: aho_corasick::AhoCorasick,
+    /// Normalized connectives that end a concession (`ですが`, `but`).
+    connectives: aho_corasick::AhoCorasick,
     settings: SentimentSettings,
 }
 

@@ -383,3 +383,168 @@ fn evaluative_predicates_complain_in_their_conjugations() {
         assert!(!found.complaint, "{fine}: {:?}", found.cues);
     }
 }
+
+fn assert_complaints(s: &Standalone, upset: &[&str], calm: &[&str]) {
+    for text in upset {
+        let found = score(s, text);
+        assert!(found.complaint, "{text}: {:?}", found.cues);
+    }
+    for text in calm {
+        let found = score(s, text);
+        assert!(!found.complaint, "{text}: {:?}", found.cues);
+    }
+}
+
+#[test]
+fn a_prohibitive_keeps_its_word_and_bare_it_demands() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "ふざけないでください",
+            "ふざけないで下さい",
+            "勝手にプランを変更しないでください",
+            "馬鹿にすんなよ",
+            "Don't be so rude to your customers.",
+            "Please don't be so rude.",
+        ],
+        &[
+            "心配しないでください、急ぎではありません",
+            "The staff were not rude at all.",
+            "Don't get me wrong, the new menu is good.",
+        ],
+    );
+    let found = score(&s, "ふざけないで下さい");
+    assert!(kinds(&found).contains(&CueKind::Prohibitive), "{found:?}");
+    assert!(!kinds(&found).contains(&CueKind::Negation), "{found:?}");
+    let found = score(&s, "Don't be so rude.");
+    assert!(kinds(&found).contains(&CueKind::Prohibitive), "{found:?}");
+}
+
+#[test]
+fn a_withdrawn_concession_discounts_its_clause_and_a_kept_contrast_complains() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "部屋は良かったのですが、朝食が最悪でした",
+            "不満と言えば不満ですが、二度と泊まりません",
+            "The room was nice, but the service was terrible.",
+            "If I had to complain, the shower was awful, and the bed was worse.",
+        ],
+        &[
+            "待ち時間が長いと言えば長いですが、許容範囲です",
+            "不便と言えば不便ですが、問題ないです",
+            "If I had to complain, the wifi was a bit slow, but it's fine overall.",
+            "My only nitpick is the slow lift, but it's acceptable.",
+        ],
+    );
+    let found = score(&s, "不便と言えば不便ですが、問題ないです");
+    let concession = found.cues.iter().find(|c| c.kind == CueKind::Concession);
+    assert!(concession.is_some_and(|c| c.weight == 0.0), "{found:?}");
+    assert!(
+        found
+            .cues
+            .iter()
+            .filter(|c| c.kind == CueKind::Negative)
+            .all(|c| c.weight == 0.0),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn a_repetition_complains_only_beside_dissatisfaction_or_contacting() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "何度も問い合わせているのに返事がありません",
+            "何度も電話しました",
+            "I've emailed you many times and",
+            "I have asked several times for an invoice",
+        ],
+        &[
+            "このホテルには何度も泊まっています",
+            "何度も利用している店です。今回も美味しかったです",
+            "We have flown with you many times.",
+            "I've watched this film many times with my kids",
+        ],
+    );
+    let found = score(&s, "We have flown with you many times.");
+    let repeat = found.cues.iter().find(|c| c.term.as_ref() == "many times");
+    assert!(repeat.is_some_and(|c| c.weight == 0.0), "{found:?}");
+}
+
+#[test]
+fn a_neutral_question_is_no_complaint_and_a_complaining_one_is() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "なぜこんなに遅いんですか",
+            "どうしてこんなにひどい対応なんですか?",
+            "Why is this app so bad?",
+            "Why is the delivery always so slow?",
+        ],
+        &[
+            "電子レンジで温めても大丈夫ですか",
+            "この洗剤を使うと生地が傷みますか",
+            "Is it bad to leave the charger plugged in all night?",
+            "Would it damage the screen if I use a glass cleaner?",
+        ],
+    );
+    let found = score(&s, "Would it damage the screen if I use a glass cleaner?");
+    assert!(kinds(&found).contains(&CueKind::Question), "{found:?}");
+}
+
+#[test]
+fn praise_beside_a_failure_is_sarcasm_and_sincere_praise_stays() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "Great, the train got cancelled again.",
+            "Wonderful, charged twice for one ticket.",
+            "素晴らしい、また欠航です",
+            "さすがですね、また配送が遅れています",
+        ],
+        &[
+            "Great service, thank you!",
+            "The support team was great, the fault is fixed now.",
+            "素晴らしい対応でした。ありがとうございます",
+        ],
+    );
+    let found = score(&s, "Great, the train got cancelled again.");
+    assert!(kinds(&found).contains(&CueKind::Sarcasm), "{found:?}");
+}
+
+#[test]
+fn a_duration_of_waiting_complains() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "電話で2時間待ちました",
+            "注文から2週間経過していますがまだ届きません",
+            "3回目の問い合わせです",
+            "That's three days without a reply.",
+        ],
+        &[
+            "営業時間を教えてください",
+            "How many days does delivery take?",
+        ],
+    );
+}
+
+#[test]
+fn harmless_excess_stays_neutral() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[],
+        &[
+            "朝食が美味しくて食べすぎました",
+            "楽しすぎてあっという間でした",
+        ],
+    );
+}
