@@ -1,4 +1,4 @@
-//! `GET /openapi.json`: a well-formed OpenAPI 3.1 document that names
+//! `GET /openapi.json`: a well-formed `OpenAPI` 3.1 document that names
 //! exactly the routes the real server serves, each with the methods it
 //! takes, and the errors each answers with.
 

@@ -92,6 +92,10 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Every route of the service, over `state`; bodies above `max_body_bytes`
 /// are refused with 413, and a body not sent within `body_timeout` is
 /// refused too (400).
+///
+/// # Panics
+/// If the `OpenAPI` document does not serialize (it is made of strings and
+/// maps: never).
 pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) -> Router {
     // Each part gets its 405 before its layers, so that the CORS layer sees
     // a preflight before the method is refused.
