@@ -254,6 +254,12 @@ impl Application {
         self.address
     }
 
+    /// The router it serves. Its `Debug` form names every route: the
+    /// `OpenAPI` test holds the document to it.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
     /// Serves until `shutdown` completes, then stops gracefully: no new
     /// connections, requests in flight finish, live streams end, the
     /// background tasks finish their step, and the database is closed.

@@ -55,7 +55,7 @@ pub enum ChatError {
 }
 
 /// `POST /v1/conversations`: who the visitor is, all optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// The visitor's name.
@@ -71,7 +71,7 @@ pub struct StartRequest {
 }
 
 /// The answer to a start: shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StartResponse {
     /// The conversation's id.
     pub id: String,
@@ -162,7 +162,7 @@ fn looks_like_email(text: &str) -> bool {
 }
 
 /// `POST /v1/conversations/{id}/messages`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageRequest {
     /// What the customer wrote, or the label of the quick reply tapped.
@@ -217,7 +217,7 @@ pub fn checked_text<'a>(
 }
 
 /// The answer to a customer message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageResponse {
     /// What the bot says.
     pub reply: ReplyBody,
@@ -237,7 +237,7 @@ pub struct MessageResponse {
 }
 
 /// A handoff decided by a message.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EscalationBody {
     /// Why.
     pub reason: EscalationReason,
@@ -248,7 +248,7 @@ pub struct EscalationBody {
 }
 
 /// The bot's reply.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ReplyBody {
     /// Its text.
     pub text: String,
@@ -284,7 +284,8 @@ impl From<Answered> for MessageResponse {
 
 /// `GET /v1/conversations/{id}?after=SEQ&limit=N`: a page of the
 /// transcript (opt-in: without them, the whole transcript).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TranscriptQuery {
     /// The messages after this place.
@@ -327,7 +328,7 @@ pub fn next_after(page: &[MessageRecord], limit: i64) -> Option<i64> {
 }
 
 /// The transcript as the customer sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TranscriptResponse {
     /// The conversation's id.
     pub id: String,
@@ -364,10 +365,11 @@ impl TranscriptResponse {
 }
 
 /// A message as the customer sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TranscriptMessage {
     #[serde(flatten)]
     message: MessageRecord,
+    /// When it was written (RFC 3339).
     at: String,
 }
 
@@ -379,7 +381,7 @@ impl From<MessageRecord> for TranscriptMessage {
 }
 
 /// `POST /v1/conversations/{id}/feedback`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
     /// Whether the bot helped.

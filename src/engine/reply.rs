@@ -21,7 +21,7 @@ pub struct Reply {
 
 /// A button under a reply; tapping it sends its label as the customer's
 /// message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct QuickReply {
     /// What the button says (and sends).
     pub label: String,

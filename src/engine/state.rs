@@ -11,7 +11,9 @@ use crate::escalation::{EscalationReason, Priority};
 use crate::text::Locale;
 
 /// Where a conversation stands (contract names).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// The bot is answering.

@@ -2,16 +2,16 @@
 //! for a person, each with everything the bot collected, and the person's
 //! answers, delivered live to the customer.
 
-use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Json};
-use axum::routing::{delete, get, post};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::bearer;
-use super::error::{ApiJson, ApiQuery, Code};
+use super::error::{ApiJson, ApiQuery, Code, JSON_BODY, MESSAGE, QUERY, STORE};
 use super::{ApiError, AppState};
 use crate::channels::chat::{TranscriptQuery, checked_text, next_after};
 use crate::conversation::{self, rfc3339};
@@ -23,18 +23,23 @@ use crate::store::{
     MessageRecord, StoreError, StoredDecision,
 };
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/conversations", get(list))
-        .route("/v1/admin/conversations/{id}", get(show))
-        .route("/v1/admin/conversations/{id}/messages", post(reply))
-        .route("/v1/admin/conversations/{id}/close", post(close))
-        .route("/v1/admin/customers/{id}", delete(delete_customer))
-        .route("/v1/admin/handoffs", get(handoffs))
-        .route("/v1/admin/handoffs/{id}", get(handoff))
-        .route("/v1/admin/handoffs/{id}/retry", post(retry_handoff))
-        .route("/v1/admin/rules/reload", post(reload_rules))
+/// The agent API's routes, each with its part of the `OpenAPI` document.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show))
+        .routes(routes!(reply))
+        .routes(routes!(close))
+        .routes(routes!(delete_customer))
+        .routes(routes!(handoffs))
+        .routes(routes!(handoff))
+        .routes(routes!(retry_handoff))
+        .routes(routes!(reload_rules))
 }
+
+/// What [`Admin`] refuses with: no token, the wrong one, or no
+/// `admin_token` configured.
+pub(super) const ADMIN: &[Code] = &[Code::Unauthorized];
 
 /// A request of the agent API with the admin token: checked from the
 /// request's head, before its body or query is read.
@@ -87,15 +92,19 @@ fn next_page<T>(page: &[T], limit: i64, cursor: impl Fn(&T) -> Cursor) -> Option
         .flatten()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// Only conversations in this state (`bot`, `handed_off`, `closed`...).
     state: Option<String>,
+    /// At most this many, 1 to 500 (50).
     limit: Option<i64>,
+    /// The `next` of the page before.
     after: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ListResponse {
     conversations: Vec<Listed>,
     /// The `after` of the next page, when there may be one.
@@ -103,14 +112,27 @@ struct ListResponse {
     next: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Listed {
     #[serde(flatten)]
     summary: ConversationSummary,
+    /// RFC 3339.
     created_at: String,
     updated_at: String,
 }
 
+api_errors!(
+    /// `GET /v1/admin/conversations`.
+    ListErrors = ADMIN,
+    QUERY,
+    &[Code::UnknownFilter, Code::OutOfRange],
+    STORE,
+);
+
+/// The conversations, the most recently changed first, a page at a time.
+#[utoipa::path(get, path = "/v1/admin/conversations", tag = "agent", params(ListQuery),
+    responses((status = 200, description = "A page of conversations.", body = ListResponse), ListErrors),
+    security(("admin_token" = [])))]
 async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -142,7 +164,7 @@ async fn list(
     }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Customer {
     id: String,
     name: Option<String>,
@@ -152,7 +174,7 @@ struct Customer {
     verified: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AgentMessage {
     #[serde(flatten)]
     message: MessageRecord,
@@ -160,10 +182,11 @@ struct AgentMessage {
     /// The decision behind a customer message: intent, evidence,
     /// sentiment and cues, action, escalation.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     decision: Option<StoredDecision<'static>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Earlier {
     #[serde(flatten)]
     conversation: EarlierConversation,
@@ -171,7 +194,7 @@ struct Earlier {
     verified: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ConversationDetail {
     id: String,
     channel: Channel,
@@ -180,6 +203,7 @@ struct ConversationDetail {
     customer: Customer,
     /// The engine's state: details collected, handoff reason and priority,
     /// frustration.
+    #[schema(value_type = Object)]
     dialogue: ConversationState,
     messages: Vec<AgentMessage>,
     /// The `after` of the next page of messages, when this one is full.
@@ -190,11 +214,28 @@ struct ConversationDetail {
     /// whole decoded body beside the text that was classified, its
     /// attachments, and why it was not answered when it was not.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
     mails: Vec<crate::store::MailRecord>,
     created_at: String,
     updated_at: String,
 }
 
+api_errors!(
+    /// `GET /v1/admin/conversations/{id}`.
+    ShowErrors = ADMIN,
+    QUERY,
+    &[Code::OutOfRange, Code::NotFound],
+    STORE,
+);
+
+/// One conversation with everything the bot collected: the customer, the
+/// engine's state, the messages with their decisions, earlier
+/// conversations, and an e-mail conversation's mails.
+#[utoipa::path(get, path = "/v1/admin/conversations/{id}", tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id."),
+        crate::channels::chat::TranscriptQuery),
+    responses((status = 200, description = "The conversation.", body = ConversationDetail), ShowErrors),
+    security(("admin_token" = [])))]
 async fn show(
     State(state): State<AppState>,
     _admin: Admin,
@@ -258,13 +299,39 @@ async fn show(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReplyRequest {
+    /// What the agent says.
     text: String,
+    /// Who answers.
     agent: String,
 }
 
+/// An agent's message, written.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Replied {
+    /// Its place in the conversation.
+    seq: i64,
+    /// The conversation's state afterwards (`handed_off`).
+    state: Status,
+}
+
+api_errors!(
+    /// `POST /v1/admin/conversations/{id}/messages`.
+    ReplyErrors = ADMIN,
+    JSON_BODY,
+    &[Code::TooLong, Code::Empty],
+    MESSAGE,
+);
+
+/// An agent's answer, delivered live to the customer (and by mail in an
+/// e-mail conversation).
+#[utoipa::path(post, path = "/v1/admin/conversations/{id}/messages", tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    request_body = ReplyRequest,
+    responses((status = 201, description = "Written.", body = Replied), ReplyErrors),
+    security(("admin_token" = [])))]
 async fn reply(
     State(state): State<AppState>,
     _admin: Admin,
@@ -313,15 +380,38 @@ async fn reply(
     }
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({ "seq": seq, "state": Status::HandedOff })),
+        Json(Replied {
+            seq,
+            state: Status::HandedOff,
+        }),
     ))
 }
 
+/// A conversation closed, or an item retried: its id and where it stands.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Closed {
+    /// The conversation's id.
+    id: String,
+    /// `closed`.
+    state: Status,
+}
+
+api_errors!(
+    /// `POST /v1/admin/conversations/{id}/close`.
+    CloseErrors = ADMIN,
+    MESSAGE,
+);
+
+/// Closes a conversation.
+#[utoipa::path(post, path = "/v1/admin/conversations/{id}/close", tag = "agent",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "Closed.", body = Closed), CloseErrors),
+    security(("admin_token" = [])))]
 async fn close(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Closed>, ApiError> {
     let conversation = state
         .store
         .conversation(&id)
@@ -334,11 +424,24 @@ async fn close(
         jiff::Timestamp::now(),
     )
     .await?;
-    Ok(Json(
-        serde_json::json!({ "id": id, "state": Status::Closed }),
-    ))
+    Ok(Json(Closed {
+        id,
+        state: Status::Closed,
+    }))
 }
 
+api_errors!(
+    /// `DELETE /v1/admin/customers/{id}`.
+    DeleteErrors = ADMIN,
+    &[Code::NotFound],
+    STORE,
+);
+
+/// Deletes a customer and everything kept about them.
+#[utoipa::path(delete, path = "/v1/admin/customers/{id}", tag = "agent",
+    params(("id" = String, Path, description = "The customer's id.")),
+    responses((status = 204, description = "Deleted."), DeleteErrors),
+    security(("admin_token" = [])))]
 async fn delete_customer(
     State(state): State<AppState>,
     _admin: Admin,
@@ -352,21 +455,57 @@ async fn delete_customer(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HandoffQuery {
+    /// Only handoffs in this status (`pending`, `delivered`, `dead`).
     status: Option<String>,
+    /// At most this many, 1 to 500 (50).
     limit: Option<i64>,
+    /// The `next` of the page before.
     after: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ListedHandoff {
     #[serde(flatten)]
     handoff: HandoffRecord,
+    /// RFC 3339.
     created_at: String,
+    /// RFC 3339.
     updated_at: String,
+    /// When a pending handoff is tried next (RFC 3339).
     next_attempt_at: Option<String>,
+}
+
+/// A page of the outbox.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct HandoffsPage {
+    handoffs: Vec<ListedHandoff>,
+    /// How many handoffs are in each status.
+    counts: std::collections::BTreeMap<&'static str, i64>,
+    /// The `after` of the next page, when there may be one.
+    next: Option<String>,
+}
+
+/// A handoff with the body sent for it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct HandoffDetail {
+    #[serde(flatten)]
+    handoff: ListedHandoff,
+    /// The body sent to the ticket system, once built.
+    #[schema(value_type = Option<Object>)]
+    payload: Option<serde_json::Value>,
+}
+
+/// A handoff back in the outbox.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Requeued {
+    /// The handoff's id.
+    id: String,
+    /// `pending`.
+    status: HandoffStatus,
 }
 
 impl From<HandoffRecord> for ListedHandoff {
@@ -381,13 +520,24 @@ impl From<HandoffRecord> for ListedHandoff {
     }
 }
 
+api_errors!(
+    /// `GET /v1/admin/handoffs`.
+    HandoffsErrors = ADMIN,
+    QUERY,
+    &[Code::UnknownFilter, Code::OutOfRange],
+    STORE,
+);
+
 /// `GET /v1/admin/handoffs?status=dead`: the outbox, with the count of
 /// handoffs in each status.
+#[utoipa::path(get, path = "/v1/admin/handoffs", tag = "agent", params(HandoffQuery),
+    responses((status = 200, description = "A page of handoffs.", body = HandoffsPage), HandoffsErrors),
+    security(("admin_token" = [])))]
 async fn handoffs(
     State(state): State<AppState>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<HandoffQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<HandoffsPage>, ApiError> {
     let status = query
         .status
         .as_deref()
@@ -405,27 +555,41 @@ async fn handoffs(
         id: h.id.clone(),
     });
     let found: Vec<ListedHandoff> = page.into_iter().map(ListedHandoff::from).collect();
-    let mut counts = serde_json::Map::new();
+    let mut counts = std::collections::BTreeMap::new();
     for status in [
         HandoffStatus::Pending,
         HandoffStatus::Delivered,
         HandoffStatus::Dead,
     ] {
-        counts.insert(status.as_str().to_owned(), 0.into());
+        counts.insert(status.as_str(), 0);
     }
     for (status, n) in state.store.handoff_counts().await? {
-        counts.insert(status.as_str().to_owned(), n.into());
+        counts.insert(status.as_str(), n);
     }
-    Ok(Json(
-        serde_json::json!({ "handoffs": found, "counts": counts, "next": next }),
-    ))
+    Ok(Json(HandoffsPage {
+        handoffs: found,
+        counts,
+        next,
+    }))
 }
 
+api_errors!(
+    /// `GET /v1/admin/handoffs/{id}`.
+    HandoffErrors = ADMIN,
+    &[Code::NotFound],
+    STORE,
+);
+
+/// One handoff, with the body sent for it.
+#[utoipa::path(get, path = "/v1/admin/handoffs/{id}", tag = "agent",
+    params(("id" = String, Path, description = "The handoff's id.")),
+    responses((status = 200, description = "The handoff.", body = HandoffDetail), HandoffErrors),
+    security(("admin_token" = [])))]
 async fn handoff(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<HandoffDetail>, ApiError> {
     let handoff = state
         .store
         .handoff(&id)
@@ -435,26 +599,38 @@ async fn handoff(
         .payload
         .as_deref()
         .and_then(|p| serde_json::from_str(p).ok());
-    let mut body = serde_json::to_value(ListedHandoff::from(handoff))
-        .map_err(|e| ApiError::new(Code::Internal, e.to_string()))?;
-    body["payload"] = payload.unwrap_or(serde_json::Value::Null);
-    Ok(Json(body))
+    Ok(Json(HandoffDetail {
+        handoff: ListedHandoff::from(handoff),
+        payload,
+    }))
 }
+
+api_errors!(
+    /// `POST /v1/admin/handoffs/{id}/retry`.
+    RetryHandoffErrors = ADMIN,
+    &[Code::NotFound, Code::HandoffNotDead],
+    STORE,
+);
 
 /// `POST /v1/admin/handoffs/{id}/retry`: a dead handoff back in the outbox,
 /// due now, its schedule started over.
+#[utoipa::path(post, path = "/v1/admin/handoffs/{id}/retry", tag = "agent",
+    params(("id" = String, Path, description = "The handoff's id.")),
+    responses((status = 200, description = "Back in the outbox.", body = Requeued), RetryHandoffErrors),
+    security(("admin_token" = [])))]
 async fn retry_handoff(
     State(state): State<AppState>,
     _admin: Admin,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Requeued>, ApiError> {
     let now = jiff::Timestamp::now().as_millisecond();
     if state.store.requeue_handoff(&id, now).await? {
         tracing::info!(handoff = %id, "dead handoff retried by hand");
         state.outbox.notify_one();
-        return Ok(Json(
-            serde_json::json!({ "id": id, "status": HandoffStatus::Pending }),
-        ));
+        return Ok(Json(Requeued {
+            id,
+            status: HandoffStatus::Pending,
+        }));
     }
     match state.store.handoff(&id).await? {
         None => Err(ApiError::not_found("handoff")),
@@ -468,25 +644,46 @@ async fn retry_handoff(
     }
 }
 
+/// A reload that put the rules in force.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct RulesReloaded {
+    /// The version now in force.
+    version: String,
+    /// The version before.
+    previous: String,
+    /// Whether the version changed.
+    changed: bool,
+    /// How many intents the rules have.
+    intents: usize,
+    /// What `check` warns about, as `path:line:column: message`.
+    warnings: Vec<String>,
+}
+
+api_errors!(
+    /// `POST /v1/admin/rules/reload`: `rules_invalid` lists every problem
+    /// in `error.errors`.
+    ReloadErrors = ADMIN,
+    &[Code::RulesInvalid, Code::Internal],
+);
+
 /// `POST /v1/admin/rules/reload`: the rules read again from their files,
 /// checked, and put in force; 422 `rules_invalid` with every problem when
 /// they do not load (the rules in force keep serving).
+#[utoipa::path(post, path = "/v1/admin/rules/reload", tag = "agent",
+    responses((status = 200, description = "The rules are in force.", body = RulesReloaded), ReloadErrors),
+    security(("admin_token" = [])))]
 async fn reload_rules(
     State(state): State<AppState>,
     _admin: Admin,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RulesReloaded>, ApiError> {
     match state.reloader.reload("api").await {
-        Ok(reloaded) => Ok(Json(serde_json::json!({
-            "version": reloaded.version,
-            "previous": reloaded.previous,
-            "changed": reloaded.changed(),
-            "intents": reloaded.intents,
-            "warnings": reloaded
-                .warnings
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>(),
-        }))),
+        Ok(reloaded) => Ok(Json(RulesReloaded {
+            changed: reloaded.changed(),
+            version: reloaded.version,
+            previous: reloaded.previous,
+            intents: reloaded.intents,
+            warnings: reloaded.warnings.iter().map(ToString::to_string).collect(),
+        })),
         Err(err @ crate::check::ReloadError::Failed(_)) => {
             tracing::error!(error = %err, "rules reload failed");
             Err(ApiError::new(

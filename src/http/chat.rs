@@ -8,20 +8,21 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Json};
-use axum::routing::{get, post};
 use futures_util::Stream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::bearer;
-use super::error::{ApiJson, ApiQuery};
+use super::error::{ApiJson, ApiQuery, JSON_BODY, MESSAGE, QUERY, STORE};
+use super::limits::PER_CLIENT;
 use super::{ApiError, AppState, Code, HEARTBEAT};
 use crate::channels::chat::{
     FeedbackRequest, MessageRequest, MessageResponse, StartRequest, StartResponse, TranscriptQuery,
@@ -31,15 +32,48 @@ use crate::conversation;
 use crate::secret::{same_secret, token_hash};
 use crate::store::ConversationRecord;
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/conversations", post(start))
-        .route("/v1/conversations/{id}", get(transcript))
-        .route("/v1/conversations/{id}/messages", post(message))
-        .route("/v1/conversations/{id}/events", get(events))
-        .route("/v1/conversations/{id}/feedback", post(feedback))
+/// The chat API's routes, each with its part of the `OpenAPI` document.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(transcript))
+        .routes(routes!(message))
+        .routes(routes!(events))
+        .routes(routes!(feedback))
 }
 
+/// What [`Authorized`] refuses with: no token or not this conversation's
+/// (401), or a database that does not answer.
+const AUTHORIZED: &[Code] = &[Code::Unauthorized, Code::Unavailable, Code::Internal];
+
+api_errors!(
+    /// `POST /v1/conversations`.
+    StartErrors = JSON_BODY,
+    PER_CLIENT,
+    &[
+        Code::TooLong,
+        Code::InvalidEmail,
+        Code::UnknownLocale,
+        Code::IdentityIncomplete,
+        Code::IdentityNotConfigured,
+        Code::IdentityUnverified,
+    ],
+    STORE,
+);
+
+/// Starts a conversation; the visitor's details are all optional, and so is
+/// the body. The token in the answer is shown once: every later call
+/// presents it.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations",
+    tag = "chat",
+    request_body(content = Option<StartRequest>, description = "Who the visitor is; all optional."),
+    responses(
+        (status = 201, description = "Started.", body = StartResponse),
+        StartErrors
+    )
+)]
 async fn start(
     State(state): State<AppState>,
     body: Option<ApiJson<StartRequest>>,
@@ -89,6 +123,33 @@ impl FromRequestParts<AppState> for Authorized {
     }
 }
 
+api_errors!(
+    /// `POST /v1/conversations/{id}/messages`.
+    MessageErrors = AUTHORIZED,
+    JSON_BODY,
+    PER_CLIENT,
+    &[
+        Code::TooLong,
+        Code::Empty,
+        Code::MessageLimit,
+        Code::QuickReplyNotOffered,
+    ],
+    MESSAGE,
+);
+
+/// A customer message, and the bot's answer to it.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/messages",
+    tag = "chat",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    request_body = MessageRequest,
+    responses(
+        (status = 200, description = "The bot's answer.", body = MessageResponse),
+        MessageErrors
+    ),
+    security(("conversation_token" = []))
+)]
 async fn message(
     State(state): State<AppState>,
     Authorized(conversation): Authorized,
@@ -118,6 +179,27 @@ async fn message(
     Ok(Json(MessageResponse::from(answered)))
 }
 
+api_errors!(
+    /// `GET /v1/conversations/{id}`.
+    TranscriptErrors = AUTHORIZED,
+    QUERY,
+    PER_CLIENT,
+    &[Code::OutOfRange],
+    STORE,
+);
+
+/// The transcript as the customer sees it, whole or a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/conversations/{id}",
+    tag = "chat",
+    params(("id" = String, Path, description = "The conversation's id."), TranscriptQuery),
+    responses(
+        (status = 200, description = "The transcript.", body = TranscriptResponse),
+        TranscriptErrors
+    ),
+    security(("conversation_token" = []))
+)]
 async fn transcript(
     State(state): State<AppState>,
     Authorized(conversation): Authorized,
@@ -139,11 +221,38 @@ async fn transcript(
 /// behind is told to read the transcript again (`resync`).
 const REPLAY_LIMIT: i64 = 500;
 
+api_errors!(
+    /// `GET /v1/conversations/{id}/events`.
+    EventsErrors = AUTHORIZED,
+    PER_CLIENT,
+    &[Code::Invalid],
+    STORE,
+);
+
 /// `GET /v1/conversations/{id}/events`: agent messages, state changes and
 /// ticket references as Server-Sent Events, each with its `id`, and
 /// heartbeats; the stream ends when the service stops. With
 /// `Last-Event-ID`, the events after it are replayed from the store first,
 /// so a client that lost its connection misses nothing.
+#[utoipa::path(
+    get,
+    path = "/v1/conversations/{id}/events",
+    tag = "chat",
+    params(
+        ("id" = String, Path, description = "The conversation's id."),
+        ("Last-Event-ID" = Option<i64>, Header,
+            description = "The id of the last event read: the events after it are replayed first."),
+    ),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String,
+            description = "Server-Sent Events, each with its `id` and `event` (the event's kind: \
+                agent messages, state changes, ticket references; `resync` when events were \
+                missed: read the transcript again), and `heartbeat` comments; the stream ends \
+                when the service stops."),
+        EventsErrors
+    ),
+    security(("conversation_token" = []))
+)]
 async fn events(
     State(state): State<AppState>,
     Authorized(conversation): Authorized,
@@ -297,6 +406,25 @@ fn last_event_id(headers: &axum::http::HeaderMap) -> Result<Option<i64>, ApiErro
         .transpose()
 }
 
+api_errors!(
+    /// `POST /v1/conversations/{id}/feedback`.
+    FeedbackErrors = AUTHORIZED,
+    JSON_BODY,
+    PER_CLIENT,
+    &[Code::EmptyFeedback, Code::OutOfRange, Code::TooLong],
+    STORE,
+);
+
+/// How the conversation went: helpful or not, satisfaction, a comment.
+#[utoipa::path(
+    post,
+    path = "/v1/conversations/{id}/feedback",
+    tag = "chat",
+    params(("id" = String, Path, description = "The conversation's id.")),
+    request_body = FeedbackRequest,
+    responses((status = 204, description = "Taken."), FeedbackErrors),
+    security(("conversation_token" = []))
+)]
 async fn feedback(
     State(state): State<AppState>,
     Authorized(conversation): Authorized,

@@ -4,40 +4,48 @@
 //! per-address rate limits), and the agent API's views of mail: the
 //! quarantine and the mail outbox's dead letters.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json};
-use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::admin::Admin;
+use super::admin::{ADMIN, Admin};
 use super::auth::bearer;
-use super::error::{ApiQuery, Code};
+use super::error::{ApiQuery, Code, QUERY, STORE};
 use super::{ApiError, AppState};
 use crate::channels::email::{Inbox, Receipt};
 use crate::secret::same_secret;
-use crate::store::{MailKind, MailStatus};
+use crate::store::{MailKind, MailStatus, QuarantinedMail};
 
 /// The inbound route, with its own body limit.
-pub(super) fn inbound_routes(max_bytes: usize) -> Router<AppState> {
-    Router::new().route(
-        "/v1/email/inbound",
-        post(inbound).layer(DefaultBodyLimit::max(max_bytes)),
-    )
+pub(super) fn inbound_routes(max_bytes: usize) -> OpenApiRouter<AppState> {
+    let (schemas, paths, method_router) = routes!(inbound);
+    OpenApiRouter::new().routes((
+        schemas,
+        paths,
+        method_router.layer(DefaultBodyLimit::max(max_bytes)),
+    ))
 }
 
 /// The agent API's mail routes.
-pub(super) fn admin_routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/email/quarantine", get(quarantine))
-        .route("/v1/admin/email/quarantine/{id}", get(quarantined))
-        .route("/v1/admin/email/outbox", get(outbox))
-        .route("/v1/admin/email/stats", get(stats))
-        .route("/v1/admin/email/outbox/{id}/retry", post(retry))
+pub(super) fn admin_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(quarantine))
+        .routes(routes!(quarantined))
+        .routes(routes!(outbox))
+        .routes(routes!(stats))
+        .routes(routes!(retry))
 }
+
+/// What `inbox` refuses with when the e-mail channel is off.
+const INBOX_OFF: &[Code] = &[Code::NotFound];
+
+/// What [`InboundSender`] refuses with.
+const INBOUND_SENDER: &[Code] = &[Code::NotFound, Code::Unauthorized];
 
 fn inbox(state: &AppState) -> Result<&Inbox, ApiError> {
     state.inbox.as_ref().ok_or_else(|| {
@@ -78,6 +86,29 @@ impl FromRequestParts<AppState> for InboundSender {
     }
 }
 
+api_errors!(
+    /// `POST /v1/email/inbound`.
+    InboundErrors = INBOUND_SENDER,
+    &[Code::UnsupportedMediaType, Code::Empty],
+    STORE,
+);
+
+/// One raw RFC 5322 message, from an MTA pipe or an inbound-mail
+/// provider: taken into its conversation and answered, or not answered
+/// (with the reason), or quarantined.
+#[utoipa::path(post, path = "/v1/email/inbound", tag = "email",
+    request_body(content = String, content_type = "message/rfc822",
+        description = "The raw message, as received (also taken as \
+            `application/octet-stream` or `text/plain`)."),
+    responses(
+        (status = 202, description = "Received: `outcome` says what became of it; \
+            `conversation`, `answered`, `not_answered`, `escalated`, `quarantine` and \
+            `reason` as they apply.", body = Object),
+        (status = 413, description = "The message is larger than `email_max_bytes` \
+            (a plain-text answer).", content_type = "text/plain", body = String),
+        InboundErrors
+    ),
+    security(("inbound_secret" = [])))]
 async fn inbound(
     State(state): State<AppState>,
     _sender: InboundSender,
@@ -132,11 +163,55 @@ pub fn receipt_json(receipt: &Receipt) -> serde_json::Value {
     body
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    /// At most this many, 1 to 500 (100).
     limit: Option<i64>,
+    /// The outbox only: `dead` (the default), `pending`, `held` or `sent`.
     status: Option<String>,
+}
+
+/// The quarantine.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Quarantine {
+    quarantine: Vec<QuarantinedMail>,
+}
+
+/// Mails of the outbox in one status.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Mails {
+    #[schema(value_type = Vec<Object>)]
+    mails: Vec<crate::store::MailRecord>,
+}
+
+/// A mail back in the outbox.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MailRequeued {
+    /// The mail's id.
+    id: String,
+    /// `pending`.
+    status: &'static str,
+}
+
+/// What came into the inbox over a period.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct MailStats {
+    /// From when (RFC 3339).
+    since: String,
+    /// Mails received.
+    received: usize,
+    /// Customer mails taken into a conversation.
+    taken: u64,
+    /// Of those, answered.
+    answered: u64,
+    /// Not answered, by reason.
+    not_answered: std::collections::BTreeMap<String, u64>,
+    /// Bounces.
+    bounces: u64,
+    /// Quarantined.
+    quarantined: i64,
 }
 
 impl ListQuery {
@@ -152,15 +227,40 @@ impl ListQuery {
     }
 }
 
+api_errors!(
+    /// The mail listings.
+    ListErrors = ADMIN,
+    QUERY,
+    &[Code::OutOfRange],
+    STORE,
+);
+
+/// The mails that could not be taken, the newest first.
+#[utoipa::path(get, path = "/v1/admin/email/quarantine", tag = "email", params(ListQuery),
+    responses((status = 200, description = "The quarantine.", body = Quarantine), ListErrors),
+    security(("admin_token" = [])))]
 async fn quarantine(
     State(state): State<AppState>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<impl IntoResponse, ApiError> {
-    let found = state.store.quarantined(query.limit()?).await?;
-    Ok(Json(serde_json::json!({ "quarantine": found })))
+) -> Result<Json<Quarantine>, ApiError> {
+    let quarantine = state.store.quarantined(query.limit()?).await?;
+    Ok(Json(Quarantine { quarantine }))
 }
 
+api_errors!(
+    /// `GET /v1/admin/email/quarantine/{id}`.
+    QuarantinedErrors = ADMIN,
+    &[Code::NotFound],
+    STORE,
+);
+
+/// A quarantined mail, raw, as it came.
+#[utoipa::path(get, path = "/v1/admin/email/quarantine/{id}", tag = "email",
+    params(("id" = String, Path, description = "The quarantined mail's id.")),
+    responses((status = 200, description = "The raw message.", content_type = "message/rfc822",
+        body = String), QuarantinedErrors),
+    security(("admin_token" = [])))]
 async fn quarantined(
     State(state): State<AppState>,
     _admin: Admin,
@@ -174,11 +274,15 @@ async fn quarantined(
     Ok(([(header::CONTENT_TYPE, "message/rfc822")], raw))
 }
 
+/// The mail outbox in one status (`dead` unless asked).
+#[utoipa::path(get, path = "/v1/admin/email/outbox", tag = "email", params(ListQuery),
+    responses((status = 200, description = "The mails.", body = Mails), ListErrors),
+    security(("admin_token" = [])))]
 async fn outbox(
     State(state): State<AppState>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<Mails>, ApiError> {
     let status = match query.status.as_deref().unwrap_or("dead") {
         "dead" => MailStatus::Dead,
         "pending" => MailStatus::Pending,
@@ -191,10 +295,23 @@ async fn outbox(
             ));
         }
     };
-    let found = state.store.mails_in(status, query.limit()?).await?;
-    Ok(Json(serde_json::json!({ "mails": found })))
+    let mails = state.store.mails_in(status, query.limit()?).await?;
+    Ok(Json(Mails { mails }))
 }
 
+api_errors!(
+    /// `POST /v1/admin/email/outbox/{id}/retry`.
+    RetryErrors = ADMIN,
+    INBOX_OFF,
+    &[Code::MailNotDead],
+    STORE,
+);
+
+/// A dead or held mail sent again.
+#[utoipa::path(post, path = "/v1/admin/email/outbox/{id}/retry", tag = "email",
+    params(("id" = String, Path, description = "The mail's id.")),
+    responses((status = 202, description = "Back in the outbox.", body = MailRequeued), RetryErrors),
+    security(("admin_token" = [])))]
 async fn retry(
     State(state): State<AppState>,
     _admin: Admin,
@@ -214,25 +331,39 @@ async fn retry(
     inbox.wake.notify_one();
     Ok((
         StatusCode::ACCEPTED,
-        Json(serde_json::json!({ "id": id, "status": "pending" })),
+        Json(MailRequeued {
+            id,
+            status: "pending",
+        }),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct StatsQuery {
     /// Counted from here (RFC 3339); the last 24 hours by default.
     since: Option<String>,
 }
 
+api_errors!(
+    /// `GET /v1/admin/email/stats`.
+    StatsErrors = ADMIN,
+    QUERY,
+    STORE,
+);
+
 /// What came into the inbox over a period: mails taken and answered, not
 /// answered by reason (the header or limit that decided), bounces,
 /// quarantined.
+#[utoipa::path(get, path = "/v1/admin/email/stats", tag = "email", params(StatsQuery),
+    responses((status = 200, description = "The counts.", body = MailStats), StatsErrors),
+    security(("admin_token" = [])))]
 async fn stats(
     State(state): State<AppState>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<StatsQuery>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<MailStats>, ApiError> {
     let now = jiff::Timestamp::now();
     let since = match query.since.as_deref() {
         Some(since) => since.parse::<jiff::Timestamp>().map_err(|e| {
@@ -269,13 +400,13 @@ async fn stats(
         .store
         .quarantined_since(since.as_millisecond())
         .await?;
-    Ok(Json(serde_json::json!({
-        "since": since.to_string(),
-        "received": received.len(),
-        "taken": taken,
-        "answered": answered,
-        "not_answered": not_answered,
-        "bounces": bounces,
-        "quarantined": quarantined,
-    })))
+    Ok(Json(MailStats {
+        since: since.to_string(),
+        received: received.len(),
+        taken,
+        answered,
+        not_answered,
+        bounces,
+        quarantined,
+    }))
 }

@@ -19,7 +19,7 @@ use crate::store::StoreError;
 /// The stable, machine-readable codes of API errors: one per failure a
 /// client can act on. The names are a contract (the README lists them);
 /// new ones may be added, none renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Code {
     /// 400: the request cannot be read at all.
@@ -118,6 +118,15 @@ impl Code {
         Code::Internal,
     ];
 
+    /// The code's name on the wire (`not_found`).
+    #[must_use]
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
     /// The HTTP status that goes with the code.
     #[must_use]
     pub const fn status(self) -> StatusCode {
@@ -150,6 +159,32 @@ impl Code {
         }
     }
 }
+
+/// What a JSON body ([`ApiJson`]) can be refused with: unreadable or
+/// late (`bad_request`), not JSON, too large, or not of the expected shape.
+pub(super) const JSON_BODY: &[Code] = &[
+    Code::BadRequest,
+    Code::MalformedJson,
+    Code::UnsupportedMediaType,
+    Code::PayloadTooLarge,
+    Code::Invalid,
+];
+
+/// What query parameters ([`ApiQuery`]) can be refused with.
+pub(super) const QUERY: &[Code] = &[Code::Invalid];
+
+/// What a failing database turns into (`From<StoreError>`); `conflict`
+/// only where a conversation is written ([`MESSAGE`]).
+pub(super) const STORE: &[Code] = &[Code::Unavailable, Code::Internal];
+
+/// What writing to a conversation can fail with (`From<MessageError>`).
+pub(super) const MESSAGE: &[Code] = &[
+    Code::NotFound,
+    Code::ConversationClosed,
+    Code::Conflict,
+    Code::Unavailable,
+    Code::Internal,
+];
 
 /// How long a client that raced with other messages waits before trying
 /// again, in seconds.
@@ -287,15 +322,51 @@ impl From<ChatError> for ApiError {
     }
 }
 
+/// The body of every API error, as the `OpenAPI` document describes it: the
+/// response is serialized from this type, so the two cannot differ.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable: act on this.
+    pub code: Code,
+    /// For a person: what to do about it.
+    pub message: String,
+    /// Each problem, when there are several (`rules_invalid`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<RuleProblem>>)]
+    pub errors: Option<serde_json::Value>,
+}
+
+/// One problem of rules that do not load, with its place.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RuleProblem {
+    /// The rule file.
+    pub path: String,
+    /// Its line, from 1.
+    pub line: u64,
+    /// Its column, from 1.
+    pub column: u64,
+    /// What is wrong there.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = serde_json::json!({
-            "error": { "code": self.code, "message": self.message }
-        });
-        if let Some(errors) = &self.errors {
-            body["error"]["errors"] = errors.clone();
-        }
-        let mut response = (self.status(), Json(body)).into_response();
+        let status = self.status();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                errors: self.errors,
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
         let retry_after = match (self.retry_after, self.code) {
             (Some(wait), _) => Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
             (None, Code::Conflict) => Some(CONFLICT_RETRY_AFTER),

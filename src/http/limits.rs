@@ -139,6 +139,9 @@ impl RateLimits {
     }
 }
 
+/// What [`per_client`] refuses with, on every route of the chat API.
+pub(super) const PER_CLIENT: &[Code] = &[Code::RateLimited];
+
 /// Counts every request of the chat API against its client's limit.
 pub(super) async fn per_client(
     State(state): State<AppState>,

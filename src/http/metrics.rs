@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::bearer;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Code};
 use crate::secret::same_secret;
 use crate::telemetry::{self, MAIL_OUTBOX, OUTBOX, OUTBOX_OLDEST, REQUESTS, STREAMS};
 
@@ -43,7 +43,18 @@ pub async fn time_requests(request: Request, next: Next) -> Response {
     response
 }
 
-/// The metrics, with what the database knows read now.
+api_errors!(
+    /// `GET /metrics`.
+    MetricsErrors = &[Code::Unauthorized, Code::Unavailable, Code::Internal],
+);
+
+/// The metrics, with what the database knows read now. Served here, or
+/// only on `metrics_listen` when that is set (then this document does not
+/// list it).
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "The Prometheus text format (`madoguchi_*`).",
+        content_type = "text/plain; version=0.0.4", body = String), MetricsErrors),
+    security((), ("metrics_token" = [])))]
 pub async fn metrics(
     State(state): State<AppState>,
     headers: HeaderMap,

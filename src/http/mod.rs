@@ -3,6 +3,9 @@
 //! (for the support team). The startup module builds the state and serves
 //! the router.
 
+// First: the `api_errors!` macro it defines is used by the parts below.
+#[macro_use]
+mod openapi;
 mod admin;
 mod auth;
 mod chat;
@@ -27,6 +30,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::sync::{Notify, watch};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::conversation::Events;
 use crate::rules::LiveRules;
@@ -86,10 +92,39 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Every route of the service, over `state`; bodies above `max_body_bytes`
 /// are refused with 413, and a body not sent within `body_timeout` is
 /// refused too (400).
+///
+/// # Panics
+/// If the `OpenAPI` document does not serialize (it is made of strings and
+/// maps: never).
 pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) -> Router {
     // Each part gets its 405 before its layers, so that the CORS layer sees
     // a preflight before the method is refused.
-    let chat = chat::routes()
+    // Every route is registered with `routes!` (see the `openapi` module):
+    // the router and the document come from the same registrations.
+    let mut service = OpenApiRouter::with_openapi(openapi::Root::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(openapi::document));
+    if state.settings.metrics_here {
+        service = service.routes(routes!(metrics::metrics));
+    }
+    let (service, mut document) = service
+        .merge(admin::routes())
+        .merge(email::admin_routes())
+        .merge(site::routes())
+        .split_for_parts();
+    let (chat_routes, chat_document) = chat::routes().split_for_parts();
+    let (inbound, inbound_document) =
+        email::inbound_routes(state.settings.email_max_bytes).split_for_parts();
+    document.merge(chat_document);
+    document.merge(inbound_document);
+    let document = openapi::Document(
+        document
+            .to_json()
+            .expect("the OpenAPI document serializes")
+            .into(),
+    );
+    let chat = chat_routes
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -97,33 +132,21 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
         ))
         .layer(cors(&state.settings.cors_origins))
         .layer(axum::middleware::from_fn(only_preflights));
-    let metrics_here = state.settings.metrics_here;
-    let mut router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
-    if metrics_here {
-        router = router.route("/metrics", get(metrics::metrics));
-    }
-    router
-        .merge(admin::routes())
-        .merge(email::admin_routes())
-        .merge(site::routes())
+    service
         .method_not_allowed_fallback(method_not_allowed)
         .merge(chat)
         .fallback(|| async { ApiError::not_found("endpoint") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // After the service-wide limit, so that its own (larger) limit is
         // the one that holds for raw mail.
-        .merge(
-            email::inbound_routes(state.settings.email_max_bytes)
-                .method_not_allowed_fallback(method_not_allowed),
-        )
+        .merge(inbound.method_not_allowed_fallback(method_not_allowed))
         .layer(axum::middleware::from_fn_with_state(
             body_timeout,
             serve::body_deadline,
         ))
         .layer(axum::middleware::from_fn(metrics::time_requests))
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::Extension(document))
         .with_state(state)
 }
 
@@ -181,10 +204,41 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .max_age(Duration::from_hours(1))
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+/// What `/healthz` and `/readyz` answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// `ok`, or `ready`.
+    status: &'static str,
 }
 
+/// What `/readyz` answers when the service can take requests.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Readiness {
+    /// `ready`.
+    status: &'static str,
+    /// `sqlite` or `postgres`.
+    database: &'static str,
+    /// How many intents the rules in force have.
+    intents: usize,
+    /// The version of the rules in force.
+    rules_version: String,
+}
+
+api_errors!(
+    /// `/readyz` when the database cannot take writes.
+    ReadyzErrors = &[Code::Unavailable]
+);
+
+/// The process answers (nothing else is checked).
+#[utoipa::path(get, path = "/healthz", tag = "service",
+    responses((status = 200, description = "The process answers.", body = Health)))]
+async fn healthz() -> impl IntoResponse {
+    axum::Json(Health { status: "ok" })
+}
+
+/// The service can take requests: the database answers and takes writes.
+#[utoipa::path(get, path = "/readyz", tag = "service",
+    responses((status = 200, description = "Ready.", body = Readiness), ReadyzErrors))]
 async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     state
         .store
@@ -195,11 +249,11 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
         })?;
     Ok((
         StatusCode::OK,
-        axum::Json(serde_json::json!({
-            "status": "ready",
-            "database": state.store.backend_name(),
-            "intents": state.rules.current().intents().len(),
-            "rules_version": state.rules.current().version(),
-        })),
+        axum::Json(Readiness {
+            status: "ready",
+            database: state.store.backend_name(),
+            intents: state.rules.current().intents().len(),
+            rules_version: state.rules.current().version().to_owned(),
+        }),
     ))
 }

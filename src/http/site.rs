@@ -5,10 +5,10 @@
 
 use std::fmt::Write as _;
 
-use axum::Router;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 
@@ -24,22 +24,45 @@ pub const DEMO_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 
      connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
 
-pub(super) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(|| async { demo(&Demo::JA) }))
-        .route("/en", get(|| async { demo(&Demo::EN) }))
-        .route(
-            "/demo.css",
-            get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-                    DEMO_CSS,
-                )
-            }),
-        )
-        .route("/widget.js", get(widget))
+/// The pages and the widget, each with its part of the `OpenAPI` document.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(demo_ja))
+        .routes(routes!(demo_en))
+        .routes(routes!(demo_css))
+        .routes(routes!(widget))
 }
 
+/// The sample shop page, in Japanese.
+#[utoipa::path(get, path = "/", tag = "site",
+    responses((status = 200, description = "The page, under a strict Content-Security-Policy.",
+        content_type = "text/html", body = String)))]
+async fn demo_ja() -> impl IntoResponse {
+    demo(&Demo::JA)
+}
+
+/// The sample shop page, in English.
+#[utoipa::path(get, path = "/en", tag = "site",
+    responses((status = 200, description = "The page, under a strict Content-Security-Policy.",
+        content_type = "text/html", body = String)))]
+async fn demo_en() -> impl IntoResponse {
+    demo(&Demo::EN)
+}
+
+/// The sample page's style sheet.
+#[utoipa::path(get, path = "/demo.css", tag = "site",
+    responses((status = 200, description = "The style sheet.", content_type = "text/css", body = String)))]
+async fn demo_css() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        DEMO_CSS,
+    )
+}
+
+/// The chat widget a shop puts on its pages with one `<script>` tag.
+#[utoipa::path(get, path = "/widget.js", tag = "site",
+    responses((status = 200, description = "The widget; any origin may load it.",
+        content_type = "text/javascript", body = String)))]
 async fn widget() -> impl IntoResponse {
     (
         [

@@ -13,7 +13,7 @@ use crate::diagnostic::SourceLocation;
 use crate::text::Locale;
 
 /// Where a customer writes from; answers can differ per channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// The website chat widget: short answers.

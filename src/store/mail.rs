@@ -253,7 +253,7 @@ pub struct MailRecord {
 }
 
 /// A quarantined mail, as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QuarantinedMail {
     /// Its id.
     pub id: String,

@@ -21,7 +21,7 @@ pub(super) fn stored<T: FromStr<Err = E>, E: std::fmt::Display>(
 }
 
 /// How the customer's identity was established.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Identity {
     /// An `external_id` sent with a valid `user_hash`: the shop vouches.
@@ -65,7 +65,7 @@ impl FromStr for Identity {
 }
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Author {
     /// The customer.
@@ -192,7 +192,7 @@ impl ConversationRecord {
 }
 
 /// One stored message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MessageRecord {
     /// Its place in the conversation, from 1.
     pub seq: i64,
@@ -229,7 +229,7 @@ impl MessageRecord {
 }
 
 /// A conversation in a listing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConversationSummary {
     /// Its id.
     pub id: String,
@@ -254,7 +254,7 @@ pub struct ConversationSummary {
 }
 
 /// One of the customer's earlier conversations.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EarlierConversation {
     /// Its id.
     pub id: String,
@@ -459,7 +459,7 @@ pub struct StoredEvent {
 }
 
 /// Where a handoff's delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HandoffStatus {
     /// Waiting for its next attempt.
@@ -500,7 +500,7 @@ impl FromStr for HandoffStatus {
 }
 
 /// A stored handoff.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HandoffRecord {
     /// Its id.
     pub id: String,

@@ -171,6 +171,8 @@ macro_rules! both_databases {
 /// database, stopped when the test asks or ends.
 pub struct TestApp {
     pub address: String,
+    /// The router's `Debug` form, which names every route it serves.
+    pub routes: String,
     pub client: reqwest::Client,
     pub admin_token: String,
     pub identity_secret: String,
@@ -214,12 +216,14 @@ pub async fn spawn_app_with_rules(
         .await
         .expect("the service starts");
     let address = format!("http://{}", app.address());
+    let routes = format!("{:?}", app.router());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
     }));
     TestApp {
         address,
+        routes,
         client: reqwest::Client::new(),
         admin_token: ADMIN_TOKEN.into(),
         identity_secret: IDENTITY_SECRET.into(),
