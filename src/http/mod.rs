@@ -4,6 +4,7 @@
 //! the router.
 
 mod admin;
+mod analytics;
 mod auth;
 mod chat;
 mod email;
@@ -78,6 +79,9 @@ pub struct Settings {
     /// Whether `/metrics` is served on the main listener (not when it has
     /// a listener of its own).
     pub metrics_here: bool,
+    /// After a bot answer, this many minutes of silence settle a
+    /// conversation (the analytics).
+    pub analytics_silence_minutes: u32,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -106,6 +110,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
     }
     router
         .merge(admin::routes())
+        .merge(analytics::routes())
         .merge(email::admin_routes())
         .merge(site::routes())
         .method_not_allowed_fallback(method_not_allowed)
