@@ -327,3 +327,42 @@ both_databases! {
     figures_and_drill_downs => figures_and_drill_downs;
     questions_are_checked => questions_are_checked;
 }
+
+/// The support team's page is served under the same policy as the sample
+/// page, with its script and styles.
+#[tokio::test]
+async fn the_admin_page_is_served_under_a_strict_policy() {
+    let Some((app, _rules)) = app(Db::Sqlite).await else {
+        return;
+    };
+    let page = app.client.get(app.url("/admin")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.headers()["content-security-policy"],
+        madoguchi::http::DEMO_POLICY
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<script src="/admin.js" defer></script>"#));
+    for (path, kind) in [("/admin.js", "text/javascript"), ("/admin.css", "text/css")] {
+        let asset = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(asset.status(), 200);
+        assert!(
+            asset.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(kind)
+        );
+    }
+    let script = app
+        .client
+        .get(app.url("/admin.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Text from the service is never parsed as HTML.
+    assert!(!script.contains("innerHTML"), "the script sets text only");
+    app.stop().await;
+}

@@ -16,6 +16,9 @@ use super::AppState;
 pub const WIDGET: &str = include_str!("../../widget/widget.js");
 
 const DEMO: &str = include_str!("../../widget/demo.html");
+const ADMIN: &str = include_str!("../../admin/admin.html");
+const ADMIN_JS: &str = include_str!("../../admin/admin.js");
+const ADMIN_CSS: &str = include_str!("../../admin/admin.css");
 const DEMO_CSS: &str = include_str!("../../widget/demo.css");
 
 /// The sample page's policy: its own scripts, styles and API only; no
@@ -38,6 +41,39 @@ pub(super) fn routes() -> Router<AppState> {
             }),
         )
         .route("/widget.js", get(widget))
+        .route("/admin", get(admin))
+        .route(
+            "/admin.js",
+            get(|| async { asset("text/javascript; charset=utf-8", ADMIN_JS) }),
+        )
+        .route(
+            "/admin.css",
+            get(|| async { asset("text/css; charset=utf-8", ADMIN_CSS) }),
+        )
+}
+
+/// The support team's page: the same policy as the sample page (its own
+/// script, styles and API only). It holds no data itself: the script asks
+/// for the admin token and calls the agent API with it.
+async fn admin() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, DEMO_POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(ADMIN),
+    )
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
 }
 
 async fn widget() -> impl IntoResponse {
