@@ -67,6 +67,9 @@ struct Written {
     pub max_message_chars: usize,
     /// Conversations not updated for this many days are purged (0: never).
     pub retention_days: u32,
+    /// After a bot answer, this many minutes of silence from the customer
+    /// count the conversation as settled by the bot (the analytics).
+    pub analytics_silence_minutes: u32,
     /// SQLite's `synchronous`: `normal` (durable across a process crash) or
     /// `full` (also across a power loss).
     pub sqlite_synchronous: Durability,
@@ -258,6 +261,9 @@ pub struct Config {
     pub max_message_chars: usize,
     /// Conversations not updated for this many days are purged (0: never).
     pub retention_days: u32,
+    /// After a bot answer, this many minutes of silence from the customer
+    /// count the conversation as settled by the bot (the analytics).
+    pub analytics_silence_minutes: u32,
     /// SQLite's durability.
     pub sqlite_synchronous: Durability,
     /// How log lines are written.
@@ -318,6 +324,7 @@ const KEYS: &[&str] = &[
     "max_body_bytes",
     "max_message_chars",
     "retention_days",
+    "analytics_silence_minutes",
     "sqlite_synchronous",
     "log_format",
     "rate_limits",
@@ -367,6 +374,7 @@ struct Defaults {
     max_body_bytes: usize,
     max_message_chars: usize,
     retention_days: u32,
+    analytics_silence_minutes: u32,
     sqlite_synchronous: &'static str,
     log_format: &'static str,
     rate_limits: &'static str,
@@ -405,6 +413,7 @@ const DEFAULTS: Defaults = Defaults {
     max_body_bytes: 64 * 1024,
     max_message_chars: 4_000,
     retention_days: 365,
+    analytics_silence_minutes: 30,
     sqlite_synchronous: "normal",
     log_format: "text",
     rate_limits: "on",
@@ -606,6 +615,7 @@ impl Written {
             max_body_bytes: self.max_body_bytes,
             max_message_chars: self.max_message_chars,
             retention_days: self.retention_days,
+            analytics_silence_minutes: self.analytics_silence_minutes,
             sqlite_synchronous: self.sqlite_synchronous,
             log_format: self.log_format,
             limits,

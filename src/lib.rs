@@ -89,6 +89,8 @@ pub mod eval;
 
 pub mod store;
 
+pub mod analytics;
+
 pub mod conversation;
 
 pub mod handoff;

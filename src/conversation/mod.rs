@@ -409,6 +409,7 @@ fn stored_decision(rules: &RuleSet, decision: &Decision, text: &str) -> String {
         escalation: decision.escalation,
         classification: decision.classification.report(rules, text, false),
         rules_version: Some(rules.version().to_owned()),
+        resolved: decision.resolved,
     }
     .to_json()
 }

@@ -64,7 +64,7 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 /// A listing's `limit`: 50 unless given, at most 500.
-fn limit(given: Option<i64>) -> Result<i64, ApiError> {
+pub(super) fn limit(given: Option<i64>) -> Result<i64, ApiError> {
     let limit = given.unwrap_or(50);
     if (1..=500).contains(&limit) {
         Ok(limit)
@@ -77,7 +77,7 @@ fn limit(given: Option<i64>) -> Result<i64, ApiError> {
 }
 
 /// A listing's `after`: the `next` of the page before.
-fn cursor(given: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+pub(super) fn cursor(given: Option<&str>) -> Result<Option<Cursor>, ApiError> {
     given
         .map(str::parse::<Cursor>)
         .transpose()
@@ -85,7 +85,11 @@ fn cursor(given: Option<&str>) -> Result<Option<Cursor>, ApiError> {
 }
 
 /// The `next` of a page: where the one after starts, when this one is full.
-fn next_page<T>(page: &[T], limit: i64, cursor: impl Fn(&T) -> Cursor) -> Option<String> {
+pub(super) fn next_page<T>(
+    page: &[T],
+    limit: i64,
+    cursor: impl Fn(&T) -> Cursor,
+) -> Option<String> {
     i64::try_from(page.len())
         .is_ok_and(|n| n == limit)
         .then(|| page.last().map(|last| cursor(last).to_string()))

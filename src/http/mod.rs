@@ -7,6 +7,7 @@
 #[macro_use]
 mod openapi;
 mod admin;
+mod analytics;
 mod auth;
 mod chat;
 mod email;
@@ -84,6 +85,9 @@ pub struct Settings {
     /// Whether `/metrics` is served on the main listener (not when it has
     /// a listener of its own).
     pub metrics_here: bool,
+    /// After a bot answer, this many minutes of silence settle a
+    /// conversation (the analytics).
+    pub analytics_silence_minutes: u32,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -110,6 +114,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
     }
     let (service, mut document) = service
         .merge(admin::routes())
+        .merge(analytics::routes())
         .merge(email::admin_routes())
         .merge(site::routes())
         .split_for_parts();

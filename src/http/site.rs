@@ -16,6 +16,9 @@ use super::AppState;
 pub const WIDGET: &str = include_str!("../../widget/widget.js");
 
 const DEMO: &str = include_str!("../../widget/demo.html");
+const ADMIN: &str = include_str!("../../admin/admin.html");
+const ADMIN_JS: &str = include_str!("../../admin/admin.js");
+const ADMIN_CSS: &str = include_str!("../../admin/admin.css");
 const DEMO_CSS: &str = include_str!("../../widget/demo.css");
 
 /// The sample page's policy: its own scripts, styles and API only; no
@@ -31,6 +34,51 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(demo_en))
         .routes(routes!(demo_css))
         .routes(routes!(widget))
+        .routes(routes!(admin))
+        .routes(routes!(admin_js))
+        .routes(routes!(admin_css))
+}
+
+/// The support team's page: the same policy as the sample page (its own
+/// script, styles and API only). It holds no data itself: the script asks
+/// for the admin token and calls the agent API with it.
+#[utoipa::path(get, path = "/admin", tag = "site",
+    responses((status = 200, description = "The support team's page, under a strict \
+        Content-Security-Policy; it asks for the admin token and calls the agent API.",
+        content_type = "text/html", body = String)))]
+async fn admin() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_SECURITY_POLICY, DEMO_POLICY),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        Html(ADMIN),
+    )
+}
+
+/// The support team's page's script.
+#[utoipa::path(get, path = "/admin.js", tag = "site",
+    responses((status = 200, description = "The script.", content_type = "text/javascript", body = String)))]
+async fn admin_js() -> impl IntoResponse {
+    asset("text/javascript; charset=utf-8", ADMIN_JS)
+}
+
+/// The support team's page's style sheet.
+#[utoipa::path(get, path = "/admin.css", tag = "site",
+    responses((status = 200, description = "The style sheet.", content_type = "text/css", body = String)))]
+async fn admin_css() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", ADMIN_CSS)
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
 }
 
 /// The sample shop page, in Japanese.

@@ -22,6 +22,13 @@ pub struct StoredDecision<'a> {
     /// before versions were recorded have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules_version: Option<String>,
+    /// Whether the message settled the customer's question: after an
+    /// answer, they thanked or said goodbye (an intent tagged `closing`).
+    /// Kept so that the analytics count it as the engine decided it, not by
+    /// reading the text again (decisions kept before it was recorded have
+    /// `false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resolved: bool,
 }
 
 impl StoredDecision<'_> {

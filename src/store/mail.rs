@@ -19,7 +19,7 @@ pub(super) enum Value {
 }
 
 impl Value {
-    fn text(self) -> Option<String> {
+    pub(super) fn text(self) -> Option<String> {
         match self {
             Value::Text(t) => t,
             Value::Int(i) => i.map(|i| i.to_string()),
@@ -27,7 +27,7 @@ impl Value {
         }
     }
 
-    fn int(self) -> Option<i64> {
+    pub(super) fn int(self) -> Option<i64> {
         match self {
             Value::Int(i) => i,
             Value::Text(t) => t.and_then(|t| t.parse().ok()),

@@ -9,6 +9,7 @@
 //! version number, so that two messages racing on one conversation cannot
 //! lose each other's state.
 
+mod analytics;
 mod decision;
 mod gauges;
 mod mail;
@@ -19,6 +20,9 @@ mod sql;
 mod sqlite;
 mod url;
 
+pub use analytics::{
+    AnalyticsConversation, AnalyticsFeedback, AnalyticsHandoff, AnalyticsMessage, AnalyticsRows,
+};
 pub use decision::StoredDecision;
 pub use mail::{
     Attachment, MailDetails, MailDirection, MailKind, MailOutcome, MailRecord, MailStatus, NewMail,
