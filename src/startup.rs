@@ -212,6 +212,7 @@ impl Application {
                 email_max_bytes: config.email.as_ref().map_or(0, |e| e.max_bytes),
                 metrics_token: config.metrics_token.clone(),
                 metrics_here: config.metrics_listen.is_none(),
+                conversation_tests: config.conversation_tests.clone(),
             }),
             stopping,
         };

@@ -12,6 +12,7 @@ mod limits;
 mod metrics;
 mod serve;
 mod site;
+mod suggest;
 
 pub use error::{ApiError, Code};
 pub use limits::RateLimits;
@@ -78,6 +79,8 @@ pub struct Settings {
     /// Whether `/metrics` is served on the main listener (not when it has
     /// a listener of its own).
     pub metrics_here: bool,
+    /// The conversation tests rule suggestions are replayed against.
+    pub conversation_tests: std::path::PathBuf,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -106,6 +109,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
     }
     router
         .merge(admin::routes())
+        .merge(suggest::routes())
         .merge(email::admin_routes())
         .merge(site::routes())
         .method_not_allowed_fallback(method_not_allowed)
