@@ -613,7 +613,7 @@ fn write_suggestion(
             "{}  new intent {}{}: {keywords}",
             s.id,
             s.name.as_deref().unwrap_or("?"),
-            s.locale.map(|l| format!(" ({l})")).unwrap_or_default()
+            s.locale.map_or_else(String::new, |l| format!(" ({l})"))
         )?,
     }
     writeln!(

@@ -10,9 +10,9 @@ use super::features::jaccard;
 /// Messages without features stay alone.
 pub(crate) fn group(features: &[&[u64]], threshold: f64) -> Vec<Vec<usize>> {
     let mut parent: Vec<usize> = (0..features.len()).collect();
-    for i in 0..features.len() {
-        for j in i + 1..features.len() {
-            if jaccard(features[i], features[j]) >= threshold {
+    for (i, a) in features.iter().enumerate() {
+        for (j, b) in features.iter().enumerate().skip(i + 1) {
+            if jaccard(a, b) >= threshold {
                 let (a, b) = (root(&mut parent, i), root(&mut parent, j));
                 // The smaller index leads, so the grouping is the same
                 // whatever order the pairs are joined in.

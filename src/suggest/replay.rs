@@ -86,7 +86,7 @@ pub fn replay(
     for turns in conversations.values_mut() {
         turns.sort_by_key(|m| m.seq);
         let mut states = (ConversationState::default(), ConversationState::default());
-        for message in turns.iter() {
+        for message in &*turns {
             let was = decide_again(before, &states.0, message);
             let now = decide_again(after, &states.1, message);
             let (was_decided, now_decided) = (decided(before, &was), decided(after, &now));
