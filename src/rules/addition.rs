@@ -2,6 +2,7 @@
 //! one of its intents, or a new intent. Rule suggestions are tried this way
 //! before anyone writes them into the files.
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::schema::{MatchSpec, Words};
@@ -116,11 +117,13 @@ fn new_intent_file(
     );
     for locale in locales {
         // Only the match counts in a replay; the answer is a stand-in.
-        yaml.push_str(&format!(
-            "      {}: {}\n",
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            yaml,
+            "      {}: {}",
             locale.as_str(),
             quote("(suggested intent)")
-        ));
+        );
     }
     source::parse(&Arc::from(ADDED), &yaml).map_err(|d| LoadError {
         diagnostics: vec![d],
