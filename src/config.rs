@@ -31,6 +31,8 @@ struct Written {
     /// `on` or `off`: reload the rules when their files change (SIGHUP and
     /// the agent API reload them either way).
     pub rules_watch: Switch,
+    /// The conversation tests rule suggestions are replayed against.
+    pub conversation_tests: PathBuf,
     /// The bearer token of `/metrics`; without it `/metrics` is open.
     pub metrics_token: Option<Secret>,
     /// Serve `/metrics` on this address instead of the main one.
@@ -238,6 +240,9 @@ pub struct Config {
     pub rules: PathBuf,
     /// Whether the rules are reloaded when their files change.
     pub rules_watch: bool,
+    /// The conversation tests rule suggestions are replayed against (a
+    /// file or a folder; none run when it does not exist).
+    pub conversation_tests: PathBuf,
     /// The bearer token of `/metrics`.
     pub metrics_token: Option<Secret>,
     /// Where `/metrics` is served, when not on `listen`.
@@ -308,6 +313,7 @@ const KEYS: &[&str] = &[
     "database_url",
     "rules",
     "rules_watch",
+    "conversation_tests",
     "metrics_token",
     "metrics_listen",
     "admin_token",
@@ -371,6 +377,7 @@ struct Defaults {
     database_url: &'static str,
     rules: &'static str,
     rules_watch: &'static str,
+    conversation_tests: &'static str,
     max_body_bytes: usize,
     max_message_chars: usize,
     retention_days: u32,
@@ -410,6 +417,7 @@ const DEFAULTS: Defaults = Defaults {
     database_url: "sqlite://madoguchi.db",
     rules: "rules",
     rules_watch: "on",
+    conversation_tests: "conversations",
     max_body_bytes: 64 * 1024,
     max_message_chars: 4_000,
     retention_days: 365,
@@ -605,6 +613,7 @@ impl Written {
             database_url,
             rules: self.rules,
             rules_watch: self.rules_watch == Switch::On,
+            conversation_tests: self.conversation_tests,
             metrics_token: self.metrics_token.clone(),
             metrics_listen: self.metrics_listen,
             admin_token: self.admin_token,

@@ -87,6 +87,8 @@ pub mod conversation_test;
 
 pub mod eval;
 
+pub mod suggest;
+
 pub mod store;
 
 pub mod analytics;

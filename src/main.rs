@@ -96,6 +96,41 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Suggest rules from the stored messages the bot did not understand:
+    /// near-duplicates grouped, keywords for an intent they are close to or
+    /// a new intent, best supported first, each replayed over the stored
+    /// conversations and the conversation tests.
+    Suggest {
+        /// A TOML configuration file for the database and rules (as `serve`).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The rule set (over `rules`; default `rules`).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// The database URL (over `database_url`; default
+        /// `sqlite://madoguchi.db`).
+        #[arg(long)]
+        database: Option<String>,
+        /// The conversation tests to replay against (over
+        /// `conversation_tests`; default `conversations`).
+        #[arg(long)]
+        conversations: Option<PathBuf>,
+        /// Only messages written at or after this time (RFC 3339).
+        #[arg(long)]
+        from: Option<String>,
+        /// Only messages written before this time (RFC 3339).
+        #[arg(long)]
+        to: Option<String>,
+        /// The most suggestions shown.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Show every flipped decision and failing test, not only counts.
+        #[arg(long)]
+        details: bool,
+        /// Print JSON: `{"suggestions": [...]}`, each with its `replay`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Hand one mail, read from standard input, to the running service
     /// (`POST /v1/email/inbound`): for a `.forward` or Postfix pipe. Exits 0
     /// once the service kept it, 75 (`EX_TEMPFAIL`) when it cannot be reached
@@ -146,6 +181,32 @@ fn main() -> ExitCode {
         Command::WebhookListen { listen, secret } => webhook_listen(&listen, secret),
         Command::Inbound { config, url } => Ok(inbound(config.as_deref(), url)),
         Command::Classify { rules, answers } => run_classify(&rules, answers),
+        Command::Suggest {
+            config,
+            rules,
+            database,
+            conversations,
+            from,
+            to,
+            limit,
+            details,
+            json,
+        } => run_suggest(
+            config.as_deref(),
+            &Flags {
+                listen: None,
+                database_url: database,
+                rules,
+            },
+            &SuggestOptions {
+                conversations,
+                from,
+                to,
+                limit,
+                details,
+                json,
+            },
+        ),
         Command::Test {
             rules,
             uncovered,
@@ -429,6 +490,180 @@ fn run_tests(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `madoguchi suggest`'s own options.
+struct SuggestOptions {
+    conversations: Option<PathBuf>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: usize,
+    details: bool,
+    json: bool,
+}
+
+fn millis(flag: &str, value: Option<&str>) -> anyhow::Result<Option<i64>> {
+    value
+        .map(|v| {
+            v.parse::<jiff::Timestamp>()
+                .map(jiff::Timestamp::as_millisecond)
+                .with_context(|| format!("{flag} is not an RFC 3339 time"))
+        })
+        .transpose()
+}
+
+fn run_suggest(
+    file: Option<&Path>,
+    flags: &Flags,
+    options: &SuggestOptions,
+) -> anyhow::Result<ExitCode> {
+    use madoguchi::suggest::{Settings, Suggestion, replay_suggestion, suggest};
+    let config = Config::load(file, flags)?;
+    let loaded = match madoguchi::check::load(&config.rules) {
+        Ok(loaded) => loaded,
+        Err(err) => return Ok(report_load_error(&err)),
+    };
+    let rules = &loaded.rules;
+    let from = millis("--from", options.from.as_deref())?;
+    let to = millis("--to", options.to.as_deref())?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the runtime")?;
+    let stored = runtime.block_on(async {
+        let store =
+            madoguchi::store::Store::connect(&config.database_url, config.sqlite_synchronous)
+                .await
+                .context("opening the database")?;
+        let found = store
+            .customer_messages(from, to, 50_000)
+            .await
+            .context("reading the messages");
+        store.close().await;
+        found
+    })?;
+    let messages: Vec<madoguchi::suggest::Message> = stored.into_iter().map(Into::into).collect();
+    let tests_path = options
+        .conversations
+        .clone()
+        .unwrap_or_else(|| config.conversation_tests.clone());
+    let tests = if tests_path.exists() {
+        match TestSuite::load(&[tests_path.as_path()]) {
+            Ok(suite) => Some(suite),
+            Err(problems) => {
+                let mut stderr = io::stderr().lock();
+                for problem in &problems {
+                    writeln!(stderr, "{problem}")?;
+                }
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    } else {
+        None
+    };
+    let settings = Settings {
+        limit: options.limit,
+        ..Settings::default()
+    };
+    let suggestions = suggest(rules, &messages, &settings);
+    let mut replayed: Vec<(Suggestion, madoguchi::suggest::Replay)> = Vec::new();
+    for suggestion in suggestions {
+        let replay = replay_suggestion(rules, &suggestion, &messages, tests.as_ref())
+            .map_err(|e| anyhow::anyhow!("suggestion {}: {e}", suggestion.id))?;
+        replayed.push((suggestion, replay));
+    }
+    let mut out = io::stdout().lock();
+    if options.json {
+        let suggestions: Vec<serde_json::Value> = replayed
+            .iter()
+            .map(|(s, r)| {
+                let mut value = serde_json::to_value(s).unwrap_or_default();
+                value["replay"] = serde_json::to_value(r).unwrap_or_default();
+                value
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "suggestions": suggestions }))?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let unmatched = messages.len();
+    if replayed.is_empty() {
+        writeln!(out, "no suggestions from {unmatched} customer messages")?;
+    }
+    for (suggestion, replay) in &replayed {
+        write_suggestion(&mut out, suggestion, replay, options.details)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_suggestion(
+    out: &mut impl Write,
+    s: &madoguchi::suggest::Suggestion,
+    replay: &madoguchi::suggest::Replay,
+    details: bool,
+) -> io::Result<()> {
+    use madoguchi::suggest::Kind;
+    let keywords = s.keywords.join(", ");
+    match s.kind {
+        Kind::Keyword => writeln!(
+            out,
+            "{}  keywords for {}: {keywords}",
+            s.id,
+            s.intent.as_deref().unwrap_or("?")
+        )?,
+        Kind::Intent => writeln!(
+            out,
+            "{}  new intent {}{}: {keywords}",
+            s.id,
+            s.name.as_deref().unwrap_or("?"),
+            s.locale.map_or_else(String::new, |l| format!(" ({l})"))
+        )?,
+    }
+    writeln!(
+        out,
+        "    support: {} messages in {} conversations",
+        s.support, s.conversations
+    )?;
+    for m in s.messages.iter().take(if details { usize::MAX } else { 3 }) {
+        writeln!(out, "    > {}", m.text)?;
+    }
+    let regressions = replay
+        .conversation_tests
+        .failed
+        .iter()
+        .filter(|f| f.regression)
+        .count();
+    writeln!(
+        out,
+        "    replay: {} of {} decisions change; conversation tests: {} passed, {} failed ({} broken by it)",
+        replay.flipped.len(),
+        replay.replayed,
+        replay.conversation_tests.passed,
+        replay.conversation_tests.failed.len(),
+        regressions
+    )?;
+    for failure in replay
+        .conversation_tests
+        .failed
+        .iter()
+        .filter(|f| details || f.regression)
+    {
+        writeln!(out, "    FAIL {}: {}", failure.name, failure.message)?;
+    }
+    if details {
+        let show = |d: &madoguchi::suggest::Decided| {
+            format!("{} ({})", d.intent.as_deref().unwrap_or("-"), d.outcome)
+        };
+        for flip in &replay.flipped {
+            writeln!(
+                out,
+                "    {} #{}: {}: {} -> {}",
+                flip.conversation_id,
+                flip.seq,
+                flip.text,
+                show(&flip.before),
+                show(&flip.after)
+            )?;
+        }
+    }
+    writeln!(out)
 }
 
 fn run_eval(rules: &Path, data: &Path, map: Option<&Path>, json: bool) -> anyhow::Result<ExitCode> {

@@ -213,6 +213,7 @@ impl Application {
                 metrics_token: config.metrics_token.clone(),
                 metrics_here: config.metrics_listen.is_none(),
                 analytics_silence_minutes: config.analytics_silence_minutes,
+                conversation_tests: config.conversation_tests.clone(),
             }),
             stopping,
         };

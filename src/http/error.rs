@@ -36,6 +36,8 @@ pub enum Code {
     IdentityUnverified,
     /// 404: no such conversation, customer, handoff or endpoint.
     NotFound,
+    /// 404: no rule suggestion has this id (for the period asked).
+    UnknownSuggestion,
     /// 405: the endpoint does not take this method.
     MethodNotAllowed,
     /// 422: a field has the wrong type, is unknown, or is missing.
@@ -87,7 +89,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, in the order the README lists them.
-    pub const ALL: [Code; 28] = [
+    pub const ALL: [Code; 29] = [
         Code::BadRequest,
         Code::MalformedJson,
         Code::UnsupportedMediaType,
@@ -95,6 +97,7 @@ impl Code {
         Code::Unauthorized,
         Code::IdentityUnverified,
         Code::NotFound,
+        Code::UnknownSuggestion,
         Code::MethodNotAllowed,
         Code::Invalid,
         Code::TooLong,
@@ -135,7 +138,7 @@ impl Code {
             Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::Unauthorized | Code::IdentityUnverified => StatusCode::UNAUTHORIZED,
-            Code::NotFound => StatusCode::NOT_FOUND,
+            Code::NotFound | Code::UnknownSuggestion => StatusCode::NOT_FOUND,
             Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::Invalid
             | Code::TooLong

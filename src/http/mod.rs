@@ -16,6 +16,7 @@ mod limits;
 mod metrics;
 mod serve;
 mod site;
+mod suggest;
 
 pub use error::{ApiError, Code};
 pub use limits::RateLimits;
@@ -88,6 +89,8 @@ pub struct Settings {
     /// After a bot answer, this many minutes of silence settle a
     /// conversation (the analytics).
     pub analytics_silence_minutes: u32,
+    /// The conversation tests rule suggestions are replayed against.
+    pub conversation_tests: std::path::PathBuf,
 }
 
 /// How often a live stream sends a comment so that proxies keep it open.
@@ -115,6 +118,7 @@ pub fn router(state: AppState, max_body_bytes: usize, body_timeout: Duration) ->
     let (service, mut document) = service
         .merge(admin::routes())
         .merge(analytics::routes())
+        .merge(suggest::routes())
         .merge(email::admin_routes())
         .merge(site::routes())
         .split_for_parts();

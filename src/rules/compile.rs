@@ -1,6 +1,7 @@
 //! From parsed rule files to a [`RuleSet`]: every check, every problem.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
@@ -39,6 +40,10 @@ fn version(files: &[ParsedFile]) -> String {
 pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
     let user_files = files.len();
     let version = version(&files);
+    let sources: Vec<(Arc<str>, Arc<str>)> = files
+        .iter()
+        .map(|f| (Arc::clone(&f.path), Arc::clone(&f.text)))
+        .collect();
     let declared: HashSet<String> = files
         .iter()
         .flat_map(|f| f.rules.intents.iter().map(|i| i.id.value.clone()))
@@ -134,6 +139,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         answers,
         policy,
         version,
+        sources,
     };
     Ok(Loaded {
         rules,

@@ -7,6 +7,7 @@
 //! [`RuleSet`], which cannot be invalid: its automaton, regexes and templates
 //! are compiled, its ids unique, its answers complete.
 
+mod addition;
 mod answers;
 mod compile;
 mod globals;
@@ -23,6 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use crate::diagnostic::{Diagnostic, LoadError, Severity, SourceLocation};
+pub use addition::Addition;
 pub use answers::{Answers, Channel, RenderError, UnknownChannel};
 pub use intent::{Example, Intent, IntentId, InvalidIntentId};
 pub use live::LiveRules;
@@ -54,6 +56,8 @@ pub struct RuleSet {
     policy: Policy,
     /// A hash of the files it was compiled from.
     version: String,
+    /// The rule files it was compiled from (path and text), in order.
+    sources: Vec<(Arc<str>, Arc<str>)>,
 }
 
 /// Where a pattern of the rule set is written.

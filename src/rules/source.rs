@@ -16,6 +16,9 @@ pub(crate) struct ParsedFile {
     pub rules: RuleFile,
     /// SHA-256 of the file's text: what the rule set's version is made of.
     pub digest: [u8; 32],
+    /// The text, kept so that the rule set can be compiled again with an
+    /// addition tried in memory (rule suggestions).
+    pub text: Arc<str>,
 }
 
 impl ParsedFile {
@@ -96,6 +99,7 @@ pub(crate) fn parse(path: &Arc<str>, text: &str) -> Result<ParsedFile, Diagnosti
             path: Arc::clone(path),
             rules,
             digest,
+            text: Arc::from(text),
         });
     }
     match parse_yaml(text) {
@@ -103,6 +107,7 @@ pub(crate) fn parse(path: &Arc<str>, text: &str) -> Result<ParsedFile, Diagnosti
             path: Arc::clone(path),
             rules: rules.unwrap_or_default(),
             digest,
+            text: Arc::from(text),
         }),
         Err(err) => Err(yaml_diagnostic(path, &err)),
     }

@@ -30,9 +30,9 @@ pub use mail::{
 };
 pub use notices::Notice;
 pub use rows::{
-    Author, ConversationRecord, ConversationSummary, EarlierConversation, HandoffKind,
-    HandoffRecord, HandoffStatus, Identity, MessageRecord, NewConversation, NewEvent, NewHandoff,
-    NewMessage, StoredEvent,
+    Author, ConversationRecord, ConversationSummary, CustomerMessage, EarlierConversation,
+    HandoffKind, HandoffRecord, HandoffStatus, Identity, MessageRecord, NewConversation, NewEvent,
+    NewHandoff, NewMessage, StoredEvent,
 };
 pub use url::{DatabaseUrl, InvalidDatabaseUrl};
 
@@ -524,6 +524,25 @@ impl Store {
             Backend::Postgres(pool) => postgres::transcript(pool, id, after, limit).await?,
         };
         found.into_iter().map(MessageRecord::try_from).collect()
+    }
+
+    /// Customers' messages written in `[from, to)` (milliseconds; either
+    /// end open), the latest `limit`, newest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the database fails; [`StoreError::Corrupt`] for a
+    /// stored value madoguchi never wrote.
+    pub async fn customer_messages(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<CustomerMessage>, StoreError> {
+        let found = match &self.backend {
+            Backend::Sqlite(db) => db.customer_messages(from, to, limit).await?,
+            Backend::Postgres(pool) => postgres::customer_messages(pool, from, to, limit).await?,
+        };
+        found.into_iter().map(CustomerMessage::try_from).collect()
     }
 
     /// A conversation's live events after `after`, at most `limit`, in

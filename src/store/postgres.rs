@@ -8,7 +8,10 @@ use sqlx::Connection as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::mail::{Kind, Value};
-use super::rows::{ConversationRow, EarlierRow, HandoffRow, MessageRow, StoredEvent, SummaryRow};
+use super::rows::{
+    ConversationRow, CustomerMessageRow, EarlierRow, HandoffRow, MessageRow, StoredEvent,
+    SummaryRow,
+};
 use super::{Cursor, HandoffValues, NewConversation, StoreError, sql};
 
 const POOL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -283,6 +286,20 @@ pub(super) async fn transcript(
     Ok(sqlx::query_as(sql::TRANSCRIPT)
         .bind(id)
         .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
+}
+
+pub(super) async fn customer_messages(
+    pool: &PgPool,
+    from: Option<i64>,
+    to: Option<i64>,
+    limit: i64,
+) -> Result<Vec<CustomerMessageRow>, StoreError> {
+    Ok(sqlx::query_as(sql::CUSTOMER_MESSAGES)
+        .bind(from)
+        .bind(to)
         .bind(limit)
         .fetch_all(pool)
         .await?)

@@ -311,6 +311,79 @@ impl ConversationRow {
 }
 
 #[derive(sqlx::FromRow)]
+pub(super) struct CustomerMessageRow {
+    pub(super) conversation_id: String,
+    pub(super) seq: i64,
+    pub(super) text: String,
+    pub(super) intent: Option<String>,
+    pub(super) decision: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) channel: String,
+}
+
+/// A customer's message with what the bot did with it: what rule
+/// suggestions are mined from.
+#[derive(Debug, Clone)]
+pub struct CustomerMessage {
+    /// Its conversation.
+    pub conversation_id: String,
+    /// Its place there.
+    pub seq: i64,
+    /// What the customer wrote.
+    pub text: String,
+    /// The conversation's channel.
+    pub channel: Channel,
+    /// The intent it was taken as.
+    pub intent: Option<String>,
+    /// What the bot did, when a decision is stored.
+    pub action: Option<crate::engine::Action>,
+    /// When, in milliseconds.
+    pub created_at: i64,
+}
+
+impl TryFrom<CustomerMessageRow> for CustomerMessage {
+    type Error = StoreError;
+
+    fn try_from(r: CustomerMessageRow) -> Result<Self, StoreError> {
+        /// Only the action is read of the stored decision.
+        #[derive(serde::Deserialize)]
+        struct Acted {
+            action: crate::engine::Action,
+        }
+        let action = r
+            .decision
+            .as_deref()
+            .map(serde_json::from_str::<Acted>)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("decision: {e}")))?
+            .map(|a| a.action);
+        Ok(CustomerMessage {
+            channel: stored("channel", &r.channel)?,
+            conversation_id: r.conversation_id,
+            seq: r.seq,
+            text: r.text,
+            intent: r.intent,
+            action,
+            created_at: r.created_at,
+        })
+    }
+}
+
+impl From<CustomerMessage> for crate::suggest::Message {
+    fn from(m: CustomerMessage) -> Self {
+        crate::suggest::Message {
+            conversation_id: m.conversation_id,
+            seq: m.seq,
+            text: m.text,
+            channel: m.channel,
+            at: m.created_at,
+            intent: m.intent,
+            action: m.action,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
     pub(super) seq: i64,
     pub(super) author: String,

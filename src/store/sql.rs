@@ -50,6 +50,14 @@ pub const EVENTS_AFTER: &str = "SELECT id, kind, body FROM events \
 pub const TRANSCRIPT: &str = "SELECT seq, author, agent, text, intent, decision, created_at \
      FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
 
+/// Customer messages with their conversation's channel, written at or
+/// after `$1` and before `$2` (either may be null), the latest `$3`.
+pub const CUSTOMER_MESSAGES: &str = "SELECT m.conversation_id, m.seq, m.text, m.intent, \
+     m.decision, m.created_at, c.channel FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+     WHERE m.author = 'customer' AND ($1 IS NULL OR m.created_at >= $1) \
+     AND ($2 IS NULL OR m.created_at < $2) \
+     ORDER BY m.created_at DESC, m.conversation_id DESC, m.seq DESC LIMIT $3";
+
 /// `$1` is compared as text on both backends.
 /// Newest activity first; after the cursor (`$2`, `$3`: the last
 /// conversation's `updated_at` and id) when one is given; `$4` at most.

@@ -18,7 +18,8 @@ use tokio::sync::{Mutex, MutexGuard};
 
 use super::mail::{Kind, Value};
 use super::rows::{
-    ConversationRow, EarlierRow, HandoffKind, HandoffRow, MessageRow, StoredEvent, SummaryRow,
+    ConversationRow, CustomerMessageRow, EarlierRow, HandoffKind, HandoffRow, MessageRow,
+    StoredEvent, SummaryRow,
 };
 use super::{
     Change, Cursor, Durability, Feedback, HandoffValues, NewConversation, Prepare, StoreError, sql,
@@ -242,6 +243,30 @@ impl Sqlite {
                     intent: r.get("intent")?,
                     decision: r.get("decision")?,
                     created_at: r.get("created_at")?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    pub(super) async fn customer_messages(
+        &self,
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<CustomerMessageRow>, StoreError> {
+        let reader = self.reader().await;
+        let mut statement = reader.prepare_cached(sql::CUSTOMER_MESSAGES)?;
+        let rows = statement
+            .query_map(params![from, to, limit], |r| {
+                Ok(CustomerMessageRow {
+                    conversation_id: r.get("conversation_id")?,
+                    seq: r.get("seq")?,
+                    text: r.get("text")?,
+                    intent: r.get("intent")?,
+                    decision: r.get("decision")?,
+                    created_at: r.get("created_at")?,
+                    channel: r.get("channel")?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
