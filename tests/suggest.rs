@@ -185,6 +185,32 @@ async fn suggestions_replays_and_the_command(db: Db) {
     assert_eq!(one["suggestions"].as_array().unwrap().len(), 1, "{one}");
     assert_eq!(one["suggestions"][0]["id"], gift["id"]);
 
+    // A period around the messages finds the same; one before them, none.
+    let around = app
+        .admin_json("/v1/admin/suggestions?from=2000-01-01T00:00:00Z&to=2200-01-01T00:00:00Z")
+        .await;
+    assert_eq!(around["suggestions"], body["suggestions"], "{around:#}");
+    let before = app
+        .admin_json("/v1/admin/suggestions?from=2000-01-01T00:00:00Z&to=2001-01-01T00:00:00Z")
+        .await;
+    assert_eq!(before["suggestions"], json!([]), "{before}");
+    let response = app
+        .admin(
+            reqwest::Method::POST,
+            &format!(
+                "/v1/admin/suggestions/{}/replay?to=2001-01-01T00:00:00Z",
+                gift["id"].as_str().unwrap()
+            ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(response).await,
+        (404, "unknown_suggestion".to_owned()),
+        "no such messages then"
+    );
+
     // (2) A replay flips the gift card messages from fallback to answers.
     let replayed = replay(&app, gift["id"].as_str().unwrap()).await;
     assert_eq!(replayed["replayed"], 8, "{replayed:#}");
