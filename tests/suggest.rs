@@ -273,7 +273,7 @@ async fn suggestions_replays_and_the_command(db: Db) {
 
     // (5) The command line reads the same database and finds the same.
     let url = app.database_url().to_owned();
-    let command = run_command(rules.path(), &url, tests.path()).await;
+    let command = run_command(rules.path(), &url, tests.path(), &[]).await;
     assert_eq!(
         comparable(&command["suggestions"]),
         comparable(&body["suggestions"])
@@ -284,6 +284,19 @@ async fn suggestions_replays_and_the_command(db: Db) {
         "{command:#}"
     );
     assert_eq!(by_command["flipped"].as_array().map(Vec::len), Some(2));
+    let earlier = run_command(
+        rules.path(),
+        &url,
+        tests.path(),
+        &[
+            "--from",
+            "2000-01-01T00:00:00Z",
+            "--to",
+            "2001-01-01T00:00:00Z",
+        ],
+    )
+    .await;
+    assert_eq!(earlier["suggestions"], json!([]), "{earlier:#}");
     app.stop().await;
 }
 
@@ -302,7 +315,12 @@ async fn replay(app: &TestApp, id: &str) -> Value {
     body
 }
 
-async fn run_command(rules: &std::path::Path, url: &str, tests: &std::path::Path) -> Value {
+async fn run_command(
+    rules: &std::path::Path,
+    url: &str,
+    tests: &std::path::Path,
+    extra: &[&str],
+) -> Value {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_madoguchi"));
     command
         .arg("suggest")
@@ -313,6 +331,7 @@ async fn run_command(rules: &std::path::Path, url: &str, tests: &std::path::Path
         .arg("--conversations")
         .arg(tests)
         .arg("--json")
+        .args(extra)
         // Not the folder of the repository's example files.
         .current_dir(tests);
     for (name, _) in std::env::vars() {
