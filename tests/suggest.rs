@@ -78,8 +78,8 @@ async fn setup(db: Db) -> Option<Setup> {
     Some(Setup { app, rules, tests })
 }
 
-/// One message in a conversation of its own, which the bot must not
-/// understand (or must, for `answered`).
+/// One message in a conversation of its own (so that no conversation is
+/// handed off for repeated fallbacks), which the bot must not understand.
 async fn send(app: &TestApp, locale: &str, text: &str) -> String {
     let started = app.start(json!({ "locale": locale })).await;
     let reply = app.say_ok(&started, text).await;
