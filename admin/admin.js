@@ -67,6 +67,7 @@
     var max = Math.max.apply(null, [1].concat(days.map(function (d) { return d.conversations; })));
     var w = 40, h = 160, svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("viewBox", "0 0 " + (days.length * w + 10) + " " + (h + 30));
+    svg.setAttribute("preserveAspectRatio", "xMinYMid meet");
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", "Conversations, resolved and escalated per day");
     days.forEach(function (d, i) {

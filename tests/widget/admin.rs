@@ -184,6 +184,25 @@ async fn the_admin_page_shows_the_figures_and_the_conversations_behind_them() {
         eprintln!("axe-core skipped: npm ci --prefix tests/browser");
     }
 
+    // The picture in README.md: a desktop width, with a figure opened.
+    page.execute(
+        chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams::new(
+            1280, 900, 1.0, false,
+        ),
+    )
+    .await
+    .unwrap();
+    eval(
+        &page,
+        "document.querySelectorAll('#reasons button')[0].click()",
+    )
+    .await;
+    until(
+        &page,
+        "the escalated conversation",
+        "document.querySelectorAll('#drill > li').length === 1",
+    )
+    .await;
     page.save_screenshot(
         ScreenshotParams::builder().full_page(true).build(),
         screenshots().join("admin.png"),
