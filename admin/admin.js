@@ -137,7 +137,7 @@
   function loadDrill() {
     var path = "/v1/admin/analytics/conversations?" + drill.params + "&limit=20&" + query() + (drill.after ? "&after=" + encodeURIComponent(drill.after) : "");
     api("GET", path).then(function (r) {
-      $("drill-what").textContent = drill.label + " — " + (r.body.total || 0) + " conversations";
+      $("drill-what").textContent = drill.label + " — " + (r.body.total || 0) + (r.body.total === 1 ? " conversation" : " conversations");
       (r.body.conversations || []).forEach(function (c) {
         var li = el("li");
         li.append(el("strong", c.summary || c.id),
