@@ -67,6 +67,7 @@
     var max = Math.max.apply(null, [1].concat(days.map(function (d) { return d.conversations; })));
     var w = 40, h = 160, svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("viewBox", "0 0 " + (days.length * w + 10) + " " + (h + 30));
+    svg.setAttribute("preserveAspectRatio", "xMinYMid meet");
     svg.setAttribute("role", "img");
     svg.setAttribute("aria-label", "Conversations, resolved and escalated per day");
     days.forEach(function (d, i) {
@@ -136,7 +137,7 @@
   function loadDrill() {
     var path = "/v1/admin/analytics/conversations?" + drill.params + "&limit=20&" + query() + (drill.after ? "&after=" + encodeURIComponent(drill.after) : "");
     api("GET", path).then(function (r) {
-      $("drill-what").textContent = drill.label + " — " + (r.body.total || 0) + " conversations";
+      $("drill-what").textContent = drill.label + " — " + (r.body.total || 0) + (r.body.total === 1 ? " conversation" : " conversations");
       (r.body.conversations || []).forEach(function (c) {
         var li = el("li");
         li.append(el("strong", c.summary || c.id),

@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "widget/admin.rs"]
+mod admin;
 mod common;
 
 use std::path::{Path, PathBuf};
