@@ -11,6 +11,20 @@ use aho_corasick::AhoCorasick;
 use crate::matcher::{Terms, TermsBuilder};
 use crate::text::{is_japanese, is_word_char, normalize};
 
+/// Adverbs that only go with a negation (全然 〜ない, 全く 〜ない): a
+/// complaint term written with one (`全く進ま`) already means the negated
+/// predicate.
+const NEGATIVE_POLARITY: &[&str] = &[
+    "全然",
+    "全く",
+    "まったく",
+    "ぜんぜん",
+    "一切",
+    "少しも",
+    "ちっとも",
+    "全っ然",
+];
+
 /// The largest weight a term may carry: one term should not outweigh a
 /// whole message.
 const MAX_WEIGHT: f64 = 10.0;
@@ -261,6 +275,13 @@ impl ScorerBuilder {
             japanese: normalized.chars().any(is_japanese),
             bounded_end: !prefix && normalized.chars().next_back().is_some_and(is_word_char),
             sarcastic: false,
+            // Only complaints: in praise (`全然大丈夫`) the adverb is a mere
+            // intensifier and a negation after it still turns it around.
+            negation_included: matches!(kind, TermKind::Valence(_))
+                && weight < 0.0
+                && NEGATIVE_POLARITY
+                    .iter()
+                    .any(|adverb| normalized.contains(normalize(adverb).as_str())),
         };
         self.terms.insert(normalized, entry);
     }

@@ -168,6 +168,10 @@ struct Term {
     bounded_end: bool,
     /// A positive word that turns sarcastic beside a failure.
     sarcastic: bool,
+    /// A Japanese term written with an adverb that only goes with a
+    /// negation (`全く進ま` for 全く進まない): the negation after it is
+    /// part of what the term means, not a turn of it.
+    negation_included: bool,
 }
 
 /// A compiled sentiment lexicon.

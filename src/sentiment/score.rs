@@ -325,10 +325,11 @@ impl Scorer {
         let mut weight = term.weight;
         // Waiting phrases carry their own negation (`音沙汰なし`, `no
         // reply`); another one nearby does not turn them around.
-        let negatable = !matches!(
-            term.kind,
-            TermKind::Valence(CueKind::Waiting) | TermKind::Repeat
-        );
+        let negatable = !term.negation_included
+            && !matches!(
+                term.kind,
+                TermKind::Valence(CueKind::Waiting) | TermKind::Repeat
+            );
         if let Some((span, prohibitive)) = self.negation(s, term, &f.span).filter(|_| negatable) {
             // A prohibitive (`ふざけないでください`, `don't waste my time`)
             // forbids what the term names: it stays what it was.
@@ -393,6 +394,9 @@ impl Scorer {
                     .take(NOT_NEGATION_OVERRUN)
                     .map(char::len_utf8)
                     .sum::<usize>();
+            // A question mark ends the clause but belongs to a rhetorical
+            // question (`ひどくない？`).
+            let overrun = overrun + usize::from(after[overrun..].starts_with('?'));
             if let Some(m) = self.not_negations.find(&after[..overrun]) {
                 let prohibitive = m.start() == 0 && after.starts_with(PROHIBITIVE);
                 return prohibitive.then(|| (span.end..span.end + m.end(), true));

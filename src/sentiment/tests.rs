@@ -548,3 +548,44 @@ fn harmless_excess_stays_neutral() {
         ],
     );
 }
+
+#[test]
+fn a_negation_an_adverb_asks_for_and_a_rhetorical_question_do_not_turn_a_complaint_around() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            // 全然/全く ask for the negation that follows: it is the complaint.
+            "何度更新しても画面が全く進まないです",
+            "届いた手袋、サイズが全然合わない",
+            // A rhetorical 〜くない？ asks the reader to agree.
+            "説明もなしに値上げって、ひどくない？",
+            "この対応、ひどくない?",
+        ],
+        &[
+            "全然大丈夫じゃないと思ったら、問題なく使えました",
+            "このコート、悪くないです",
+            "新しい味、美味しくない？",
+        ],
+    );
+}
+
+#[test]
+fn a_reproach_in_the_past_and_a_product_broken_soon_complain() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "納期が延びるなら、注文の時点で教えてほしかったです",
+            "送料が別だと先に言ってよ",
+            "検品くらいしてから出荷してください",
+            "イヤホンが3日で壊れました",
+            "買ったばかりの充電器が2週間で断線した",
+        ],
+        &[
+            "イヤホンが壊れてしまったので、修理の方法を教えてください",
+            "そのくらいなら大丈夫です、ご連絡ありがとうございます",
+            "ケーブルが断線したようなので、交換部品を注文できますか",
+        ],
+    );
+}
