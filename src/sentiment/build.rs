@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::OnceLock;
 
 use super::lexicon::{BUILTIN, LexiconSpec, VADER_EN, vader_lexicon};
-use super::{CueKind, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
+use super::{CueKind, Reading, SafetyConcern, Scorer, SentimentSettings, Term, TermKind};
 use aho_corasick::AhoCorasick;
 
 use crate::matcher::{Terms, TermsBuilder};
@@ -274,14 +274,18 @@ impl ScorerBuilder {
             weight,
             japanese: normalized.chars().any(is_japanese),
             bounded_end: !prefix && normalized.chars().next_back().is_some_and(is_word_char),
-            sarcastic: false,
             // Only complaints: in praise (`全然大丈夫`) the adverb is a mere
             // intensifier and a negation after it still turns it around.
-            negation_included: matches!(kind, TermKind::Valence(_))
+            reading: if matches!(kind, TermKind::Valence(_))
                 && weight < 0.0
                 && NEGATIVE_POLARITY
                     .iter()
-                    .any(|adverb| normalized.contains(normalize(adverb).as_str())),
+                    .any(|adverb| normalized.contains(normalize(adverb).as_str()))
+            {
+                Reading::NegationIncluded
+            } else {
+                Reading::Plain
+            },
         };
         self.terms.insert(normalized, entry);
     }
@@ -298,8 +302,9 @@ impl ScorerBuilder {
     ) -> Result<Scorer, SentimentError> {
         let mut by_id: Vec<Option<Term>> = Vec::new();
         for (text, mut term) in self.terms {
-            term.sarcastic =
-                term.kind == TermKind::Valence(CueKind::Positive) && self.sarcasm.contains(&text);
+            if term.kind == TermKind::Valence(CueKind::Positive) && self.sarcasm.contains(&text) {
+                term.reading = Reading::Sarcastic;
+            }
             let id = terms.id(text) as usize;
             if by_id.len() <= id {
                 by_id.resize(id + 1, None);

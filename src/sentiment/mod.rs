@@ -166,12 +166,19 @@ struct Term {
     japanese: bool,
     /// A Latin term matches whole words only (unless written with `*`).
     bounded_end: bool,
+    reading: Reading,
+}
+
+/// How a term reads beyond its kind and weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Plain,
     /// A positive word that turns sarcastic beside a failure.
-    sarcastic: bool,
-    /// A Japanese term written with an adverb that only goes with a
-    /// negation (`全く進ま` for 全く進まない): the negation after it is
-    /// part of what the term means, not a turn of it.
-    negation_included: bool,
+    Sarcastic,
+    /// A Japanese complaint term written with an adverb that only goes
+    /// with a negation (`全く進ま` for 全く進まない): the negation after it
+    /// is part of what the term means, not a turn of it.
+    NegationIncluded,
 }
 
 /// A compiled sentiment lexicon.

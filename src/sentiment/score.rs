@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::{Cue, CueKind, SafetyConcern, Scorer, Sentiment, Term, TermKind};
+use super::{Cue, CueKind, Reading, SafetyConcern, Scorer, Sentiment, Term, TermKind};
 use crate::matcher::TermMatch;
 use crate::text::Normalized;
 
@@ -203,7 +203,7 @@ impl Scorer {
             let term = self.term(f.term);
             match term.kind {
                 TermKind::Valence(CueKind::Positive) if f.weight > 0.0 => {
-                    if !term.sarcastic {
+                    if term.reading != Reading::Sarcastic {
                         return;
                     }
                     sarcastic = true;
@@ -217,7 +217,7 @@ impl Scorer {
         }
         for f in found.iter_mut() {
             let term = self.term(f.term);
-            if term.sarcastic && f.weight > 0.0 {
+            if term.reading == Reading::Sarcastic && f.weight > 0.0 {
                 f.weight = -f.weight;
                 cues.push(cue(CueKind::Sarcasm, term, f.span.clone(), -1.0));
             }
@@ -325,7 +325,7 @@ impl Scorer {
         let mut weight = term.weight;
         // Waiting phrases carry their own negation (`音沙汰なし`, `no
         // reply`); another one nearby does not turn them around.
-        let negatable = !term.negation_included
+        let negatable = term.reading != Reading::NegationIncluded
             && !matches!(
                 term.kind,
                 TermKind::Valence(CueKind::Waiting) | TermKind::Repeat
