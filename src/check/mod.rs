@@ -54,8 +54,10 @@ fn checked(compiled: Loaded) -> Result<Loaded, LoadError> {
     if diagnostics.iter().any(|x| x.severity == Severity::Error) {
         return Err(LoadError { diagnostics });
     }
+    let mut rules = compiled.rules;
+    rules.forget_search_state();
     Ok(Loaded {
-        rules: compiled.rules,
+        rules,
         warnings: diagnostics,
     })
 }

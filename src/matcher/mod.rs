@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 
 use regex::{Regex, RegexSet};
 
-pub(crate) use build::MatcherBuilder;
+pub(crate) use build::{MatcherBuilder, join};
 pub use score::{Candidate, Evidence, MatchOutcome, Veto};
 pub use terms::{TermId, TermMatch, Terms, TermsBuilder};
 
@@ -193,6 +193,19 @@ impl Matcher {
     #[must_use]
     pub fn settings(&self) -> MatchingSettings {
         self.settings
+    }
+
+    /// Drops what searching has built up so far: the regex set's lazy DFA
+    /// caches and the regexes compiled on first use. Checking a rule set's
+    /// examples fills both on the thread that checks them, and a service
+    /// that kept them would hold several MiB it may never use again; a
+    /// clone of the set shares the compiled program and starts with no
+    /// cache, and each regex compiles again when a message needs it.
+    pub fn forget_search_state(&mut self) {
+        self.regex_set = self.regex_set.clone();
+        for target in &mut self.regexes {
+            target.regex.compiled = OnceLock::new();
+        }
     }
 
     /// Matches `text` read as `locale`, given the terms found in it.

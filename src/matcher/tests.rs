@@ -362,3 +362,19 @@ intents:
     let close = run(&rules, "refund or return");
     assert!(close.outcome.runner_up().is_some());
 }
+
+#[test]
+fn forgetting_the_search_state_keeps_every_match_and_detail() {
+    let mut rules = rules();
+    let text = "Tracking number 123456789012 please";
+    // Fill the caches and compile the regex, then drop them all.
+    let before = run(&rules, text);
+    rules.forget_search_state();
+    let after = run(&rules, text);
+    assert_eq!(after.intent(), before.intent());
+    assert_eq!(after.details(text)["tracking"], "123456789012");
+    assert_eq!(
+        intent_of(&rules, "注文をキャンセルしたい").as_deref(),
+        Some("cancel_order")
+    );
+}

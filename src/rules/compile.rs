@@ -94,9 +94,11 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         accepted.push((index, file, spec, builtin));
     }
     // The automaton and regex set need only the patterns, the templates
-    // only the names they may use: the two are compiled side by side.
+    // only the names they may use: a large rule set compiles the two side
+    // by side.
     let builder = std::mem::take(&mut compiler.builder);
-    let (built, (answers, policy)) = rayon::join(
+    let (built, (answers, policy)) = crate::matcher::join(
+        builder.is_large(),
         || builder.build(globals.matching),
         || {
             let mut answers = compiler.compile_answers(&globals, &accepted);

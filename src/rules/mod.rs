@@ -174,6 +174,11 @@ impl RuleSet {
         &self.matcher
     }
 
+    /// See [`Matcher::forget_search_state`].
+    pub fn forget_search_state(&mut self) {
+        self.matcher.forget_search_state();
+    }
+
     /// Where the matcher's pattern `pattern` is written.
     #[must_use]
     pub fn pattern_source(&self, pattern: PatternId) -> &PatternSource {
