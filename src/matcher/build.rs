@@ -19,9 +19,9 @@ const REGEX_SIZE_LIMIT: usize = 256 * 1024 * 1024;
 /// From this many patterns on, a rule set's parts are compiled side by
 /// side. Below it the gain is nothing measurable (the example rules load in
 /// 0.21 s either way), and what a second thread allocates stays in an
-/// allocator arena of its own that a service keeps: 8 MiB of the idle
-/// service's 56 (BENCHMARKS.md, "Memory"). At 10,000 intents (about 100,000
-/// patterns) two cores load 10% faster.
+/// allocator arena of its own that a service keeps: about 6 MiB of the
+/// idle service's 57 (BENCHMARKS.md, "Memory"). At 10,000 intents (about
+/// 100,000 patterns) two cores load about 10% faster.
 const PARALLEL_FROM_PATTERNS: usize = 50_000;
 
 /// Runs `a` and `b`, side by side on two cores when `parallel`, else one

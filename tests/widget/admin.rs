@@ -1,13 +1,14 @@
 //! The support team's page at `/admin` in the same headless Chromium set-up
 //! as the widget: figures from conversations made through the real API,
 //! the conversations behind a figure, a dead handoff retried, the token
-//! kept for the tab, the keyboard alone, and axe-core.
+//! kept for the tab, the keyboard alone, axe-core, and a rule suggestion
+//! replayed with the conversation test it would break.
 
 use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
 use chromiumoxide::page::ScreenshotParams;
 use serde_json::{Value, json};
 
-use super::common::{Answer, Db, Receiver, spawn_app_with};
+use super::common::{Answer, Db, Receiver, fresh_db, spawn_app_with, spawn_app_with_rules};
 use super::{browser, close, eval, press, screenshots, until};
 
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
@@ -196,6 +197,101 @@ async fn the_admin_page_shows_the_figures_and_the_conversations_behind_them() {
     )
     .await
     .unwrap();
+
+    close(browser, events).await;
+    app.stop().await;
+}
+
+/// Returns are understood by `返品`; `返却`, which customers also write,
+/// is not.
+const RETURNS: &str = r"
+locales: [ja, en]
+intents:
+  - id: return_item
+    label: { ja: 返品, en: Returns }
+    match:
+      any: [返品, return]
+    examples:
+      ja: [返品したいです]
+    answer:
+      ja: 返品は30日以内に承ります。
+      en: Returns are accepted within 30 days.
+";
+
+/// Holds as the rules are; breaks once `返却` is understood.
+const RETURNS_TESTS: &str = "conversations:
+  - name: returning by another word is not understood
+    turns:
+      - say: 返却したいのです
+        expect: { action: fallback }
+";
+
+#[tokio::test]
+async fn the_admin_page_suggests_a_keyword_and_replays_it_against_the_tests() {
+    let Some((browser, events)) = browser().await else {
+        return;
+    };
+    let fresh = fresh_db(Db::Sqlite).await.unwrap();
+    let rules = tempfile::tempdir().unwrap();
+    std::fs::write(rules.path().join("shop.yaml"), RETURNS).unwrap();
+    let tests = tempfile::tempdir().unwrap();
+    std::fs::write(tests.path().join("returns.yaml"), RETURNS_TESTS).unwrap();
+    let overrides = format!("conversation_tests = '{}'", tests.path().display());
+    let app = spawn_app_with_rules(fresh, rules.path(), &overrides).await;
+    for text in ["返却したいです", "返却したいのですが"] {
+        let conversation = app.start(json!({ "locale": "ja" })).await;
+        let reply = app.say_ok(&conversation, text).await;
+        assert_eq!(reply["intent"], Value::Null, "{text}: {reply}");
+    }
+
+    let page = browser.new_page(app.url("/admin")).await.unwrap();
+    until(
+        &page,
+        "the token box focused",
+        "document.activeElement?.id === 'token'",
+    )
+    .await;
+    page.execute(InsertTextParams::new(app.admin_token.clone()))
+        .await
+        .unwrap();
+    press(&page, "Enter", 13).await;
+    until(
+        &page,
+        "the suggestion",
+        "!!document.querySelector('#suggestions li button')",
+    )
+    .await;
+    let suggestion = eval(
+        &page,
+        "document.querySelector('#suggestions li').textContent",
+    )
+    .await;
+    let suggestion = suggestion.as_str().unwrap();
+    for part in ["Keywords for return_item (ja)", "返却", "support 2"] {
+        assert!(suggestion.contains(part), "{part} in {suggestion}");
+    }
+
+    eval(
+        &page,
+        "document.querySelector('#suggestions li button').click()",
+    )
+    .await;
+    until(
+        &page,
+        "the replay's result",
+        "document.querySelector('#suggestions li').textContent.includes('conversation tests:')",
+    )
+    .await;
+    let result = eval(
+        &page,
+        "document.querySelector('#suggestions li .meta:last-child').textContent",
+    )
+    .await;
+    assert_eq!(
+        result,
+        json!("2 messages change; conversation tests: 0 passed, 1 failed"),
+        "the two messages answered, the test that expects a fallback broken"
+    );
 
     close(browser, events).await;
     app.stop().await;
