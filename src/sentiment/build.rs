@@ -12,8 +12,8 @@ use crate::matcher::{Terms, TermsBuilder};
 use crate::text::{is_japanese, is_word_char, normalize};
 
 /// Adverbs that only go with a negation (全然 〜ない, 全く 〜ない): a
-/// complaint term written with one (`全く進ま`) already means the negated
-/// predicate.
+/// complaint term written with one and ending in a verb's irrealis stem
+/// (`全く進ま`, `全然合わ`) already means the negated predicate.
 const NEGATIVE_POLARITY: &[&str] = &[
     "全然",
     "全く",
@@ -24,6 +24,12 @@ const NEGATIVE_POLARITY: &[&str] = &[
     "ちっとも",
     "全っ然",
 ];
+
+/// Whether a normalized term ends the way a verb does before `ない`:
+/// an a-row kana (`進ま`, `合わ`, `書か`).
+fn is_irrealis_ending(c: char) -> bool {
+    "カガサザタダナバパマラワ".contains(c)
+}
 
 /// The largest weight a term may carry: one term should not outweigh a
 /// whole message.
@@ -276,8 +282,14 @@ impl ScorerBuilder {
             bounded_end: !prefix && normalized.chars().next_back().is_some_and(is_word_char),
             // Only complaints: in praise (`全然大丈夫`) the adverb is a mere
             // intensifier and a negation after it still turns it around.
+            // A term that ends in a complete predicate (`全然違`, `全くダメ`)
+            // is turned around too (`全然ダメじゃない`).
             reading: if matches!(kind, TermKind::Valence(_))
                 && weight < 0.0
+                && normalized
+                    .chars()
+                    .next_back()
+                    .is_some_and(is_irrealis_ending)
                 && NEGATIVE_POLARITY
                     .iter()
                     .any(|adverb| normalized.contains(normalize(adverb).as_str()))

@@ -176,8 +176,9 @@ enum Reading {
     /// A positive word that turns sarcastic beside a failure.
     Sarcastic,
     /// A Japanese complaint term written with an adverb that only goes
-    /// with a negation (`全く進ま` for 全く進まない): the negation after it
-    /// is part of what the term means, not a turn of it.
+    /// with a negation and ending in a verb's stem before it (`全く進ま`
+    /// for 全く進まない): the negation after it is part of what the term
+    /// means, not a turn of it.
     NegationIncluded,
 }
 

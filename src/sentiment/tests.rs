@@ -564,6 +564,8 @@ fn a_negation_an_adverb_asks_for_and_a_rhetorical_question_do_not_turn_a_complai
         ],
         &[
             "全然大丈夫じゃないと思ったら、問題なく使えました",
+            // A complete predicate after the adverb is still turned around.
+            "写真と全然違わなかったので安心しました",
             "このコート、悪くないです",
             "新しい味、美味しくない？",
         ],
@@ -585,6 +587,9 @@ fn a_reproach_in_the_past_and_a_product_broken_soon_complain() {
         &[
             "イヤホンが壊れてしまったので、修理の方法を教えてください",
             "そのくらいなら大丈夫です、ご連絡ありがとうございます",
+            "先に言っておくと、急ぎではありません",
+            "サイズは問題はないわ、ありがとう",
+            "座席からステージは全然見えます",
             "ケーブルが断線したようなので、交換部品を注文できますか",
         ],
     );
