@@ -201,7 +201,7 @@ impl Matcher {
     /// that kept them would hold several MiB it may never use again; a
     /// clone of the set shares the compiled program and starts with no
     /// cache, and each regex compiles again when a message needs it.
-    pub fn forget_search_state(&mut self) {
+    pub(crate) fn forget_search_state(&mut self) {
         self.regex_set = self.regex_set.clone();
         for target in &mut self.regexes {
             target.regex.compiled = OnceLock::new();

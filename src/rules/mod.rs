@@ -175,7 +175,7 @@ impl RuleSet {
     }
 
     /// See [`Matcher::forget_search_state`].
-    pub fn forget_search_state(&mut self) {
+    pub(crate) fn forget_search_state(&mut self) {
         self.matcher.forget_search_state();
     }
 

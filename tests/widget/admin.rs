@@ -8,7 +8,9 @@ use chromiumoxide::cdp::browser_protocol::input::InsertTextParams;
 use chromiumoxide::page::ScreenshotParams;
 use serde_json::{Value, json};
 
-use super::common::{Answer, Db, Receiver, fresh_db, spawn_app_with, spawn_app_with_rules};
+use super::common::{
+    Answer, Db, Receiver, TestApp, fresh_db, spawn_app_with, spawn_app_with_rules,
+};
 use super::{browser, close, eval, press, screenshots, until};
 
 const MARKUP: &str = "<img src=x onerror=alert(1)>";
@@ -45,18 +47,9 @@ async fn the_admin_page_shows_the_figures_and_the_conversations_behind_them() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    let page = browser.new_page(app.url("/admin")).await.unwrap();
-    until(
-        &page,
-        "the token box focused",
-        "document.activeElement?.id === 'token'",
-    )
-    .await;
+    let page = admin_page(&browser, &app).await;
     assert_eq!(serious_by_axe(&page).await, json!([]), "the sign-in form");
-    page.execute(InsertTextParams::new(app.admin_token.clone()))
-        .await
-        .unwrap();
-    press(&page, "Enter", 13).await;
+    sign_in(&page, &app).await;
     until(
         &page,
         "the figures",
@@ -244,17 +237,8 @@ async fn the_admin_page_suggests_a_keyword_and_replays_it_against_the_tests() {
         assert_eq!(reply["intent"], Value::Null, "{text}: {reply}");
     }
 
-    let page = browser.new_page(app.url("/admin")).await.unwrap();
-    until(
-        &page,
-        "the token box focused",
-        "document.activeElement?.id === 'token'",
-    )
-    .await;
-    page.execute(InsertTextParams::new(app.admin_token.clone()))
-        .await
-        .unwrap();
-    press(&page, "Enter", 13).await;
+    let page = admin_page(&browser, &app).await;
+    sign_in(&page, &app).await;
     until(
         &page,
         "the suggestion",
@@ -295,6 +279,26 @@ async fn the_admin_page_suggests_a_keyword_and_replays_it_against_the_tests() {
 
     close(browser, events).await;
     app.stop().await;
+}
+
+/// The admin page, once its token box has the focus.
+async fn admin_page(browser: &chromiumoxide::Browser, app: &TestApp) -> chromiumoxide::Page {
+    let page = browser.new_page(app.url("/admin")).await.unwrap();
+    until(
+        &page,
+        "the token box focused",
+        "document.activeElement?.id === 'token'",
+    )
+    .await;
+    page
+}
+
+/// Types the admin token into the focused box and sends it.
+async fn sign_in(page: &chromiumoxide::Page, app: &TestApp) {
+    page.execute(InsertTextParams::new(app.admin_token.clone()))
+        .await
+        .unwrap();
+    press(page, "Enter", 13).await;
 }
 
 /// What axe-core (npm, `tests/browser/`) finds serious or critical on the
