@@ -594,3 +594,38 @@ fn a_reproach_in_the_past_and_a_product_broken_soon_complain() {
         ],
     );
 }
+
+/// A room that smells or has vermin, food that tasted bad, 〜が悪い and the
+/// words of disgust people post complain; the same words about the
+/// customer's own convenience, health, the weather or a happy sleepless
+/// night do not.
+#[test]
+fn smells_vermin_bad_taste_and_disgust_complain_and_their_harmless_senses_do_not() {
+    let s = builtin();
+    assert_complaints(
+        &s,
+        &[
+            "禁煙ルームのはずなのにタバコ臭かった",
+            "ベッドの下からゴキブリが出てきました",
+            "夕食のカレーがまずかった",
+            "エアコンの効きが悪くて寝苦しい夜でした",
+            "隣の部屋のいびきが丸聞こえで眠れなかった",
+            "店員の態度がでかすぎて胸糞悪い",
+            "もう二度とあの店には行かない、もう行かない",
+            "The guest room smelled of smoke.",
+            "Overbooked and they bumped me off the flight.",
+            "Support refused to refund the second charge.",
+        ],
+        &[
+            "都合が悪い日があるので、配達日を変更したいです",
+            "体調が悪くて受け取れなかったので、再配達をお願いします",
+            "天気が悪いので配達は遅れますか？",
+            "楽しみすぎて眠れないくらいです",
+            "部屋は全然臭くなかったです",
+            "消臭効果はありますか？",
+            "つまらないものですが、と添えて贈りたいです",
+            "水圧が弱いと感じたらどうすればいいですか？",
+            "If the flight is overbooked, can I volunteer to be bumped?",
+        ],
+    );
+}
