@@ -107,7 +107,10 @@ pub(super) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
         let Some(intent) = pattern.intent else {
             continue;
         };
-        if !matches!(pattern.kind, PatternKind::Any | PatternKind::Not) {
+        if !matches!(
+            pattern.kind,
+            PatternKind::Any | PatternKind::Generic | PatternKind::Not
+        ) {
             continue;
         }
         let word = pattern.text.trim().trim_end_matches('*');
@@ -126,7 +129,7 @@ pub(super) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
             continue;
         }
         seen.insert(key, n);
-        if pattern.kind == PatternKind::Any {
+        if matches!(pattern.kind, PatternKind::Any | PatternKind::Generic) {
             found.extend(shadowed(rules, intent, n, pattern));
         }
     }

@@ -139,6 +139,23 @@ impl Classification {
             .chain(self.outcome.vetoes.iter().map(|v| (v.intent, &v.evidence)))
             .map(|(intent, e)| self.evidence_report(rules, original, intent, e, &mut chars))
             .collect();
+        let mut chars = CharOffsets::new(original);
+        for out in &self.outcome.out_of_context {
+            for e in &out.evidence {
+                let mut report = self.evidence_report(rules, original, out.intent, e, &mut chars);
+                report.weight = 0.0;
+                evidence.push(report);
+            }
+        }
+        let mut unknown_words: Vec<Cow<'a, str>> = Vec::new();
+        for out in &self.outcome.out_of_context {
+            for span in &out.unknown {
+                let word = Cow::Borrowed(self.original_text(original, span.clone()));
+                if !unknown_words.contains(&word) {
+                    unknown_words.push(word);
+                }
+            }
+        }
         evidence.sort_by_key(|e| e.start);
         let mut cues: Vec<CueReport<'a>> = self
             .sentiment
@@ -161,6 +178,7 @@ impl Classification {
                 .map(|c| CandidateReport::new(rules, c)),
             details,
             evidence,
+            unknown_words,
             sentiment: round(self.sentiment.score),
             complaint: self.sentiment.complaint,
             safety: self.sentiment.safety.is_some(),
@@ -239,9 +257,16 @@ pub struct Report<'a> {
     /// Extracted details.
     pub details: BTreeMap<String, String>,
     /// What matched, in message order: the top candidate's patterns, the
-    /// runner-up's when it is too close to call, and the `not` words that
-    /// vetoed intents which had evidence.
+    /// runner-up's when it is too close to call, the `not` words that
+    /// vetoed intents which had evidence, and `generic` keywords that did
+    /// not count (weight 0) because the message was out of the shop's
+    /// context.
     pub evidence: Vec<EvidenceReport<'a>>,
+    /// The words that put `generic` keywords out of the shop's context:
+    /// words of the message that their intents' patterns and examples do
+    /// not know (absent when there were none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unknown_words: Vec<Cow<'a, str>>,
     /// −1 (furious) to 1 (delighted).
     pub sentiment: f64,
     /// Whether the message is a complaint.

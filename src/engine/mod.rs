@@ -247,10 +247,13 @@ impl Dialogue<'_> {
             return self.escalate(reason, intent);
         }
         let Some(intent) = intent else {
+            if !resolved && let Some(named) = self.named_out_of_context() {
+                return self.offer(ReplyName::Confirm, &[named]);
+            }
             return self.fallback();
         };
         if !resolved && let Some(runner_up) = self.classification.outcome.runner_up() {
-            return self.clarify(intent, runner_up.intent);
+            return self.offer(ReplyName::Clarify, &[intent, runner_up.intent]);
         }
         if let Some(detail) = self.missing_detail(intent) {
             return self.ask_detail(intent, &detail);
@@ -367,18 +370,30 @@ impl Dialogue<'_> {
         }
     }
 
-    fn clarify(&mut self, best: IntentIndex, runner_up: IntentIndex) -> Response {
-        let options = [best, runner_up];
+    /// The intent a generic word named in a message out of the shop's
+    /// context (the one with the most evidence), which the bot asks about
+    /// instead of answering or falling back.
+    fn named_out_of_context(&self) -> Option<IntentIndex> {
+        let weight =
+            |o: &&crate::matcher::OutOfContext| o.evidence.iter().map(|e| e.weight).sum::<f64>();
+        self.classification
+            .outcome
+            .out_of_context
+            .iter()
+            .max_by(|a, b| weight(a).total_cmp(&weight(b)))
+            .map(|o| o.intent)
+    }
+
+    /// Asks which of `options` the customer means (`clarify`), or whether
+    /// they mean the one option (`confirm`), with a "neither" quick reply.
+    fn offer(&mut self, name: ReplyName, options: &[IntentIndex]) -> Response {
+        let best = options[0];
         let labels: Vec<String> = options
             .iter()
             .map(|&i| self.rules.intent(i).label(self.locale).to_owned())
             .collect();
         let writer = self.writer();
-        let text = writer.reply(
-            ReplyName::Clarify,
-            0,
-            minijinja::context! { options => labels },
-        );
+        let text = writer.reply(name, 0, minijinja::context! { options => labels });
         let neither = writer.reply(ReplyName::Neither, 0, Value::UNDEFINED);
         let mut quick_replies: Vec<QuickReply> =
             options.iter().map(|&i| self.quick_reply(i)).collect();

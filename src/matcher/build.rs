@@ -8,6 +8,7 @@ use regex::{Regex, RegexBuilder, RegexSetBuilder};
 
 use super::gate::RegexGate;
 use super::terms::{TermId, Terms, TermsBuilder};
+use super::vocabulary::Vocabulary;
 use super::{
     IntentShape, IntentTag, KeywordTarget, LazyRegex, Matcher, MatchingSettings, PatternId,
     PatternInfo, PatternKind, RegexTarget, Role,
@@ -58,6 +59,7 @@ pub(crate) struct MatcherBuilder {
     /// Regexes compiled ahead of `add_regex`, by source (see
     /// [`MatcherBuilder::precompile_regexes`]).
     precompiled: HashMap<String, Result<CheckedRegex, PatternError>>,
+    vocabulary: Vocabulary,
 }
 
 /// A regex as the matcher runs it, checked on its own. The compiled regex
@@ -107,6 +109,29 @@ impl MatcherBuilder {
         text: &str,
     ) -> Result<PatternId, PatternError> {
         self.add_keyword(intent, Role::Any, PatternKind::Any, locale, text)
+    }
+
+    /// Adds a keyword of the intent's `generic` list, which counts only in
+    /// the shop's context; returns its pattern id.
+    pub fn add_generic(
+        &mut self,
+        intent: IntentTag,
+        locale: Option<Locale>,
+        text: &str,
+    ) -> Result<PatternId, PatternError> {
+        self.add_keyword(intent, Role::Generic, PatternKind::Generic, locale, text)
+    }
+
+    /// Adds a word of the shop's own domain (`matching.context`); returns
+    /// its pattern id.
+    pub fn add_context(&mut self, text: &str) -> Result<PatternId, PatternError> {
+        self.add_keyword(0, Role::Context, PatternKind::Context, None, text)
+    }
+
+    /// Records the words of an example message of the intent, as words the
+    /// intent is written with.
+    pub fn add_example(&mut self, intent: IntentTag, text: &str) {
+        self.vocabulary.add(intent, normalize(text).as_str());
     }
 
     /// Adds a word that vetoes the intent; returns its pattern id.
@@ -171,7 +196,11 @@ impl MatcherBuilder {
                 "`{text}`: a trailing `*` continues a Latin word; Japanese keywords match anywhere already"
             ));
         }
-        let pattern = self.push_pattern(Some(intent), kind, text, locale);
+        let owner = (role != Role::Context).then_some(intent);
+        let pattern = self.push_pattern(owner, kind, text, locale);
+        if matches!(role, Role::Any | Role::Generic | Role::AllMember { .. }) {
+            self.vocabulary.add(intent, &normalized);
+        }
         let id = self.keyword_id(normalized);
         if self.keyword_targets.len() <= id as usize {
             self.keyword_targets.resize_with(id as usize + 1, Vec::new);
@@ -311,6 +340,7 @@ impl MatcherBuilder {
             regexes: self.regexes,
             intents: self.intents,
             patterns: self.patterns,
+            vocabulary: self.vocabulary,
             settings,
         };
         Ok((matcher, terms))

@@ -17,6 +17,7 @@ mod build;
 mod gate;
 mod score;
 mod terms;
+mod vocabulary;
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -24,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use regex::{Regex, RegexSet};
 
 pub(crate) use build::{MatcherBuilder, join};
-pub use score::{Candidate, Evidence, MatchOutcome, Veto};
+pub use score::{Candidate, Evidence, MatchOutcome, OutOfContext, Veto};
 pub use terms::{TermId, TermMatch, Terms, TermsBuilder};
 
 use crate::text::{Locale, Normalized};
@@ -43,6 +44,9 @@ pub type PatternId = u32;
 pub enum PatternKind {
     /// A keyword of the intent's `any` list.
     Any,
+    /// A keyword of the intent's `generic` list: a word that names the
+    /// intent only in the shop's context.
+    Generic,
     /// A word of one of the intent's `all` groups.
     All,
     /// A word that vetoes the intent.
@@ -51,6 +55,8 @@ pub enum PatternKind {
     Regex,
     /// A rule-set-wide detail extractor.
     Detail,
+    /// A word of the shop's own domain (`matching.context`).
+    Context,
 }
 
 /// A pattern as it was given, for evidence and lint messages.
@@ -76,6 +82,11 @@ pub struct MatchingSettings {
     /// the score, which saturates: 3.0 against 2.4 is a clear win even
     /// though both score above 0.9.
     pub ambiguity_margin: f64,
+    /// An intent whose only evidence is `generic` keywords, in a message
+    /// that names nothing of the shop's context, is no match when the
+    /// message holds this many words its patterns and examples do not
+    /// know (see [`vocabulary`]).
+    pub unknown_words: usize,
 }
 
 impl Default for MatchingSettings {
@@ -83,6 +94,7 @@ impl Default for MatchingSettings {
         MatchingSettings {
             min_score: 0.5,
             ambiguity_margin: 0.1,
+            unknown_words: 2,
         }
     }
 }
@@ -103,8 +115,14 @@ struct KeywordTarget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Any,
-    AllMember { group: u16, member: u8 },
+    Generic,
+    AllMember {
+        group: u16,
+        member: u8,
+    },
     Not,
+    /// A word of the shop's context; it counts for no intent.
+    Context,
 }
 
 #[derive(Debug)]
@@ -179,6 +197,7 @@ pub struct Matcher {
     regexes: Vec<RegexTarget>,
     intents: Vec<IntentShape>,
     patterns: Vec<PatternInfo>,
+    vocabulary: vocabulary::Vocabulary,
     settings: MatchingSettings,
 }
 
@@ -213,13 +232,29 @@ impl Matcher {
     pub fn find(&self, text: &Normalized, terms: &[TermMatch], locale: Locale) -> MatchOutcome {
         HITS.with_borrow_mut(|hits| {
             hits.clear();
-            self.find_keywords(terms, locale, hits);
+            let context = self.find_keywords(terms, locale, hits);
             let details = self.find_regexes(text.as_str(), locale, hits);
-            score::score(self, hits, details)
+            score::score(
+                self,
+                hits,
+                details,
+                &score::Context {
+                    text: text.as_str(),
+                    named: context,
+                },
+            )
         })
     }
 
-    fn find_keywords(&self, terms: &[TermMatch], locale: Locale, hits: &mut Vec<score::Hit>) {
+    /// Collects the keywords' hits; returns whether the message names the
+    /// shop's context.
+    fn find_keywords(
+        &self,
+        terms: &[TermMatch],
+        locale: Locale,
+        hits: &mut Vec<score::Hit>,
+    ) -> bool {
+        let mut context = false;
         for found in terms.iter().filter(|t| !t.mid_word) {
             let Some(range) = self.keyword_targets.get(found.id as usize) else {
                 continue;
@@ -230,9 +265,14 @@ impl Matcher {
                 {
                     continue;
                 }
-                hits.push(score::Hit::keyword(target, found.span.clone()));
+                if target.role == Role::Context {
+                    context = true;
+                } else {
+                    hits.push(score::Hit::keyword(target, found.span.clone()));
+                }
             }
         }
+        context
     }
 
     /// Runs the regexes that the set says match, for their spans and

@@ -55,6 +55,8 @@ impl Hit {
     fn evidence(&self) -> Evidence {
         let kind = match self.role {
             HitRole::Keyword(Role::Any) => PatternKind::Any,
+            HitRole::Keyword(Role::Generic) => PatternKind::Generic,
+            HitRole::Keyword(Role::Context) => PatternKind::Context,
             HitRole::Keyword(Role::AllMember { .. }) => PatternKind::All,
             HitRole::Keyword(Role::Not) => PatternKind::Not,
             HitRole::Regex => PatternKind::Regex,
@@ -103,6 +105,27 @@ pub struct Veto {
     pub evidence: Evidence,
 }
 
+/// An intent whose only evidence was `generic` keywords, in a message that
+/// names nothing of the shop's context and says too much the intent's
+/// patterns and examples do not know.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutOfContext {
+    /// The intent.
+    pub intent: IntentTag,
+    /// Its generic keywords, which did not count.
+    pub evidence: Vec<Evidence>,
+    /// The words the intent does not know, in bytes of the normalized text.
+    pub unknown: Vec<Range<usize>>,
+}
+
+/// What scoring needs to know of the message besides its hits.
+pub(crate) struct Context<'a> {
+    /// The normalized text.
+    pub(crate) text: &'a str,
+    /// Whether a word of the shop's context was found.
+    pub(crate) named: bool,
+}
+
 /// Everything one message matched.
 #[derive(Debug, Clone)]
 pub struct MatchOutcome {
@@ -111,6 +134,8 @@ pub struct MatchOutcome {
     pub candidates: Vec<Candidate>,
     /// Intents vetoed by a `not` word.
     pub vetoes: Vec<Veto>,
+    /// Intents that had only `generic` keywords, out of the shop's context.
+    pub out_of_context: Vec<OutOfContext>,
     /// Extracted details: name and span in the normalized text, in the order
     /// of the rule set's regexes.
     pub details: Vec<(Arc<str>, Range<usize>)>,
@@ -142,6 +167,7 @@ pub(crate) fn score(
     matcher: &Matcher,
     hits: &mut Vec<Hit>,
     details: Vec<(Arc<str>, Range<usize>)>,
+    context: &Context<'_>,
 ) -> MatchOutcome {
     // Sorting by pattern keeps the words of one all-of group together, since
     // they are registered one after another.
@@ -156,6 +182,7 @@ pub(crate) fn score(
 
     let mut candidates = Vec::new();
     let mut vetoes = Vec::new();
+    let mut out_of_context = Vec::new();
     for chunk in hits.chunk_by(|a, b| a.intent == b.intent) {
         let intent = chunk[0].intent;
         let shape = &matcher.intents[intent as usize];
@@ -180,6 +207,14 @@ pub(crate) fn score(
             continue;
         }
         evidence.sort_by_key(|e| e.span.start);
+        if let Some(unknown) = out_of_shop_context(matcher, intent, &evidence, context) {
+            out_of_context.push(OutOfContext {
+                intent,
+                evidence,
+                unknown,
+            });
+            continue;
+        }
         let strength = evidence.iter().map(|e| e.weight).sum::<f64>() * shape.priority_factor;
         candidates.push(Candidate {
             intent,
@@ -199,19 +234,40 @@ pub(crate) fn score(
     MatchOutcome {
         candidates,
         vetoes,
+        out_of_context,
         details,
         min_score: settings.min_score,
         ambiguity_margin: settings.ambiguity_margin,
     }
 }
 
-/// `any` keywords, skipping one found inside a longer keyword of the same
-/// intent (`パスワード` inside `パスワードを忘れ` is one piece of evidence).
+/// When the evidence is only `generic` keywords and the message names
+/// nothing of the shop's context: the words the intent does not know, if
+/// there are enough of them for the message to be about something else.
+fn out_of_shop_context(
+    matcher: &Matcher,
+    intent: IntentTag,
+    evidence: &[Evidence],
+    context: &Context<'_>,
+) -> Option<Vec<Range<usize>>> {
+    if context.named || evidence.iter().any(|e| e.kind != PatternKind::Generic) {
+        return None;
+    }
+    let spans: Vec<Range<usize>> = evidence.iter().map(|e| e.span.clone()).collect();
+    let unknown = matcher
+        .vocabulary
+        .unknown_words(intent, context.text, &spans);
+    (unknown.len() >= matcher.settings.unknown_words).then_some(unknown)
+}
+
+/// `any` and `generic` keywords, skipping one found inside a longer keyword
+/// of the same intent (`パスワード` inside `パスワードを忘れ` is one piece of
+/// evidence).
 fn collect_keywords(chunk: &[Hit], evidence: &mut Vec<Evidence>) {
-    let any = HitRole::Keyword(Role::Any);
-    for hit in chunk.iter().filter(|h| h.role == any) {
+    let keyword = |h: &Hit| matches!(h.role, HitRole::Keyword(Role::Any | Role::Generic));
+    for hit in chunk.iter().filter(|h| keyword(h)) {
         let inside_longer = chunk.iter().any(|other| {
-            other.role == any
+            keyword(other)
                 && other.span.len() > hit.span.len()
                 && other.span.start <= hit.span.start
                 && hit.span.end <= other.span.end

@@ -378,3 +378,110 @@ fn forgetting_the_search_state_keeps_every_match_and_detail() {
         Some("cancel_order")
     );
 }
+
+const GENERIC_RULES: &str = r"
+locales: [ja, en]
+matching:
+  context: [order*, parcel*, 注文, 商品]
+  unknown_words: 2
+intents:
+  - id: return_item
+    match:
+      generic: [返品, 返却]
+      any: [返品したい]
+      en:
+        generic: [return*]
+        any: [send it back]
+    answer: { ja: 返品について, en: About returns }
+    examples:
+      en: [how do I return something, can I return it if I change my mind]
+      ja: [返品はできますか]
+  - id: points
+    match:
+      generic: [ポイント]
+      en:
+        generic: [points]
+    answer: { ja: ポイント, en: Points }
+    examples:
+      en: [how many points do I have]
+";
+
+fn generic_rules() -> RuleSet {
+    crate::check::from_yaml("t.yaml", GENERIC_RULES)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .rules
+}
+
+/// A generic keyword counts in the shop's context, beside other evidence,
+/// and in a message that says little the intent does not know.
+#[test]
+fn a_generic_keyword_counts_in_the_shops_context_or_a_message_that_says_little_else() {
+    let rules = generic_rules();
+    for (text, intent) in [
+        ("return", "return_item"),
+        ("how do I return something?", "return_item"),
+        ("can I return the parcel that came today", "return_item"),
+        (
+            "I want to return this and send it back to you",
+            "return_item",
+        ),
+        ("how many points do I have?", "points"),
+        ("返品はできますか", "return_item"),
+        ("注文した商品を返品したい", "return_item"),
+    ] {
+        assert_eq!(intent_of(&rules, text).as_deref(), Some(intent), "{text}");
+    }
+}
+
+/// Out of the shop's context, words the intent does not know put a lone
+/// generic keyword out: it shows with weight 0 and the unknown words.
+#[test]
+fn a_generic_keyword_alone_among_unknown_words_does_not_count() {
+    let rules = generic_rules();
+    for text in [
+        "when does halley's comet return to the inner solar system",
+        "how many points is the letter q worth in scrabble",
+        "図書館の本を返却する期限を延長したい",
+    ] {
+        assert_eq!(intent_of(&rules, text), None, "{text}");
+    }
+    let text = "when does halley's comet return to the inner solar system";
+    let report = serde_json::to_value(run(&rules, text).report(&rules, text, false)).unwrap();
+    let generic: Vec<_> = report["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "generic")
+        .collect();
+    assert_eq!(generic.len(), 1);
+    assert_eq!(generic[0]["intent"], "return_item");
+    assert_eq!(generic[0]["weight"], 0.0);
+    let unknown: Vec<&str> = report["unknown_words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    assert!(
+        unknown.contains(&"comet") && unknown.contains(&"solar"),
+        "{unknown:?}"
+    );
+}
+
+/// The threshold is the rule set's: with a high one, the same message
+/// counts.
+#[test]
+fn the_unknown_word_threshold_is_the_rule_sets() {
+    let lenient = GENERIC_RULES.replace("unknown_words: 2", "unknown_words: 20");
+    let rules = crate::check::from_yaml("t.yaml", &lenient)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .rules;
+    assert_eq!(
+        intent_of(
+            &rules,
+            "when does halley's comet return to the inner solar system"
+        )
+        .as_deref(),
+        Some("return_item")
+    );
+}

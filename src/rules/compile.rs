@@ -88,6 +88,7 @@ pub(crate) fn compile(mut files: Vec<ParsedFile>) -> Result<Loaded, LoadError> {
         .builder
         .precompile_regexes(regex_sources(&globals, &specs));
     compiler.add_detail_extractors(&globals);
+    compiler.add_context(&globals);
     let mut accepted = Vec::with_capacity(specs.len());
     for (file, spec, builtin) in specs {
         let index = compiler.add_intent(file, spec);
@@ -252,6 +253,15 @@ impl Compiler {
         }
     }
 
+    fn add_context(&mut self, globals: &Globals) {
+        for (word, location) in &globals.context {
+            match self.builder.add_context(word) {
+                Ok(pattern) => self.record(pattern, location.clone()),
+                Err(message) => self.d.error(location.clone(), message),
+            }
+        }
+    }
+
     /// Checks one intent and registers its patterns. An intent with a bad or
     /// duplicate id is still checked (so that every problem is reported) but
     /// cannot be looked up by id; the rule set fails to load anyway.
@@ -272,8 +282,12 @@ impl Compiler {
         let index = self.builder.add_intent(priority);
         self.add_patterns(file, spec, index, &id, &id_location);
         self.by_id.entry(id.clone()).or_insert(index);
+        let examples = examples(file, spec);
+        for example in &examples {
+            self.builder.add_example(index, &example.text);
+        }
         self.intents.push(Intent {
-            examples: examples(file, spec),
+            examples,
             tags: spec.tags.iter().map(|t| t.value.clone()).collect(),
             priority,
             id,
@@ -332,7 +346,7 @@ impl Compiler {
             self.d.error(
                 location,
                 format!(
-                    "intent `{id}` has nothing to match: give it `any`, `all` or `regex` patterns"
+                    "intent `{id}` has nothing to match: give it `any`, `generic`, `all` or `regex` patterns"
                 ),
             );
         }
@@ -350,6 +364,7 @@ impl Compiler {
     ) -> usize {
         let positive = [
             block.any.is_some(),
+            block.generic.is_some(),
             block.all.is_some(),
             block.regex.is_some(),
         ]
@@ -358,6 +373,12 @@ impl Compiler {
         .count();
         for word in self.words(file, block.any, "any") {
             match self.builder.add_any(intent, locale, &word.value) {
+                Ok(pattern) => self.record(pattern, file.at_value(word)),
+                Err(m) => self.d.error(file.at_value(word), m),
+            }
+        }
+        for word in self.words(file, block.generic, "generic") {
+            match self.builder.add_generic(intent, locale, &word.value) {
                 Ok(pattern) => self.record(pattern, file.at_value(word)),
                 Err(m) => self.d.error(file.at_value(word), m),
             }

@@ -21,6 +21,9 @@ pub(crate) struct Globals {
     /// Detail name → (regex, where it is written).
     pub details: BTreeMap<String, (String, SourceLocation)>,
     pub matching: MatchingSettings,
+    /// The words of the shop's context (`matching.context`), with where
+    /// each is written.
+    pub context: Vec<(String, SourceLocation)>,
     /// The sentiment lexicons (built-in, then the rule set's) and settings.
     pub sentiment: (ScorerBuilder, SentimentSettings),
 }
@@ -57,6 +60,7 @@ impl Globals {
                 .map(|(k, (v, l))| (k, (v.clone(), l)))
                 .collect(),
             matching: collect_matching(files, d),
+            context: collect_context(files, d),
             sentiment: collect_sentiment(files, d),
         }
     }
@@ -194,7 +198,34 @@ fn collect_matching(files: &[ParsedFile], d: &mut Diagnostics) -> MatchingSettin
             );
         }
     }
+    if let Some(unknown) = &matching.value.unknown_words {
+        settings.unknown_words = unknown.value;
+    }
     settings
+}
+
+/// The words of `matching.context`; an empty list is an error.
+fn collect_context(files: &[ParsedFile], d: &mut Diagnostics) -> Vec<(String, SourceLocation)> {
+    let Some((file, matching)) = files
+        .iter()
+        .find_map(|f| f.rules.matching.as_ref().map(|m| (f, m)))
+    else {
+        return Vec::new();
+    };
+    let Some(words) = &matching.value.context else {
+        return Vec::new();
+    };
+    if words.value.is_empty() {
+        d.error(
+            file.at_value(words),
+            "empty `context` list: give it the words of the shop's own domain, or remove it",
+        );
+    }
+    words
+        .value
+        .iter()
+        .map(|w| (w.value.clone(), file.at_value(w)))
+        .collect()
 }
 
 /// The built-in lexicons, extended by the rule set's `sentiment:` block.

@@ -34,6 +34,9 @@ pub enum ReplyName {
     Fallback,
     /// Which of two intents?
     Clarify,
+    /// Is this about the one intent a generic word named out of the
+    /// shop's context?
+    Confirm,
     /// The "neither" quick reply of a clarification.
     Neither,
     /// May I have your e-mail address before a person takes over?
@@ -65,9 +68,10 @@ pub enum ReplyName {
 
 impl ReplyName {
     /// Every reply name, in the order `check` lists them.
-    pub const ALL: [ReplyName; 15] = [
+    pub const ALL: [ReplyName; 16] = [
         ReplyName::Fallback,
         ReplyName::Clarify,
+        ReplyName::Confirm,
         ReplyName::Neither,
         ReplyName::AskEmail,
         ReplyName::Apology,
@@ -89,6 +93,7 @@ impl ReplyName {
         match self {
             ReplyName::Fallback => "fallback",
             ReplyName::Clarify => "clarify",
+            ReplyName::Confirm => "confirm",
             ReplyName::Neither => "neither",
             ReplyName::AskEmail => "ask_email",
             ReplyName::Apology => "apology",

@@ -56,6 +56,13 @@ pub struct MatchingSpec {
     /// A runner-up within this distance of the best score makes the match
     /// ambiguous.
     pub ambiguity_margin: Option<Spanned<f64>>,
+    /// Words of the shop's own domain (its orders, parcels, products): a
+    /// message that names one is in the shop's context, where `generic`
+    /// keywords count.
+    pub context: Option<Words>,
+    /// Out of the shop's context, a `generic` keyword alone does not count
+    /// in a message with this many words its intent does not know.
+    pub unknown_words: Option<Spanned<usize>>,
 }
 
 /// Complaint detection settings of a rule set.
@@ -208,6 +215,8 @@ impl<'de> Visitor<'de> for ReplyVisitor {
 pub struct MatchSpec {
     /// Any of these keywords.
     pub any: Option<Words>,
+    /// Words that name the intent only in the shop's context.
+    pub generic: Option<Words>,
     /// Groups whose words must all appear.
     pub all: Option<Spanned<Vec<Words>>>,
     /// Words that veto the intent.
@@ -226,6 +235,8 @@ pub struct MatchSpec {
 pub struct LocalePatterns {
     /// Any of these keywords.
     pub any: Option<Words>,
+    /// Words that name the intent only in the shop's context.
+    pub generic: Option<Words>,
     /// Groups whose words must all appear.
     pub all: Option<Spanned<Vec<Words>>>,
     /// Words that veto the intent.
@@ -240,6 +251,8 @@ pub struct LocalePatterns {
 pub struct PatternBlock<'a> {
     /// Any of these keywords.
     pub any: Option<&'a Words>,
+    /// Words that name the intent only in the shop's context.
+    pub generic: Option<&'a Words>,
     /// Groups whose words must all appear.
     pub all: Option<&'a Spanned<Vec<Words>>>,
     /// Words that veto the intent.
@@ -252,6 +265,7 @@ impl<'a> From<&'a LocalePatterns> for PatternBlock<'a> {
     fn from(p: &'a LocalePatterns) -> Self {
         PatternBlock {
             any: p.any.as_ref(),
+            generic: p.generic.as_ref(),
             all: p.all.as_ref(),
             not: p.not.as_ref(),
             regex: p.regex.as_ref(),
@@ -266,6 +280,7 @@ impl MatchSpec {
         use crate::text::Locale;
         let common = PatternBlock {
             any: self.any.as_ref(),
+            generic: self.generic.as_ref(),
             all: self.all.as_ref(),
             not: self.not.as_ref(),
             regex: self.regex.as_ref(),

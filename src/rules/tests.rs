@@ -144,7 +144,9 @@ fn an_intent_with_only_not_words_has_nothing_to_match() {
     let yaml = "locales: [en]\nintents:\n  - id: a\n    match:\n      not: [refund]\n    answer: { en: ok }\n";
     assert_eq!(
         problems(yaml),
-        ["t.yaml:5:7: intent `a` has nothing to match: give it `any`, `all` or `regex` patterns"]
+        [
+            "t.yaml:5:7: intent `a` has nothing to match: give it `any`, `generic`, `all` or `regex` patterns"
+        ]
     );
 }
 
