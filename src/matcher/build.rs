@@ -339,8 +339,14 @@ impl MatcherBuilder {
             regex_gate,
             regexes: self.regexes,
             intents: self.intents,
+            // Only generic keywords consult the vocabulary: a rule set
+            // without them does not keep it.
+            vocabulary: if self.patterns.iter().any(|p| p.kind == PatternKind::Generic) {
+                self.vocabulary
+            } else {
+                Vocabulary::default()
+            },
             patterns: self.patterns,
-            vocabulary: self.vocabulary,
             settings,
         };
         Ok((matcher, terms))
