@@ -114,9 +114,14 @@ pub(super) fn patterns(rules: &RuleSet) -> Vec<Diagnostic> {
             continue;
         }
         let word = pattern.text.trim().trim_end_matches('*');
+        // A word listed under both `any` and `generic` is listed twice.
+        let kind = match pattern.kind {
+            PatternKind::Generic => PatternKind::Any,
+            kind => kind,
+        };
         let key = (
             intent,
-            pattern.kind,
+            kind,
             pattern.locale,
             normalize(word).as_str().to_owned(),
         );

@@ -67,7 +67,8 @@ pub struct Turn<'a> {
 pub enum Action {
     /// Answered with the intent's answer.
     Answer,
-    /// Asked which of two intents the customer means.
+    /// Asked which of two intents the customer means, or whether they mean
+    /// the one a generic word named out of the shop's context.
     Clarify,
     /// Asked for a detail the intent needs.
     AskDetail,
@@ -410,7 +411,10 @@ impl Dialogue<'_> {
             text,
             quick_replies,
         };
-        (reply, Action::Clarify, Some(best), None)
+        // A confirmation names an intent that did not match: the decision
+        // records none, as the classification does.
+        let decided = (name != ReplyName::Confirm).then_some(best);
+        (reply, Action::Clarify, decided, None)
     }
 
     /// The intent the customer picked from the last reply's quick replies:
@@ -449,13 +453,16 @@ impl Dialogue<'_> {
         if !neither.as_str().is_empty() && neither.as_str().trim() == said {
             return Pick::Neither;
         }
-        // "The first one" is not understood; a message naming one of them is.
-        self.classification
-            .outcome
+        // "The first one" is not understood; a message naming one of them is,
+        // also when it names it again out of the shop's context (a confirm
+        // answered by repeating the question must not be asked again).
+        let outcome = &self.classification.outcome;
+        outcome
             .candidates
             .iter()
             .take(2)
             .map(|c| c.intent)
+            .chain(outcome.out_of_context.iter().map(|o| o.intent))
             .find(|i| offered.contains(i))
             .map_or(Pick::None, Pick::Intent)
     }

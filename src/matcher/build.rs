@@ -200,6 +200,9 @@ impl MatcherBuilder {
         let pattern = self.push_pattern(owner, kind, text, locale);
         if matches!(role, Role::Any | Role::Generic | Role::AllMember { .. }) {
             self.vocabulary.add(intent, &normalized);
+            if prefix {
+                self.vocabulary.add_stem(intent, &normalized);
+            }
         }
         let id = self.keyword_id(normalized);
         if self.keyword_targets.len() <= id as usize {

@@ -207,7 +207,7 @@ pub(crate) fn score(
             continue;
         }
         evidence.sort_by_key(|e| e.span.start);
-        if let Some(unknown) = out_of_shop_context(matcher, intent, &evidence, context) {
+        if let Some(unknown) = out_of_shop_context(matcher, intent, &evidence, &details, context) {
             out_of_context.push(OutOfContext {
                 intent,
                 evidence,
@@ -248,12 +248,18 @@ fn out_of_shop_context(
     matcher: &Matcher,
     intent: IntentTag,
     evidence: &[Evidence],
+    details: &[(Arc<str>, Range<usize>)],
     context: &Context<'_>,
 ) -> Option<Vec<Range<usize>>> {
     if context.named || evidence.iter().any(|e| e.kind != PatternKind::Generic) {
         return None;
     }
-    let spans: Vec<Range<usize>> = evidence.iter().map(|e| e.span.clone()).collect();
+    // Extracted details (an order number, an e-mail address) are no words.
+    let spans: Vec<Range<usize>> = evidence
+        .iter()
+        .map(|e| e.span.clone())
+        .chain(details.iter().map(|(_, span)| span.clone()))
+        .collect();
     let unknown = matcher
         .vocabulary
         .unknown_words(intent, context.text, &spans);

@@ -50,6 +50,9 @@ impl Known {
 #[derive(Debug, Clone)]
 pub(crate) struct Vocabulary {
     words: HashMap<Box<str>, Known>,
+    /// The stems of keywords written with a trailing `*` (`exchang`): a
+    /// word that goes on from one is known.
+    stems: HashMap<Box<str>, Known>,
     /// English function words ("the", "would", "i'm" through "i"): every
     /// intent knows them.
     function_words: HashSet<&'static str>,
@@ -59,6 +62,7 @@ impl Default for Vocabulary {
     fn default() -> Self {
         Vocabulary {
             words: HashMap::new(),
+            stems: HashMap::new(),
             function_words: stop_words::get("en").iter().copied().collect(),
         }
     }
@@ -80,6 +84,11 @@ impl Vocabulary {
         }
     }
 
+    /// Records the stem of a keyword written with a trailing `*`.
+    pub(crate) fn add_stem(&mut self, intent: IntentTag, stem: &str) {
+        self.stems.entry(Box::from(stem)).or_default().add(intent);
+    }
+
     fn learn(&mut self, intent: IntentTag, word: &str) {
         self.words.entry(Box::from(word)).or_default().add(intent);
     }
@@ -94,11 +103,7 @@ impl Vocabulary {
         skip: &[Range<usize>],
     ) -> Vec<Range<usize>> {
         words(normalized)
-            .filter(|w| {
-                !skip
-                    .iter()
-                    .any(|s| s.start < w.span.end && w.span.start < s.end)
-            })
+            .flat_map(|w| outside(w, skip))
             .filter(|w| !self.knows(intent, w))
             .map(|w| w.span)
             .collect()
@@ -119,9 +124,68 @@ impl Vocabulary {
                         || known(w)
                         || w.strip_suffix('s')
                             .is_some_and(|stem| stem.len() > 1 && known(stem))
+                        || self.goes_on_from_stem(intent, w)
                 })
             }
         }
+    }
+}
+
+impl Vocabulary {
+    /// Whether `word` goes on from the stem of one of the intent's `*`
+    /// keywords (`exchanges` from `exchang*`).
+    fn goes_on_from_stem(&self, intent: IntentTag, word: &str) -> bool {
+        (3..word.len()).any(|end| {
+            word.is_char_boundary(end)
+                && self
+                    .stems
+                    .get(&word[..end])
+                    .is_some_and(|k| k.knows(intent))
+        })
+    }
+}
+
+/// The parts of `word` that no span of `skip` covers: a Latin word the
+/// evidence touches is the evidence; a run of kanji keeps what stands
+/// before and after it (`図書館` of `図書館返却`).
+fn outside<'a>(word: Word<'a>, skip: &[Range<usize>]) -> Vec<Word<'a>> {
+    let overlapping =
+        |start: usize, end: usize| skip.iter().any(|s| s.start < end && start < s.end);
+    if !overlapping(word.span.start, word.span.end) {
+        return vec![word];
+    }
+    if word.script == Script::Latin {
+        return Vec::new();
+    }
+    let base = word.span.start;
+    let mut parts = Vec::new();
+    let mut start: Option<usize> = None;
+    for (offset, c) in word.text.char_indices() {
+        let at = base + offset;
+        let covered = overlapping(at, at + c.len_utf8());
+        match (covered, start) {
+            (false, None) => start = Some(at),
+            (true, Some(from)) => {
+                push_kanji_part(&word, from, at, &mut parts);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = start {
+        push_kanji_part(&word, from, word.span.end, &mut parts);
+    }
+    parts
+}
+
+fn push_kanji_part<'a>(word: &Word<'a>, start: usize, end: usize, parts: &mut Vec<Word<'a>>) {
+    let text = &word.text[start - word.span.start..end - word.span.start];
+    if text.chars().nth(1).is_some() {
+        parts.push(Word {
+            text,
+            script: Script::Kanji,
+            span: start..end,
+        });
     }
 }
 
@@ -245,6 +309,31 @@ mod tests {
             1,
             "order is intent 0's word"
         );
+    }
+
+    #[test]
+    fn kanji_beside_the_evidence_are_judged_apart_from_it() {
+        let mut vocabulary = Vocabulary::default();
+        vocabulary.add(0, "返却");
+        let text = "図書館返却ポスト";
+        let unknown: Vec<&str> = vocabulary
+            .unknown_words(0, text, std::slice::from_ref(&(9..15)))
+            .into_iter()
+            .map(|span| &text[span])
+            .collect();
+        assert_eq!(unknown, ["図書館"]);
+    }
+
+    #[test]
+    fn a_word_going_on_from_a_starred_stem_is_known() {
+        let mut vocabulary = Vocabulary::default();
+        vocabulary.add_stem(0, "exchang");
+        assert!(
+            vocabulary
+                .unknown_words(0, "exchanges exchanged", &[])
+                .is_empty()
+        );
+        assert_eq!(vocabulary.unknown_words(1, "exchanges", &[]).len(), 1);
     }
 
     #[test]
