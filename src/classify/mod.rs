@@ -140,15 +140,14 @@ impl Classification {
             .map(|(intent, e)| self.evidence_report(rules, original, intent, e, &mut chars))
             .collect();
         let mut chars = CharOffsets::new(original);
+        let mut unknown_words: Vec<Cow<'a, str>> = Vec::new();
         for out in &self.outcome.out_of_context {
             for e in &out.evidence {
+                // A generic keyword out of the shop's context added nothing.
                 let mut report = self.evidence_report(rules, original, out.intent, e, &mut chars);
                 report.weight = 0.0;
                 evidence.push(report);
             }
-        }
-        let mut unknown_words: Vec<Cow<'a, str>> = Vec::new();
-        for out in &self.outcome.out_of_context {
             for span in &out.unknown {
                 let word = Cow::Borrowed(self.original_text(original, span.clone()));
                 if !unknown_words.contains(&word) {

@@ -12,14 +12,22 @@
 //! "図書館") is about something else.
 //!
 //! Words are what the normalized text makes easy to see without a
-//! segmenter: Latin words, and in Japanese the pairs of adjacent kanji (the
-//! kana are all katakana after normalization, so their words run
-//! together; kanji compounds carry most of a Japanese message's content).
+//! segmenter: Latin words, and in Japanese runs of kanji, known by their
+//! pairs of adjacent kanji (the kana are all katakana after normalization,
+//! so their words run together; kanji compounds carry most of a Japanese
+//! message's content).
 
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use super::IntentTag;
+use crate::text::is_kanji;
+
+/// English function words ("the", "would", "i'm" through "i"): every
+/// intent knows them.
+static FUNCTION_WORDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| stop_words::get("en").iter().copied().collect());
 
 /// A word written in this many intents' patterns and examples or more is
 /// common: it says nothing about which intent a message is about ("how",
@@ -47,25 +55,12 @@ impl Known {
 }
 
 /// The words of every intent's patterns and examples.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Vocabulary {
     words: HashMap<Box<str>, Known>,
     /// The stems of keywords written with a trailing `*` (`exchang`): a
     /// word that goes on from one is known.
     stems: HashMap<Box<str>, Known>,
-    /// English function words ("the", "would", "i'm" through "i"): every
-    /// intent knows them.
-    function_words: HashSet<&'static str>,
-}
-
-impl Default for Vocabulary {
-    fn default() -> Self {
-        Vocabulary {
-            words: HashMap::new(),
-            stems: HashMap::new(),
-            function_words: stop_words::get("en").iter().copied().collect(),
-        }
-    }
 }
 
 impl Vocabulary {
@@ -103,7 +98,7 @@ impl Vocabulary {
         skip: &[Range<usize>],
     ) -> Vec<Range<usize>> {
         words(normalized)
-            .flat_map(|w| outside(w, skip))
+            .flat_map(|w| outside(normalized, w, skip))
             .filter(|w| !self.knows(intent, w))
             .map(|w| w.span)
             .collect()
@@ -120,7 +115,7 @@ impl Vocabulary {
                 // `i'm`, `it's`, `order's`: the word before the apostrophe.
                 let head = text.split('\'').next().unwrap_or(text);
                 [text, head].into_iter().any(|w| {
-                    self.function_words.contains(w)
+                    FUNCTION_WORDS.contains(w)
                         || known(w)
                         || w.strip_suffix('s')
                             .is_some_and(|stem| stem.len() > 1 && known(stem))
@@ -129,9 +124,7 @@ impl Vocabulary {
             }
         }
     }
-}
 
-impl Vocabulary {
     /// Whether `word` goes on from the stem of one of the intent's `*`
     /// keywords (`exchanges` from `exchang*`).
     fn goes_on_from_stem(&self, intent: IntentTag, word: &str) -> bool {
@@ -145,10 +138,10 @@ impl Vocabulary {
     }
 }
 
-/// The parts of `word` that no span of `skip` covers: a Latin word the
-/// evidence touches is the evidence; a run of kanji keeps what stands
-/// before and after it (`図書館` of `図書館返却`).
-fn outside<'a>(word: Word<'a>, skip: &[Range<usize>]) -> Vec<Word<'a>> {
+/// The parts of `word` (found in `text`) that no span of `skip` covers: a
+/// Latin word the evidence touches is the evidence; a run of kanji keeps
+/// what stands before and after it (`図書館` of `図書館返却`).
+fn outside<'a>(text: &'a str, word: Word<'a>, skip: &[Range<usize>]) -> Vec<Word<'a>> {
     let overlapping =
         |start: usize, end: usize| skip.iter().any(|s| s.start < end && start < s.end);
     if !overlapping(word.span.start, word.span.end) {
@@ -166,27 +159,16 @@ fn outside<'a>(word: Word<'a>, skip: &[Range<usize>]) -> Vec<Word<'a>> {
         match (covered, start) {
             (false, None) => start = Some(at),
             (true, Some(from)) => {
-                push_kanji_part(&word, from, at, &mut parts);
+                push_word(text, from, at, Script::Kanji, &mut parts);
                 start = None;
             }
             _ => {}
         }
     }
     if let Some(from) = start {
-        push_kanji_part(&word, from, word.span.end, &mut parts);
+        push_word(text, from, word.span.end, Script::Kanji, &mut parts);
     }
     parts
-}
-
-fn push_kanji_part<'a>(word: &Word<'a>, start: usize, end: usize, parts: &mut Vec<Word<'a>>) {
-    let text = &word.text[start - word.span.start..end - word.span.start];
-    if text.chars().nth(1).is_some() {
-        parts.push(Word {
-            text,
-            script: Script::Kanji,
-            span: start..end,
-        });
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,10 +241,6 @@ fn kanji_pairs(run: &str) -> impl Iterator<Item = &str> {
     run.char_indices()
         .zip(run.char_indices().skip(1))
         .map(move |((start, _), (second, c))| &run[start..second + c.len_utf8()])
-}
-
-fn is_kanji(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '々')
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ impl Globals {
         for (name, (_, location)) in &details {
             check_name("detail", name, location, d);
         }
+        let (matching, context) = collect_matching(files, d);
         Globals {
             locales,
             shop_keys: shop_entries.keys().cloned().collect(),
@@ -59,8 +60,8 @@ impl Globals {
                 .into_iter()
                 .map(|(k, (v, l))| (k, (v.clone(), l)))
                 .collect(),
-            matching: collect_matching(files, d),
-            context: collect_context(files, d),
+            matching,
+            context,
             sentiment: collect_sentiment(files, d),
         }
     }
@@ -167,10 +168,15 @@ fn collect_map<'a, T>(
     merged
 }
 
-fn collect_matching(files: &[ParsedFile], d: &mut Diagnostics) -> MatchingSettings {
+/// The scoring thresholds and the words of the shop's context (with where
+/// each is written).
+fn collect_matching(
+    files: &[ParsedFile],
+    d: &mut Diagnostics,
+) -> (MatchingSettings, Vec<(String, SourceLocation)>) {
     let mut settings = MatchingSettings::default();
     let Some((file, matching)) = single(files, "matching", d, |f| f.rules.matching.as_ref()) else {
-        return settings;
+        return (settings, Vec::new());
     };
     if let Some(min) = &matching.value.min_score {
         if min.value > 0.0 && min.value < 1.0 {
@@ -201,31 +207,24 @@ fn collect_matching(files: &[ParsedFile], d: &mut Diagnostics) -> MatchingSettin
     if let Some(unknown) = &matching.value.unknown_words {
         settings.unknown_words = unknown.value;
     }
-    settings
-}
-
-/// The words of `matching.context`; an empty list is an error.
-fn collect_context(files: &[ParsedFile], d: &mut Diagnostics) -> Vec<(String, SourceLocation)> {
-    let Some((file, matching)) = files
-        .iter()
-        .find_map(|f| f.rules.matching.as_ref().map(|m| (f, m)))
-    else {
-        return Vec::new();
-    };
-    let Some(words) = &matching.value.context else {
-        return Vec::new();
-    };
-    if words.value.is_empty() {
-        d.error(
-            file.at_value(words),
-            "empty `context` list: give it the words of the shop's own domain, or remove it",
-        );
-    }
-    words
+    let context = matching
         .value
-        .iter()
-        .map(|w| (w.value.clone(), file.at_value(w)))
-        .collect()
+        .context
+        .as_ref()
+        .map_or_else(Vec::new, |words| {
+            if words.value.is_empty() {
+                d.error(
+                file.at_value(words),
+                "empty `context` list: give it the words of the shop's own domain, or remove it",
+            );
+            }
+            words
+                .value
+                .iter()
+                .map(|w| (w.value.clone(), file.at_value(w)))
+                .collect()
+        });
+    (settings, context)
 }
 
 /// The built-in lexicons, extended by the rule set's `sentiment:` block.
